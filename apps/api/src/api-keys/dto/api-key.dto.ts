@@ -1,0 +1,61 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDate, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ROLES, type Role } from '@app/domain';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ maxLength: 100, example: 'postfix mx1' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  name!: string;
+
+  @ApiProperty({ enum: ROLES })
+  @IsIn(ROLES)
+  role!: Role;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'When the key stops working; never when absent' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  expiresAt?: Date;
+}
+
+export class ApiKeyResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty({ enum: ROLES })
+  role!: Role;
+
+  @ApiProperty({ example: 'hp_Xy3kQ9ab', description: 'The first characters of the key, to recognize it' })
+  prefix!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: Date;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date })
+  lastUsedAt!: Date | null;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date })
+  expiresAt!: Date | null;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date })
+  revokedAt!: Date | null;
+}
+
+export class CreatedApiKeyResponseDto extends ApiKeyResponseDto {
+  @ApiProperty({ description: 'The secret: shown this once, stored only as a hash' })
+  key!: string;
+}
+
+export class ApiKeyPageDto {
+  @ApiProperty({ type: [ApiKeyResponseDto] })
+  items!: ApiKeyResponseDto[];
+
+  @ApiProperty({ nullable: true, type: String })
+  nextCursor!: string | null;
+}

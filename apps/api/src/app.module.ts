@@ -1,0 +1,50 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AccessModule } from '@app/access';
+import { ConfigModule, type HeloPassConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { AuditEventsModule } from './audit-events/audit-events.module.js';
+import { AuthGuard } from './common/auth.guard.js';
+import { loggerOptions } from './common/logging.js';
+import { ProblemFilter } from './common/problem.filter.js';
+import { EtagInterceptor } from './common/versioned.js';
+import { HealthModule } from './health/health.module.js';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
+import { IdempotencyModule } from './idempotency/idempotency.module.js';
+import { MailServersModule } from './mail-servers/mail-servers.module.js';
+import { OrganizationsModule } from './organizations/organizations.module.js';
+
+export interface AppOptions {
+  /** Where structured logs go (stdout when absent); tests pass a stream to read them. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: HeloPassConfig, options: AppOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream)),
+        DatabaseModule,
+        AccessModule,
+        IdempotencyModule,
+        HealthModule,
+        ApiKeysModule,
+        OrganizationsModule,
+        MailServersModule,
+        AuditEventsModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        // Outermost first: idempotency records what the ETag interceptor produced.
+        { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: EtagInterceptor },
+      ],
+    };
+  }
+}

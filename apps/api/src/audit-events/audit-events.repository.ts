@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService, type Prisma } from '@app/database';
+
+export interface AuditEventRecord {
+  id: string;
+  seq: bigint;
+  occurredAt: Date;
+  actorId: string | null;
+  actorName: string;
+  actorRole: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  organizationId: string | null;
+  before: unknown;
+  after: unknown;
+  requestId: string | null;
+}
+
+export interface AuditEventFilter {
+  entityType?: string;
+  entityId?: string;
+  organizationId?: string;
+  actorId?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** The only place that reads audit events for the API (writes go through AuditLog). */
+@Injectable()
+export class AuditEventsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Newest first, by the chain's own order (seq), keyset-paginated. */
+  list(filter: AuditEventFilter, limit: number, beforeSeq?: bigint): Promise<AuditEventRecord[]> {
+    const where: Prisma.AuditEventWhereInput = {
+      entityType: filter.entityType,
+      entityId: filter.entityId,
+      organizationId: filter.organizationId,
+      actorId: filter.actorId,
+      action: filter.action,
+      occurredAt: filter.from || filter.to ? { gte: filter.from, lt: filter.to } : undefined,
+      seq: beforeSeq === undefined ? undefined : { lt: beforeSeq },
+    };
+    return this.prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: limit });
+  }
+}

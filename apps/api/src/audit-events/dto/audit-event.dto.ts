@@ -1,0 +1,111 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDate, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../../common/list-query.dto.js';
+
+export class ListAuditEventsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'organization' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  entityType?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  entityId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  organizationId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'The API key that made the change' })
+  @IsOptional()
+  @IsUUID()
+  actorId?: string;
+
+  @ApiPropertyOptional({ example: 'organization.suspended' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(/^[a-z_]+\.[a-z_]+$/, { message: 'action must look like entity.verb, e.g. organization.created' })
+  action?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Events at or after this instant' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  from?: Date;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Events before this instant' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  to?: Date;
+}
+
+export class AuditActorDto {
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'API key id; null for the system' })
+  id!: string | null;
+
+  @ApiProperty({ example: 'jane (csr)' })
+  name!: string;
+
+  @ApiProperty({ example: 'csr', description: 'A role, or "system"' })
+  role!: string;
+}
+
+export class AuditEventResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  occurredAt!: Date;
+
+  @ApiProperty({ type: AuditActorDto })
+  actor!: AuditActorDto;
+
+  @ApiProperty({ example: 'organization.created' })
+  action!: string;
+
+  @ApiProperty({ example: 'organization' })
+  entityType!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  entityId!: string;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  organizationId!: string | null;
+
+  @ApiProperty({ type: 'object', nullable: true, additionalProperties: true })
+  before!: unknown;
+
+  @ApiProperty({ type: 'object', nullable: true, additionalProperties: true })
+  after!: unknown;
+
+  @ApiProperty({ nullable: true, type: String })
+  requestId!: string | null;
+}
+
+export class AuditEventPageDto {
+  @ApiProperty({ type: [AuditEventResponseDto] })
+  items!: AuditEventResponseDto[];
+
+  @ApiProperty({ nullable: true, type: String })
+  nextCursor!: string | null;
+}
+
+export class AuditChainReportDto {
+  @ApiProperty({ description: 'true when every event follows from its content and predecessor' })
+  valid!: boolean;
+
+  @ApiProperty({ description: 'Events checked before the first broken one (or all)' })
+  checked!: number;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  firstBrokenEventId!: string | null;
+
+  @ApiProperty({ description: 'Hash of the last valid event: keep it to prove later that history was not rewritten' })
+  lastHash!: string;
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import type { HeloPassConfig } from '@app/config';
+import { AppModule, type AppOptions } from './app.module.js';
+import { createValidationPipe } from './common/validation.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** `X-Request-Id` from the caller when it is sane, else a new UUID. */
+function requestId(req: IncomingMessage): string {
+  const header = req.headers['x-request-id'];
+  const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+  (req as IncomingMessage & { id?: string }).id = id; // read by the request logger
+  return id;
+}
+
+export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('HeloPass')
+    .setDescription(
+      'Exceptions to the HELO hostname check, granted to customers whose mail servers fail it, ' +
+        'proven through DNS and fed to Postfix and rspamd. Every route but health and docs needs ' +
+        '`Authorization: Bearer <api key>`; `x-roles` lists the roles a route accepts. Errors are ' +
+        'RFC 9457 problem+json.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' })
+    .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Any user name, the API key as password (feed only)' })
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/**
+ * Everything that makes the HTTP app what it is, shared by `main.ts` and the
+ * e2e tests so that tests run the real pipeline.
+ */
+export async function configureApp(app: NestFastifyApplication): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs/json',
+    yamlDocumentUrl: 'docs/yaml',
+  });
+  await app.init();
+  await fastify.ready();
+}
+
+export async function createApp(config: HeloPassConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: requestId,
+    requestIdHeader: false,
+    logger: false,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  await configureApp(app);
+  return app;
+}

@@ -1,0 +1,114 @@
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { catchError, from, mergeMap, of, throwError, type Observable } from 'rxjs';
+import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { canonicalJson, ConflictError, RuleViolationError, sha256Hex } from '@app/domain';
+import type { HeloPassRequest } from '../common/request-context.js';
+import { IdempotencyRepository, type IdempotencyEntry } from './idempotency.repository.js';
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Response headers that are part of "the same response". */
+const REPLAYED_HEADERS = ['etag', 'location'];
+/** A claim left by a process that died mid-request is given up after this long. */
+const ABANDONED_AFTER_MS = 5 * 60_000;
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * `Idempotency-Key` on writes: the same key with the same request answers the
+ * first response again without redoing the change; the same key with another
+ * request is refused (422); a key whose first request is still running is
+ * 409. A request that fails leaves no record, so it may be retried with the key.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly records: IdempotencyRepository,
+    @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<HeloPassRequest>();
+    const key = request.headers['idempotency-key'];
+    if (!WRITE_METHODS.has(request.method) || key === undefined || !request.caller) {
+      return next.handle();
+    }
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+      throw new BadRequestException('Idempotency-Key must be 1–255 visible ASCII characters');
+    }
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const callerId = request.caller.id;
+    const requestHash = sha256Hex(canonicalJson({ method: request.method, url: request.url, body: request.body ?? null }));
+    return from(this.claimOrReplay(callerId, key, request.method, request.url, requestHash)).pipe(
+      mergeMap((outcome) => {
+        if (outcome.kind === 'replay') {
+          return of(this.replay(outcome.entry, reply));
+        }
+        return next.handle().pipe(
+          mergeMap((body: unknown) => from(this.remember(outcome.id, reply, body)).pipe(mergeMap(() => of(body)))),
+          catchError((error: unknown) => from(this.records.release(outcome.id)).pipe(mergeMap(() => throwError(() => error)))),
+        );
+      }),
+    );
+  }
+
+  private async claimOrReplay(
+    callerId: string,
+    key: string,
+    method: string,
+    url: string,
+    requestHash: string,
+  ): Promise<{ kind: 'claimed'; id: string } | { kind: 'replay'; entry: IdempotencyEntry }> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const id = await this.records.claim(callerId, key, method, url.slice(0, 2048), requestHash);
+      if (id !== undefined) {
+        return { kind: 'claimed', id };
+      }
+      const existing = await this.records.find(callerId, key);
+      if (!existing) {
+        continue; // released between our claim and our look: claim again
+      }
+      const age = Date.now() - existing.createdAt.getTime();
+      const expired = age > this.config.idempotencyRetentionHours * 3_600_000;
+      const abandoned = existing.completedAt === null && age > ABANDONED_AFTER_MS;
+      if (expired || abandoned) {
+        await this.records.forget(existing.id);
+        continue;
+      }
+      if (existing.requestHash !== requestHash) {
+        throw new RuleViolationError('this Idempotency-Key was already used with a different request');
+      }
+      if (existing.completedAt === null) {
+        throw new ConflictError('a request with this Idempotency-Key is still being processed; retry later');
+      }
+      return { kind: 'replay', entry: existing };
+    }
+    throw new ConflictError('could not claim the Idempotency-Key; retry');
+  }
+
+  private replay(entry: IdempotencyEntry, reply: FastifyReply): unknown {
+    void reply.status(entry.responseStatus ?? 200);
+    for (const [name, value] of Object.entries((entry.responseHeaders ?? {}) as Record<string, string>)) {
+      void reply.header(name, value);
+    }
+    void reply.header('idempotent-replayed', 'true');
+    return entry.responseBody ?? undefined;
+  }
+
+  private async remember(id: string, reply: FastifyReply, body: unknown): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = reply.getHeader(name);
+      if (typeof value === 'string') {
+        headers[name] = value;
+      }
+    }
+    await this.records.complete(id, reply.statusCode, body, headers);
+  }
+}

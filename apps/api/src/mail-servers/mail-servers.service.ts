@@ -1,0 +1,232 @@
+import { Injectable } from '@nestjs/common';
+import { AuditLog, type Transaction } from '@app/database';
+import {
+  ConflictError,
+  decodeCursor,
+  InvalidAddressError,
+  InvalidFieldError,
+  InvalidHostnameError,
+  normalizeHeloHostname,
+  normalizePrefix,
+  NotFoundError,
+  PreconditionFailedError,
+  RuleViolationError,
+  toPage,
+  type Page,
+} from '@app/domain';
+import type { RequestContext } from '../common/request-context.js';
+import { Versioned } from '../common/versioned.js';
+import { MailServersRepository, OWNED_ELSEWHERE, type MailServerRecord } from './mail-servers.repository.js';
+
+export interface MailServer {
+  id: string;
+  organizationId: string;
+  heloHostname: string;
+  addresses: string[];
+  description: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MailServerQuery {
+  organizationId?: string;
+  helo?: string;
+  address?: string;
+}
+
+function toMailServer(record: MailServerRecord): MailServer {
+  return {
+    id: record.id,
+    organizationId: record.organizationId,
+    heloHostname: record.heloHostname,
+    addresses: record.addresses,
+    description: record.description,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+function heloField(field: string, value: string): string {
+  try {
+    return normalizeHeloHostname(value);
+  } catch (error) {
+    throw error instanceof InvalidHostnameError ? new InvalidFieldError(field, error.message) : error;
+  }
+}
+
+/** Canonical prefixes, duplicates (after normalization) dropped, order kept. */
+function addressesField(field: string, values: string[]): string[] {
+  const canonical = values.map((value, index) => {
+    try {
+      return normalizePrefix(value).cidr;
+    } catch (error) {
+      throw error instanceof InvalidAddressError ? new InvalidFieldError(`${field}[${index}]`, error.message) : error;
+    }
+  });
+  return [...new Set(canonical)];
+}
+
+/**
+ * Mail servers: a HELO name as the server announces it and the addresses it
+ * sends from. A (HELO, address) belongs to at most one organization.
+ */
+@Injectable()
+export class MailServersService {
+  constructor(
+    private readonly servers: MailServersRepository,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(
+    organizationId: string,
+    input: { heloHostname: string; addresses: string[]; description?: string },
+    context: RequestContext,
+  ): Promise<Versioned<MailServer>> {
+    const heloHostname = heloField('heloHostname', input.heloHostname);
+    const addresses = addressesField('addresses', input.addresses);
+    const created = await this.servers.transaction(async (tx) => {
+      if (!(await this.servers.organizationExists(tx, organizationId))) {
+        throw new NotFoundError('organization');
+      }
+      await this.refuseHeldElsewhere(tx, organizationId, heloHostname, addresses);
+      const record = await this.servers.insert(tx, {
+        organizationId,
+        heloHostname,
+        addresses,
+        description: input.description,
+      });
+      await this.audit.append(tx, {
+        actor: context.actor,
+        action: 'mail_server.created',
+        entityType: 'mail_server',
+        entityId: record.id,
+        organizationId,
+        after: toMailServer(record),
+        requestId: context.requestId,
+      });
+      return record;
+    });
+    return new Versioned(toMailServer(created), created.version);
+  }
+
+  async get(id: string): Promise<Versioned<MailServer>> {
+    const record = await this.servers.findById(id);
+    if (!record) {
+      throw new NotFoundError('mail server');
+    }
+    return new Versioned(toMailServer(record), record.version);
+  }
+
+  async list(query: MailServerQuery, limit: number, cursor?: string): Promise<Page<MailServer>> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) {
+      throw new RuleViolationError('cursor is not one this API issued');
+    }
+    const filter = {
+      organizationId: query.organizationId,
+      heloHostname: query.helo === undefined ? undefined : heloField('helo', query.helo),
+      containing: query.address === undefined ? undefined : addressesField('address', [query.address])[0],
+    };
+    const rows = await this.servers.list(filter, limit + 1, after);
+    return toPage(rows, limit, toMailServer, (row) => ({ at: row.createdAt, id: row.id }));
+  }
+
+  async listForOrganization(
+    organizationId: string,
+    query: MailServerQuery,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<MailServer>> {
+    const exists = await this.servers.transaction((tx) => this.servers.organizationExists(tx, organizationId));
+    if (!exists) {
+      throw new NotFoundError('organization');
+    }
+    return this.list({ ...query, organizationId }, limit, cursor);
+  }
+
+  async update(
+    id: string,
+    input: { heloHostname?: string; addresses?: string[]; description?: string | null },
+    expectedVersion: number | undefined,
+    context: RequestContext,
+  ): Promise<Versioned<MailServer>> {
+    const heloHostname = input.heloHostname === undefined ? undefined : heloField('heloHostname', input.heloHostname);
+    const addresses = input.addresses === undefined ? undefined : addressesField('addresses', input.addresses);
+    const record = await this.servers.transaction(async (tx) => {
+      const current = await this.lockCurrent(tx, id, expectedVersion);
+      const changes = {
+        heloHostname: heloHostname !== current.heloHostname ? heloHostname : undefined,
+        addresses: addresses !== undefined && addresses.join() !== current.addresses.join() ? addresses : undefined,
+        description: input.description !== current.description ? input.description : undefined,
+      };
+      if (Object.values(changes).every((value) => value === undefined)) {
+        return current;
+      }
+      await this.refuseHeldElsewhere(
+        tx,
+        current.organizationId,
+        changes.heloHostname ?? current.heloHostname,
+        changes.addresses ?? current.addresses,
+      );
+      const updated = await this.servers.update(tx, current, changes);
+      await this.audit.append(tx, {
+        actor: context.actor,
+        action: 'mail_server.updated',
+        entityType: 'mail_server',
+        entityId: id,
+        organizationId: current.organizationId,
+        before: toMailServer(current),
+        after: toMailServer(updated),
+        requestId: context.requestId,
+      });
+      return updated;
+    });
+    return new Versioned(toMailServer(record), record.version);
+  }
+
+  async remove(id: string, expectedVersion: number | undefined, context: RequestContext): Promise<void> {
+    await this.servers.transaction(async (tx) => {
+      const current = await this.lockCurrent(tx, id, expectedVersion);
+      await this.servers.softDelete(tx, id, new Date());
+      await this.audit.append(tx, {
+        actor: context.actor,
+        action: 'mail_server.deleted',
+        entityType: 'mail_server',
+        entityId: id,
+        organizationId: current.organizationId,
+        before: toMailServer(current),
+        requestId: context.requestId,
+      });
+    });
+  }
+
+  private async lockCurrent(
+    tx: Transaction,
+    id: string,
+    expectedVersion: number | undefined,
+  ): Promise<MailServerRecord> {
+    const current = await this.servers.lockById(tx, id);
+    if (!current) {
+      throw new NotFoundError('mail server');
+    }
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw new PreconditionFailedError();
+    }
+    return current;
+  }
+
+  private async refuseHeldElsewhere(
+    tx: Transaction,
+    organizationId: string,
+    heloHostname: string,
+    addresses: string[],
+  ): Promise<void> {
+    const clashes = await this.servers.prefixesHeldElsewhere(tx, organizationId, heloHostname, addresses);
+    if (clashes.length > 0) {
+      const positions = clashes.map((clash) => addresses.indexOf(clash)).filter((index) => index >= 0);
+      throw new ConflictError(
+        `${OWNED_ELSEWHERE} (addresses${positions.length > 0 ? ' at positions ' + positions.join(', ') : ''})`,
+      );
+    }
+  }
+}

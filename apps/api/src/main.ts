@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { ApiKeysService } from '@app/access';
+import { ConfigError, loadConfig } from '@app/config';
+import { resolveDatabase } from '@app/database';
+import { createApp } from './bootstrap.js';
+
+/**
+ * `npm start`: the database (DATABASE_URL, or an embedded PostgreSQL under
+ * DATA_DIR), migrations, the first admin key, then the API. Ctrl-C stops it
+ * all, the embedded PostgreSQL included.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`HeloPass cannot start: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const say = (line: string) => console.log(`[helopass] ${line}`);
+  const database = await resolveDatabase(config, say);
+  let stopping = false;
+  try {
+    const app = await createApp({ ...config, databaseUrl: database.connectionString });
+    const stop = async (signal: string) => {
+      if (stopping) {
+        return;
+      }
+      stopping = true;
+      say(`${signal}: stopping`);
+      await app.close();
+      await database.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+
+    const bootstrap = await app.get(ApiKeysService).ensureBootstrapAdmin(config.bootstrapAdminKey);
+    if (bootstrap.registered === 'given') {
+      say('BOOTSTRAP_ADMIN_KEY registered as an admin key');
+    } else if (bootstrap.secret !== undefined) {
+      // Shown once, here, and stored only as a hash.
+      say('no API key existed; created an admin key. It is shown only this once, keep it:');
+      say(`  ${bootstrap.secret}`);
+    }
+    await app.listen({ port: config.port, host: config.host });
+    const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    say(`API on ${base}/v1, docs on ${base}/docs (OpenAPI: ${base}/docs/json)`);
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('HeloPass failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { PageQueryDto } from '../../common/list-query.dto.js';
+
+const CUSTOMER_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export class CreateOrganizationDto {
+  @ApiProperty({ maxLength: 200, example: 'Example Widgets Ltd' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name!: string;
+
+  @ApiPropertyOptional({ maxLength: 64, example: 'C-104233', description: "The provider's account number; unique" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(CUSTOMER_REF, { message: 'customerRef may contain only letters, digits, ".", "_" and "-"' })
+  customerRef?: string;
+
+  @ApiPropertyOptional({ maxLength: 4000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  notes?: string;
+}
+
+export class UpdateOrganizationDto extends PartialType(CreateOrganizationDto) {
+  @ApiPropertyOptional({ maxLength: 64, nullable: true, description: 'null removes it' })
+  @ValidateIf((_object, value) => value !== null)
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  @Matches(CUSTOMER_REF, { message: 'customerRef may contain only letters, digits, ".", "_" and "-"' })
+  override customerRef?: string;
+
+  @ApiPropertyOptional({ maxLength: 4000, nullable: true, description: 'null removes them' })
+  @ValidateIf((_object, value) => value !== null)
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  override notes?: string;
+}
+
+export class ListOrganizationsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Part of the name (any case), or the exact customerRef' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({ enum: ['active', 'suspended'] })
+  @IsOptional()
+  @IsIn(['active', 'suspended'])
+  status?: 'active' | 'suspended';
+}
+
+export class OrganizationResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty({ nullable: true, type: String })
+  customerRef!: string | null;
+
+  @ApiProperty({ enum: ['active', 'suspended'] })
+  status!: 'active' | 'suspended';
+
+  @ApiProperty({ nullable: true, type: String })
+  notes!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: Date;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt!: Date;
+}
+
+export class OrganizationPageDto {
+  @ApiProperty({ type: [OrganizationResponseDto] })
+  items!: OrganizationResponseDto[];
+
+  @ApiProperty({ nullable: true, type: String })
+  nextCursor!: string | null;
+}

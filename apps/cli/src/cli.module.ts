@@ -1,0 +1,12 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AccessModule } from '@app/access';
+import { ConfigModule, type HeloPassConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+
+/** What the command line needs: the database and the services it drives (never HTTP). */
+@Module({})
+export class CliModule {
+  static forRoot(config: HeloPassConfig): DynamicModule {
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), DatabaseModule, AccessModule] };
+  }
+}

@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '@app/config';
+import { DomainError } from '@app/domain';
+import { apiKeysCommands } from './api-keys.commands.js';
+import { dbCommands } from './db.commands.js';
+import { createRuntime } from './runtime.js';
+
+/** `npm run cli -- <command>`: HeloPass administration from the shell. */
+async function main(argv: string[]): Promise<void> {
+  const runtime = createRuntime();
+  const program = new Command('helopass')
+    .description('HeloPass command line: API keys and database maintenance')
+    .exitOverride()
+    .addCommand(apiKeysCommands(runtime))
+    .addCommand(dbCommands(runtime));
+  for (const sub of program.commands) {
+    sub.exitOverride();
+    sub.commands.forEach((leaf) => leaf.exitOverride());
+  }
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    process.exit(error.exitCode);
+  }
+  const known = error instanceof ConfigError || error instanceof DomainError;
+  console.error(`helopass: ${error instanceof Error ? error.message : String(error)}`);
+  if (!known && error instanceof Error && error.stack) {
+    console.error(error.stack);
+  }
+  process.exit(known ? 2 : 1);
+});

@@ -1,0 +1,38 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig, type HeloPassConfig } from '@app/config';
+import { resolveDatabase } from '@app/database';
+import { CliModule } from './cli.module.js';
+
+/** What commands share: output, and a Nest context on the same database the app would use. */
+export interface CliRuntime {
+  print(line: string): void;
+  config(): HeloPassConfig;
+  withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T>;
+}
+
+export function createRuntime(): CliRuntime {
+  let config: HeloPassConfig | undefined;
+  const runtime: CliRuntime = {
+    print: (line) => process.stdout.write(line + '\n'),
+    config: () => (config ??= loadConfig()),
+    async withApp(work) {
+      const settings = runtime.config();
+      const database = await resolveDatabase(settings, (line) => process.stderr.write(`[helopass] ${line}\n`));
+      try {
+        const app = await NestFactory.createApplicationContext(
+          CliModule.forRoot({ ...settings, databaseUrl: database.connectionString }),
+          { logger: ['error', 'warn'] },
+        );
+        try {
+          return await work(app);
+        } finally {
+          await app.close();
+        }
+      } finally {
+        await database.stop();
+      }
+    },
+  };
+  return runtime;
+}

@@ -1,0 +1,206 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditLog } from '@app/database';
+import {
+  apiKeyHashMatches,
+  apiKeyPrefix,
+  generateApiKeySecret,
+  hashApiKeySecret,
+  isWellFormedApiKey,
+  NotFoundError,
+  RuleViolationError,
+  decodeCursor,
+  toPage,
+  type Actor,
+  type Page,
+  type Role,
+} from '@app/domain';
+import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository.js';
+
+/** An API key as shown to admins: never the secret, never its hash. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  role: Role;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface CreatedApiKey extends ApiKeyView {
+  /** The secret, returned once at creation and never stored. */
+  key: string;
+}
+
+export interface AuthenticatedKey {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+/** `lastUsedAt` is refreshed at most this often per key, not written on every request. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+function toView(record: ApiKeyRecord): ApiKeyView {
+  return {
+    id: record.id,
+    name: record.name,
+    role: record.role,
+    prefix: record.prefix,
+    createdAt: record.createdAt,
+    lastUsedAt: record.lastUsedAt,
+    expiresAt: record.expiresAt,
+    revokedAt: record.revokedAt,
+  };
+}
+
+@Injectable()
+export class ApiKeysService {
+  private readonly logger = new Logger(ApiKeysService.name);
+  private readonly lastUsedWrites = new Map<string, number>();
+
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(
+    input: { name: string; role: Role; expiresAt?: Date | null },
+    actor: Actor,
+    requestId?: string,
+  ): Promise<CreatedApiKey> {
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw new RuleViolationError('expiresAt must be in the future');
+    }
+    const secret = generateApiKeySecret();
+    const record = await this.keys.transaction(async (tx) => {
+      const created = await this.keys.insert(tx, {
+        name: input.name,
+        role: input.role,
+        prefix: apiKeyPrefix(secret),
+        secretHash: hashApiKeySecret(secret),
+        expiresAt: input.expiresAt ?? null,
+      });
+      await this.audit.append(tx, {
+        actor,
+        action: 'api_key.created',
+        entityType: 'api_key',
+        entityId: created.id,
+        after: toView(created),
+        requestId,
+      });
+      return created;
+    });
+    return { ...toView(record), key: secret };
+  }
+
+  async list(limit: number, cursor?: string): Promise<Page<ApiKeyView>> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) {
+      throw new RuleViolationError('cursor is not one this API issued');
+    }
+    const rows = await this.keys.list(limit + 1, after);
+    return toPage(rows, limit, toView, (row) => ({ at: row.createdAt, id: row.id }));
+  }
+
+  async revoke(id: string, actor: Actor, requestId?: string): Promise<ApiKeyView> {
+    return this.keys.transaction(async (tx) => {
+      const existing = await this.keys.findById(tx, id);
+      if (!existing) {
+        throw new NotFoundError('API key');
+      }
+      if (existing.revokedAt) {
+        return toView(existing);
+      }
+      const revoked = await this.keys.revoke(tx, id, new Date());
+      await this.audit.append(tx, {
+        actor,
+        action: 'api_key.revoked',
+        entityType: 'api_key',
+        entityId: id,
+        before: toView(existing),
+        after: toView(revoked),
+        requestId,
+      });
+      return toView(revoked);
+    });
+  }
+
+  /** The key a request presents, if it is known, unrevoked and unexpired. */
+  async authenticate(secret: string): Promise<AuthenticatedKey | null> {
+    if (!isWellFormedApiKey(secret)) {
+      return null;
+    }
+    const record = await this.keys.findByPrefix(apiKeyPrefix(secret));
+    if (!record || !apiKeyHashMatches(secret, record.secretHash)) {
+      return null;
+    }
+    const now = Date.now();
+    if (record.revokedAt || (record.expiresAt && record.expiresAt.getTime() <= now)) {
+      return null;
+    }
+    this.noteUse(record.id, now);
+    return { id: record.id, name: record.name, role: record.role };
+  }
+
+  private noteUse(id: string, now: number): void {
+    const lastWrite = this.lastUsedWrites.get(id) ?? 0;
+    if (now - lastWrite < LAST_USED_WRITE_INTERVAL_MS) {
+      return;
+    }
+    this.lastUsedWrites.set(id, now);
+    this.keys.touchLastUsed(id, new Date(now)).catch((error: Error) => {
+      this.logger.warn({ err: error.message }, 'could not record API key use');
+    });
+  }
+
+  /**
+   * Makes sure an operator can get in: registers BOOTSTRAP_ADMIN_KEY when no
+   * active admin key exists, or mints an admin key when there are no keys at
+   * all. Returns a generated secret (to be shown once) when one was minted.
+   */
+  async ensureBootstrapAdmin(
+    bootstrapKey: string | undefined,
+  ): Promise<{ registered: 'given' | 'generated' | null; secret?: string }> {
+    const actor: Actor = { id: null, name: 'system:bootstrap', role: 'system' };
+    return this.keys.transaction(async (tx) => {
+      await this.keys.lockBootstrap(tx);
+      let secret: string;
+      let registered: 'given' | 'generated';
+      if (bootstrapKey !== undefined) {
+        if ((await this.keys.countActiveAdmins(tx, new Date())) > 0) {
+          return { registered: null };
+        }
+        if (await this.keys.existsWithHash(tx, hashApiKeySecret(bootstrapKey))) {
+          // A revoked or expired key is not brought back by a restart.
+          this.logger.warn('BOOTSTRAP_ADMIN_KEY was revoked or has expired; it is not registered again');
+          return { registered: null };
+        }
+        secret = bootstrapKey;
+        registered = 'given';
+      } else {
+        if ((await this.keys.countKeys(tx)) > 0) {
+          return { registered: null };
+        }
+        secret = generateApiKeySecret();
+        registered = 'generated';
+      }
+      const created = await this.keys.insert(tx, {
+        name: 'bootstrap admin',
+        role: 'admin',
+        prefix: apiKeyPrefix(secret),
+        secretHash: hashApiKeySecret(secret),
+        expiresAt: null,
+      });
+      await this.audit.append(tx, {
+        actor,
+        action: 'api_key.created',
+        entityType: 'api_key',
+        entityId: created.id,
+        after: toView(created),
+      });
+      return registered === 'generated' ? { registered, secret } : { registered };
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './api-keys.service.js';
+export * from './access.module.js';

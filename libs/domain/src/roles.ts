@@ -1,0 +1,13 @@
+export const ROLES = ['admin', 'csr', 'auditor', 'filter'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+/** Who made a change: an API key, or the system itself (`system:bootstrap`, `system:worker`, `system:cli`). */
+export interface Actor {
+  readonly id: string | null;
+  readonly name: string;
+  readonly role: Role | 'system';
+}

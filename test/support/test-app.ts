@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { inject } from 'vitest';
+import { ApiKeysService } from '@app/access';
+import { loadConfig } from '@app/config';
+import { PrismaService } from '@app/database';
+import type { Role } from '@app/domain';
+import { createApp } from '../../apps/api/src/bootstrap.js';
+
+/** Collects the app's JSON log lines so tests can read what was logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
+    done();
+  }
+
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestKey {
+  id: string;
+  key: string;
+  role: Role;
+  name: string;
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: ReturnType<typeof request>;
+  keys: { admin: TestKey; admin2: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey };
+  logs: LogCapture;
+  prisma: PrismaService;
+  close(): Promise<void>;
+}
+
+export const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+/**
+ * The real HTTP app (same bootstrap as main.ts) on the run's database, with
+ * one fresh API key per role.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), LOG_LEVEL: 'info', ...env });
+  const logs = new LogCapture();
+  const app = await createApp(config, { logStream: logs });
+  const apiKeys = app.get(ApiKeysService);
+  const system = { id: null, name: 'system:test', role: 'system' as const };
+  const mint = async (role: Role, label: string): Promise<TestKey> => {
+    const created = await apiKeys.create({ name: unique(label), role }, system);
+    return { id: created.id, key: created.key, role, name: created.name };
+  };
+  const keys = {
+    admin: await mint('admin', 'admin'),
+    admin2: await mint('admin', 'admin2'),
+    csr: await mint('csr', 'csr'),
+    csr2: await mint('csr', 'csr2'),
+    auditor: await mint('auditor', 'auditor'),
+    filter: await mint('filter', 'filter'),
+  };
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    keys,
+    logs,
+    prisma: app.get(PrismaService),
+    close: () => app.close(),
+  };
+}
+
+export const bearer = (key: TestKey) => ({ authorization: `Bearer ${key.key}` });
+
+/** A random address in 198.18.0.0/15 (benchmarking range), as a /32. */
+export function randomIpv4(): string {
+  const byte = () => Math.floor(Math.random() * 256);
+  return `198.${18 + Math.floor(Math.random() * 2)}.${byte()}.${byte()}`;
+}
+
+export async function createOrganization(t: TestApp, body: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
+  const response = await t.http
+    .post('/v1/organizations')
+    .set(bearer(t.keys.csr))
+    .send({ name: unique('Org'), ...body })
+    .expect(201);
+  return response.body as { id: string; name: string };
+}
+
+export async function createMailServer(
+  t: TestApp,
+  organizationId: string,
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; heloHostname: string; addresses: string[] }> {
+  const response = await t.http
+    .post(`/v1/organizations/${organizationId}/mail-servers`)
+    .set(bearer(t.keys.csr))
+    .send({ heloHostname: `${unique('exch')}.corp.local`, addresses: [randomIpv4()], ...body })
+    .expect(201);
+  return response.body as { id: string; heloHostname: string; addresses: string[] };
+}
+
+/** Audit events about one entity, oldest first. */
+export async function auditTrail(t: TestApp, entityId: string): Promise<Array<Record<string, any>>> {
+  const response = await t.http
+    .get('/v1/audit-events')
+    .query({ entityId, limit: 200 })
+    .set(bearer(t.keys.auditor))
+    .expect(200);
+  return (response.body.items as Array<Record<string, any>>).reverse();
+}
