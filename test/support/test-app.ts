@@ -36,6 +36,8 @@ export interface TestApp {
   keys: { admin: TestKey; admin2: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey };
   logs: LogCapture;
   prisma: PrismaService;
+  /** `METHOD /path` of every route the HTTP server registered. */
+  routes: string[];
   close(): Promise<void>;
 }
 
@@ -48,7 +50,8 @@ export const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), LOG_LEVEL: 'info', ...env });
   const logs = new LogCapture();
-  const app = await createApp(config, { logStream: logs });
+  const routes: string[] = [];
+  const app = await createApp(config, { logStream: logs, onRoute: (method, url) => routes.push(`${method} ${url}`) });
   const apiKeys = app.get(ApiKeysService);
   const system = { id: null, name: 'system:test', role: 'system' as const };
   const mint = async (role: Role, label: string): Promise<TestKey> => {
@@ -69,6 +72,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     keys,
     logs,
     prisma: app.get(PrismaService),
+    routes,
     close: () => app.close(),
   };
 }

@@ -19,6 +19,8 @@ import { OrganizationsModule } from './organizations/organizations.module.js';
 export interface AppOptions {
   /** Where structured logs go (stdout when absent); tests pass a stream to read them. */
   readonly logStream?: NodeJS.WritableStream;
+  /** Told of every route the HTTP server registers (tests check each one's access rule). */
+  readonly onRoute?: (method: string, url: string) => void;
 }
 
 @Module({})

@@ -61,6 +61,14 @@ export async function createApp(config: HeloPassConfig, options: AppOptions = {}
     logger: false,
     return503OnClosing: true,
   });
+  const onRoute = options.onRoute;
+  if (onRoute) {
+    adapter.getInstance().addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) {
+        onRoute(method, route.url);
+      }
+    });
+  }
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
   });

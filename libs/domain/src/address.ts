@@ -20,15 +20,29 @@ export interface CanonicalPrefix {
   readonly length: number;
 }
 
-function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 {
+function parseAddress(text: string): { address: ipaddr.IPv4 | ipaddr.IPv6; mapped: boolean } {
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
-    return ipaddr.IPv4.parse(text);
+    return { address: ipaddr.IPv4.parse(text), mapped: false };
   }
-  if (text.includes(':') && ipaddr.IPv6.isValid(text) && !text.includes('%')) {
-    const v6 = ipaddr.IPv6.parse(text);
-    // A client reaching Postfix over IPv4 is reported as IPv4, so
-    // an IPv4-mapped IPv6 address (::ffff:192.0.2.1) is stored as IPv4.
-    return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+  if (text.includes(':') && !text.includes('%')) {
+    // An embedded IPv4 part (`::ffff:192.0.2.1`) must be in dotted-quad form
+    // too. It is rewritten as two hex groups before parsing, because ipaddr.js
+    // would take the IPv4-compatible `::192.0.2.1` for IPv4-mapped.
+    let v6Text = text;
+    const embedded = /^(.*:)([^:]*\.[^:]*)$/.exec(text);
+    if (embedded) {
+      if (!ipaddr.IPv4.isValidFourPartDecimal(embedded[2])) {
+        throw new InvalidAddressError('must be an IPv4 address in dotted-quad form or an IPv6 address');
+      }
+      const [a, b, c, d] = ipaddr.IPv4.parse(embedded[2]).octets as [number, number, number, number];
+      v6Text = `${embedded[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    }
+    if (ipaddr.IPv6.isValid(v6Text)) {
+      const v6 = ipaddr.IPv6.parse(v6Text);
+      // A client reaching Postfix over IPv4 is reported as IPv4, so
+      // an IPv4-mapped IPv6 address (::ffff:192.0.2.1) is stored as IPv4.
+      return v6.isIPv4MappedAddress() ? { address: v6.toIPv4Address(), mapped: true } : { address: v6, mapped: false };
+    }
   }
   throw new InvalidAddressError('must be an IPv4 address in dotted-quad form or an IPv6 address');
 }
@@ -49,8 +63,7 @@ export function normalizePrefix(input: string): CanonicalPrefix {
   const slash = input.indexOf('/');
   const addressText = slash === -1 ? input : input.slice(0, slash);
   const lengthText = slash === -1 ? undefined : input.slice(slash + 1);
-  const wasMapped = addressText.includes(':') && addressText.includes('.');
-  const address = parseAddress(addressText);
+  const { address, mapped: wasMapped } = parseAddress(addressText);
   const family = address.kind() as AddressFamily;
   const bits = family === 'ipv4' ? 32 : 128;
   let length = bits;
@@ -87,7 +100,7 @@ export function normalizeAddress(input: string): string {
   if (typeof input !== 'string' || input.length === 0 || input.length > 64 || input.includes('/')) {
     throw new InvalidAddressError('must be a single IP address');
   }
-  return render(parseAddress(input));
+  return render(parseAddress(input).address);
 }
 
 /**

@@ -37,11 +37,20 @@ export function normalizeHeloHostname(input: string): string {
   }
   if (/[^\x21-\x7e]/.test(name)) {
     // Non-ASCII: an internationalized name, converted to A-labels (RFC 5891).
+    // domainToASCII parses its input as a URL host: it would cut the name at
+    // `/`, `?` or `#` and percent-decode it, so other ASCII is refused first.
+    if (/[^A-Za-z0-9._\-\u0080-\uffff]/.test(name)) {
+      throw new InvalidHostnameError('may contain only letters, digits, hyphens and underscores');
+    }
     const ascii = domainToASCII(name);
     if (ascii === '') {
       throw new InvalidHostnameError('is not a valid internationalized domain name');
     }
     name = ascii;
+    // Full-width digits and dots map to a bare IP address (`１９２．０．２．１`).
+    if (isIP(name) !== 0) {
+      throw new InvalidHostnameError('is an IP address, not a host name; register the address instead');
+    }
   }
   name = name.toLowerCase();
   if (name.length > MAX_NAME_LENGTH) {

@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { LogLevel } from '@app/config';
@@ -22,5 +23,9 @@ export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): 
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
   };
-  return { pinoHttp: stream ? [options, stream] : options } as Params;
+  return {
+    pinoHttp: stream ? [options, stream] : options,
+    // nestjs-pino's default route pattern does not match under Nest 12 + Fastify; this one does.
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+  } as Params;
 }

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+function refusal(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`expected loadConfig(${JSON.stringify(Object.keys(env))}) to throw`);
+}
+
+const validKey = 'hp_' + 'Ab0_-'.repeat(8);
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('answers every default for an empty environment', () => {
+      expect(loadConfig({})).toEqual({
+        databaseUrl: undefined,
+        host: '127.0.0.1',
+        port: 3000,
+        logLevel: 'info',
+        bootstrapAdminKey: undefined,
+        bodyLimitBytes: 64 * 1024,
+        dataDir: '.data',
+        embeddedPostgresPort: 54329,
+        migrateOnStart: true,
+        idempotencyRetentionHours: 24,
+      });
+    });
+
+    it('treats empty variables as unset', () => {
+      expect(
+        loadConfig({
+          DATABASE_URL: '',
+          HOST: '',
+          PORT: '',
+          LOG_LEVEL: '',
+          BOOTSTRAP_ADMIN_KEY: '',
+          BODY_LIMIT_BYTES: '',
+          DATA_DIR: '',
+          EMBEDDED_POSTGRES_PORT: '',
+          MIGRATE_ON_START: '',
+          IDEMPOTENCY_RETENTION_HOURS: '',
+        }),
+      ).toEqual(loadConfig({}));
+    });
+
+    it('ignores unrelated variables', () => {
+      expect(loadConfig({ PATH: '/usr/bin', NODE_ENV: 'production' })).toEqual(loadConfig({}));
+    });
+  });
+
+  describe('valid settings', () => {
+    it('reads every variable', () => {
+      expect(
+        loadConfig({
+          DATABASE_URL: 'postgresql://helopass:pw@db.internal:5432/helopass',
+          HOST: '0.0.0.0',
+          PORT: '8080',
+          LOG_LEVEL: 'debug',
+          BOOTSTRAP_ADMIN_KEY: validKey,
+          BODY_LIMIT_BYTES: '1048576',
+          DATA_DIR: '/var/lib/helopass',
+          EMBEDDED_POSTGRES_PORT: '55432',
+          MIGRATE_ON_START: 'false',
+          IDEMPOTENCY_RETENTION_HOURS: '48',
+        }),
+      ).toEqual({
+        databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
+        host: '0.0.0.0',
+        port: 8080,
+        logLevel: 'debug',
+        bootstrapAdminKey: validKey,
+        bodyLimitBytes: 1_048_576,
+        dataDir: '/var/lib/helopass',
+        embeddedPostgresPort: 55432,
+        migrateOnStart: false,
+        idempotencyRetentionHours: 48,
+      });
+    });
+
+    it('accepts both postgres:// and postgresql:// URLs', () => {
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/db' }).databaseUrl).toBe('postgres://u@localhost/db');
+      expect(loadConfig({ DATABASE_URL: 'postgresql://u@localhost/db' }).databaseUrl).toBe(
+        'postgresql://u@localhost/db',
+      );
+    });
+
+    it.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])('accepts LOG_LEVEL=%s', (level) => {
+      expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    });
+
+    it.each([
+      ['true', true],
+      ['TRUE', true],
+      ['1', true],
+      ['yes', true],
+      ['Yes', true],
+      ['false', false],
+      ['False', false],
+      ['0', false],
+      ['no', false],
+    ])('reads MIGRATE_ON_START=%j as %j', (raw, expected) => {
+      expect(loadConfig({ MIGRATE_ON_START: raw }).migrateOnStart).toBe(expected);
+    });
+
+    it('accepts the bounds of the numeric ranges', () => {
+      expect(loadConfig({ PORT: '0' }).port).toBe(0);
+      expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+      expect(loadConfig({ BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes).toBe(1024);
+      expect(loadConfig({ BODY_LIMIT_BYTES: String(10 * 1024 * 1024) }).bodyLimitBytes).toBe(10 * 1024 * 1024);
+      expect(loadConfig({ EMBEDDED_POSTGRES_PORT: '1024' }).embeddedPostgresPort).toBe(1024);
+      expect(loadConfig({ IDEMPOTENCY_RETENTION_HOURS: '1' }).idempotencyRetentionHours).toBe(1);
+      expect(loadConfig({ IDEMPOTENCY_RETENTION_HOURS: '720' }).idempotencyRetentionHours).toBe(720);
+    });
+
+    it('answers numbers, not strings', () => {
+      expect(typeof loadConfig({ PORT: '8080' }).port).toBe('number');
+    });
+
+    it('accepts a well-formed bootstrap key of the minimum length', () => {
+      const key = 'k'.repeat(32);
+      expect(loadConfig({ BOOTSTRAP_ADMIN_KEY: key }).bootstrapAdminKey).toBe(key);
+    });
+  });
+
+  describe('bad settings throw a ConfigError naming the variable', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '-1'],
+      ['PORT', '65536'],
+      ['PORT', '80.5'],
+      ['PORT', ' 80'],
+      ['PORT', '1e3'],
+      ['PORT', '0x50'],
+      ['BODY_LIMIT_BYTES', '1023'],
+      ['BODY_LIMIT_BYTES', String(10 * 1024 * 1024 + 1)],
+      ['BODY_LIMIT_BYTES', '64k'],
+      ['EMBEDDED_POSTGRES_PORT', '1023'],
+      ['EMBEDDED_POSTGRES_PORT', '70000'],
+      ['IDEMPOTENCY_RETENTION_HOURS', '0'],
+      ['IDEMPOTENCY_RETENTION_HOURS', '721'],
+      ['IDEMPOTENCY_RETENTION_HOURS', '24h'],
+      ['LOG_LEVEL', 'verbose'],
+      ['LOG_LEVEL', 'INFO'],
+      ['MIGRATE_ON_START', 'maybe'],
+      ['MIGRATE_ON_START', 'on'],
+      ['DATABASE_URL', 'not a url'],
+      ['DATABASE_URL', 'mysql://u@localhost/db'],
+      ['DATABASE_URL', 'http://localhost:5432/db'],
+      ['DATABASE_URL', 'localhost:5432'],
+      ['BOOTSTRAP_ADMIN_KEY', 'short'],
+      ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(31)],
+      ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(129)],
+      ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '/'],
+      ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '+'],
+      ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '%'],
+      ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + ' '],
+    ])('%s=%j', (name, value) => {
+      const error = refusal({ [name]: value });
+      expect(error.name).toBe('ConfigError');
+      expect(error.message).toContain(name);
+    });
+
+    it('names the bad variable, not another one, when several are set', () => {
+      const error = refusal({ PORT: '8080', LOG_LEVEL: 'info', BODY_LIMIT_BYTES: 'lots' });
+      expect(error.message).toContain('BODY_LIMIT_BYTES');
+      expect(error.message).not.toContain('PORT');
+    });
+
+    it('states the allowed range of a number', () => {
+      expect(refusal({ PORT: '99999' }).message).toMatch(/0 and 65535/);
+    });
+
+    it('lists the allowed log levels', () => {
+      expect(refusal({ LOG_LEVEL: 'verbose' }).message).toMatch(/info/);
+    });
+  });
+
+  describe('secrets are never repeated in messages', () => {
+    it.each([
+      'hp_this-is-a-secret-but-has-a-slash/0123456789',
+      'hp_secret!',
+      'hp_tooShortSecret',
+      `hp_${'S'.repeat(200)}`,
+    ])('BOOTSTRAP_ADMIN_KEY=%j', (value) => {
+      const { message } = refusal({ BOOTSTRAP_ADMIN_KEY: value });
+      expect(message).toContain('BOOTSTRAP_ADMIN_KEY');
+      expect(message).not.toContain(value);
+      expect(message).not.toMatch(/hp_/);
+      expect(message).not.toMatch(/secret|SSSS/i);
+    });
+
+    it('DATABASE_URL with a password', () => {
+      const { message } = refusal({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
+      expect(message).toContain('DATABASE_URL');
+      expect(message).not.toContain('hunter2');
+    });
+  });
+
+  it('reads process.env when no environment is given', () => {
+    const saved = process.env.PORT;
+    try {
+      process.env.PORT = '4321';
+      expect(loadConfig().port).toBe(4321);
+    } finally {
+      if (saved === undefined) {
+        delete process.env.PORT;
+      } else {
+        process.env.PORT = saved;
+      }
+    }
+  });
+});

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { validate } from '@readme/openapi-parser';
+import { applyMigrations } from '@app/database';
+import { createScratchDatabase, dropDatabase } from './support/databases.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+describe('health', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is live and ready when the database answers and every migration is applied', async () => {
+    expect((await t.http.get('/health/live').expect(200)).body).toEqual({ status: 'ok' });
+    expect((await t.http.get('/health/ready').expect(200)).body).toEqual({
+      status: 'ready',
+      database: 'up',
+      migrations: 'applied',
+    });
+  });
+
+  it('is not ready while a migration is not applied, and ready again once it is', async () => {
+    const adminUrl = inject('adminUrl');
+    const databaseUrl = await createScratchDatabase(adminUrl, 'unmigrated');
+    try {
+      await applyMigrations(databaseUrl);
+      const own = await startTestApp({ DATABASE_URL: databaseUrl });
+      try {
+        await own.http.get('/health/ready').expect(200);
+        // As if the newest migration had not run (an older binary's database, say).
+        await own.prisma.$executeRawUnsafe(
+          `UPDATE "_prisma_migrations" SET rolled_back_at = now()
+           WHERE migration_name = (SELECT max(migration_name) FROM "_prisma_migrations")`,
+        );
+        const notReady = await own.http.get('/health/ready').expect(503);
+        expect(notReady.headers['content-type']).toContain('application/problem+json');
+        expect(notReady.body.detail).toContain('migration');
+        await own.http.get('/health/live').expect(200);
+      } finally {
+        await own.close();
+      }
+    } finally {
+      await dropDatabase(adminUrl, databaseUrl);
+    }
+  });
+});
+
+describe('OpenAPI', () => {
+  let t: TestApp;
+  let document: Record<string, any>;
+  beforeAll(async () => {
+    t = await startTestApp();
+    document = (await t.http.get('/docs/json').expect(200)).body;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is a valid OpenAPI 3 document', async () => {
+    expect(document.openapi).toMatch(/^3\./);
+    const result = await validate(structuredClone(document) as Parameters<typeof validate>[0]);
+    expect(result.valid ? [] : result.errors).toEqual([]);
+  });
+
+  it('describes every route, with its roles, its DTOs and its error responses', () => {
+    const operations = t.routes
+      .filter((route) => !route.startsWith('HEAD ') && !/ \/docs/.test(route))
+      .map((route) => {
+        const [method, url] = route.split(' ') as [string, string];
+        return { method: method.toLowerCase(), path: url.replace(/:(\w+)/g, '{$1}') };
+      });
+    expect(operations.length).toBeGreaterThan(15);
+    for (const { method, path } of operations) {
+      const operation = document.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      if (path.startsWith('/health')) {
+        continue;
+      }
+      expect(operation['x-roles'], `${method} ${path} roles`).toEqual(expect.arrayContaining([expect.any(String)]));
+      expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['401', '403']));
+      const success = Object.keys(operation.responses).find((status) => status.startsWith('2'));
+      expect(success, `${method} ${path} success response`).toBeDefined();
+    }
+    expect(document.components.schemas.OrganizationResponseDto.properties).toHaveProperty('customerRef');
+    expect(document.components.schemas.CreateMailServerDto.required).toEqual(
+      expect.arrayContaining(['heloHostname', 'addresses']),
+    );
+    expect(document.components.schemas.ProblemResponseDto.properties).toHaveProperty('requestId');
+    expect(document.paths['/v1/organizations'].post.responses['409']).toBeDefined();
+  });
+});
