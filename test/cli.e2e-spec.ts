@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestApp, type TestApp } from './support/test-app.js';
+
+const run = promisify(execFile);
+const CLI = 'dist/apps/cli/src/main.js';
+
+function cli(args: string[]) {
+  return run(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: inject('databaseUrl') } });
+}
+
+describe('command line: api-keys', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('creates a key printed as one JSON line that the API then accepts with its role', async () => {
+    const { stdout } = await cli(['api-keys', 'create', '--name', 'rspamd edge', '--role', 'filter', '--expires-in', '90d', '--json']);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const created = JSON.parse(lines[0]!) as { id: string; key: string; role: string };
+    expect(Object.keys(created).sort()).toEqual(['id', 'key', 'role']);
+    expect(created.role).toBe('filter');
+    expect(created.key).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    const row = await t.prisma.apiKey.findUniqueOrThrow({ where: { id: created.id } });
+    const days = (row.expiresAt!.getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(89.9);
+    expect(days).toBeLessThanOrEqual(90);
+
+    const admin = JSON.parse((await cli(['api-keys', 'create', '--name', 'ops', '--role', 'admin', '--json'])).stdout);
+    await t.http.get('/v1/api-keys').set({ authorization: `Bearer ${admin.key}` }).expect(200);
+    await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.key}` }).expect(403);
+
+    const events = await t.prisma.auditEvent.findMany({ where: { entityId: created.id } });
+    expect(events.map((event) => [event.action, event.actorName])).toEqual([['api_key.created', 'system:cli']]);
+  });
+
+  it('lists keys without secrets and revokes one', async () => {
+    const created = JSON.parse((await cli(['api-keys', 'create', '--name', 'to revoke', '--role', 'csr', '--json'])).stdout);
+    const listed = await cli(['api-keys', 'list', '--json']);
+    const rows = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.find((row) => row.id === created.id)).toMatchObject({ name: 'to revoke', role: 'csr', revokedAt: null });
+    expect(listed.stdout).not.toContain(created.key);
+
+    await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.key}` }).expect(200);
+    const revoked = await cli(['api-keys', 'revoke', created.id]);
+    expect(revoked.stdout).toContain(`revoked ${created.id}`);
+    await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.key}` }).expect(401);
+  });
+
+  it('refuses bad arguments with a non-zero exit and a message', async () => {
+    await expect(cli(['api-keys', 'create', '--name', 'x', '--role', 'root'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('--role'),
+    });
+    await expect(cli(['api-keys', 'create', '--name', 'x', '--role', 'csr', '--expires-in', 'soon'])).rejects.toMatchObject({
+      stderr: expect.stringContaining('90d'),
+    });
+    await expect(cli(['api-keys', 'revoke', '00000000-0000-4000-8000-000000000000'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('not found'),
+    });
+  });
+});
