@@ -12,6 +12,8 @@ export default defineConfig({
       '@app/config': lib('config'),
       '@app/database': lib('database'),
       '@app/domain': lib('domain'),
+      '@app/dns': lib('dns'),
+      '@app/ownership': lib('ownership'),
     },
   },
   test: {

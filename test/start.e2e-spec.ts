@@ -37,7 +37,7 @@ async function start(env: Record<string, string>): Promise<Started> {
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
-  while (!output.includes('API on ')) {
+  while (!output.includes('API on ') || (env.RUN_WORKER !== 'false' && !output.includes('worker running'))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the service did not start:\n${output}`);
@@ -78,6 +78,7 @@ describe('npm start', () => {
       const output = first.output();
       expect(output).toContain(`API on http://127.0.0.1:${port}/v1`);
       expect(output).toContain(`docs on http://127.0.0.1:${port}/docs`);
+      expect(output).toContain('worker running');
       const key = /^\[helopass\]\s+(hp_[A-Za-z0-9_-]+)$/m.exec(output)?.[1];
       expect(key).toBeDefined();
       const base = `http://127.0.0.1:${port}`;

@@ -5,9 +5,10 @@ import request from 'supertest';
 import { inject } from 'vitest';
 import { ApiKeysService } from '@app/access';
 import { loadConfig } from '@app/config';
-import { PrismaService } from '@app/database';
-import type { Role } from '@app/domain';
+import { applyMigrations, PrismaService } from '@app/database';
+import type { Clock, Role } from '@app/domain';
 import { createApp } from '../../apps/api/src/bootstrap.js';
+import { createScratchDatabase, dropDatabase } from './databases.js';
 
 /** Collects the app's JSON log lines so tests can read what was logged. */
 export class LogCapture extends Writable {
@@ -47,11 +48,15 @@ export const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('
  * The real HTTP app (same bootstrap as main.ts) on the run's database, with
  * one fresh API key per role.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
   const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), LOG_LEVEL: 'info', ...env });
   const logs = new LogCapture();
   const routes: string[] = [];
-  const app = await createApp(config, { logStream: logs, onRoute: (method, url) => routes.push(`${method} ${url}`) });
+  const app = await createApp(config, {
+    logStream: logs,
+    clock,
+    onRoute: (method, url) => routes.push(`${method} ${url}`),
+  });
   const apiKeys = app.get(ApiKeysService);
   const system = { id: null, name: 'system:test', role: 'system' as const };
   const mint = async (role: Role, label: string): Promise<TestKey> => {
@@ -115,4 +120,29 @@ export async function auditTrail(t: TestApp, entityId: string): Promise<Array<Re
     .set(bearer(t.keys.auditor))
     .expect(200);
   return (response.body.items as Array<Record<string, any>>).reverse();
+}
+
+/**
+ * Like startTestApp, on a database of its own (migrated, dropped on close):
+ * for specs that move the clock and sweep "everything due", which must not
+ * touch what other specs are doing in the shared database.
+ */
+export async function startIsolatedTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp & { databaseUrl: string }> {
+  const adminUrl = inject('adminUrl');
+  const databaseUrl = await createScratchDatabase(adminUrl, 'own');
+  try {
+    await applyMigrations(databaseUrl);
+    const t = await startTestApp({ ...env, DATABASE_URL: databaseUrl }, clock);
+    return {
+      ...t,
+      databaseUrl,
+      close: async () => {
+        await t.close();
+        await dropDatabase(adminUrl, databaseUrl);
+      },
+    };
+  } catch (error) {
+    await dropDatabase(adminUrl, databaseUrl);
+    throw error;
+  }
 }

@@ -2,12 +2,16 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from '@app/access';
-import { ConfigModule, type HeloPassConfig } from '@app/config';
+import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import type { Clock } from '@app/domain';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditEventsModule } from './audit-events/audit-events.module.js';
+import { DiagnosticsModule } from './diagnostics/diagnostics.module.js';
+import { DomainsModule } from './domains/domains.module.js';
+import { OwnershipApiModule } from './ownership/ownership.module.js';
 import { AuthGuard } from './common/auth.guard.js';
-import { loggerOptions } from './common/logging.js';
+
 import { ProblemFilter } from './common/problem.filter.js';
 import { EtagInterceptor } from './common/versioned.js';
 import { HealthModule } from './health/health.module.js';
@@ -21,6 +25,8 @@ export interface AppOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Told of every route the HTTP server registers (tests check each one's access rule). */
   readonly onRoute?: (method: string, url: string) => void;
+  /** The clock every time-based rule reads (tests move it by hand). */
+  readonly clock?: Clock;
 }
 
 @Module({})
@@ -29,7 +35,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, options.clock),
         LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream)),
         DatabaseModule,
         AccessModule,
@@ -39,6 +45,9 @@ export class AppModule {
         OrganizationsModule,
         MailServersModule,
         AuditEventsModule,
+        DomainsModule,
+        OwnershipApiModule,
+        DiagnosticsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

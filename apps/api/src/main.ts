@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ApiKeysService } from '@app/access';
 import { ConfigError, loadConfig } from '@app/config';
 import { resolveDatabase } from '@app/database';
+import { startWorker, type RunningWorker } from '../../worker/src/worker.js';
 import { createApp } from './bootstrap.js';
 
 /**
@@ -24,13 +25,16 @@ async function main(): Promise<void> {
   const database = await resolveDatabase(config, say);
   let stopping = false;
   try {
-    const app = await createApp({ ...config, databaseUrl: database.connectionString });
+    const resolved = { ...config, databaseUrl: database.connectionString };
+    const app = await createApp(resolved);
+    let worker: RunningWorker | undefined;
     const stop = async (signal: string) => {
       if (stopping) {
         return;
       }
       stopping = true;
       say(`${signal}: stopping`);
+      await worker?.stop();
       await app.close();
       await database.stop();
       process.exit(0);
@@ -47,6 +51,11 @@ async function main(): Promise<void> {
       say(`  ${bootstrap.secret}`);
     }
     await app.listen({ port: config.port, host: config.host });
+    if (config.runWorker) {
+      // One command runs everything: the worker shares this process and its database.
+      worker = await startWorker(resolved);
+      say('worker running (DNS checks, re-checks, ownership evidence)');
+    }
     const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
     say(`API on ${base}/v1, docs on ${base}/docs (OpenAPI: ${base}/docs/json)`);
   } catch (error) {

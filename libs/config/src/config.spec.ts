@@ -27,6 +27,16 @@ describe('loadConfig', () => {
         embeddedPostgresPort: 54329,
         migrateOnStart: true,
         idempotencyRetentionHours: 24,
+        ownership: {
+          provider: 'mailmax',
+          challengeTtlHours: 168,
+          recheckIntervalHours: 24,
+          lapseFailures: 3,
+          lapseGraceHours: 72,
+          retryBaseSeconds: 60,
+        },
+        dns: { resolvers: [], timeoutMs: 2000, tries: 2 },
+        runWorker: true,
       });
     });
 
@@ -66,6 +76,16 @@ describe('loadConfig', () => {
           EMBEDDED_POSTGRES_PORT: '55432',
           MIGRATE_ON_START: 'false',
           IDEMPOTENCY_RETENTION_HOURS: '48',
+          VERIFICATION_PROVIDER: 'acme-mail',
+          CHALLENGE_TTL_HOURS: '48',
+          DOMAIN_RECHECK_INTERVAL_HOURS: '12',
+          DOMAIN_LAPSE_FAILURES: '4',
+          DOMAIN_LAPSE_GRACE_HOURS: '96',
+          DNS_RETRY_BASE_SECONDS: '30',
+          DNS_RESOLVERS: '192.0.2.53, [2001:db8::53]:5353,resolver.internal:53',
+          DNS_TIMEOUT_MS: '1500',
+          DNS_TRIES: '3',
+          RUN_WORKER: 'false',
         }),
       ).toEqual({
         databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
@@ -78,7 +98,25 @@ describe('loadConfig', () => {
         embeddedPostgresPort: 55432,
         migrateOnStart: false,
         idempotencyRetentionHours: 48,
+        ownership: {
+          provider: 'acme-mail',
+          challengeTtlHours: 48,
+          recheckIntervalHours: 12,
+          lapseFailures: 4,
+          lapseGraceHours: 96,
+          retryBaseSeconds: 30,
+        },
+        dns: { resolvers: ['192.0.2.53', '[2001:db8::53]:5353', 'resolver.internal:53'], timeoutMs: 1500, tries: 3 },
+        runWorker: false,
       });
+    });
+
+    it('refuses a bad provider label or resolver list, naming the variable', () => {
+      expect(() => loadConfig({ VERIFICATION_PROVIDER: 'Mail Max' })).toThrow(/^VERIFICATION_PROVIDER/);
+      expect(() => loadConfig({ VERIFICATION_PROVIDER: '-mailmax' })).toThrow(ConfigError);
+      expect(() => loadConfig({ DNS_RESOLVERS: '192.0.2.53,,192.0.2.54' })).toThrow(/^DNS_RESOLVERS/);
+      expect(() => loadConfig({ DNS_RESOLVERS: '192.0.2.53:99999' })).toThrow(/^DNS_RESOLVERS/);
+      expect(() => loadConfig({ DNS_TIMEOUT_MS: '10' })).toThrow(/^DNS_TIMEOUT_MS/);
     });
 
     it('accepts both postgres:// and postgresql:// URLs', () => {

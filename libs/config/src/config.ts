@@ -1,3 +1,4 @@
+import { parseResolverList } from '@app/dns';
 import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, isWellFormedApiKey } from '@app/domain';
 
 /** A bad setting; start-up stops with this message, which names the variable. */
@@ -24,6 +25,32 @@ export interface HeloPassConfig {
   readonly migrateOnStart: boolean;
   /** How long an Idempotency-Key is remembered. */
   readonly idempotencyRetentionHours: number;
+  readonly ownership: OwnershipConfig;
+  readonly dns: DnsConfig;
+  /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
+  readonly runWorker: boolean;
+}
+
+export interface DnsConfig {
+  /** `host` or `host:port` entries; empty means the system's resolvers. */
+  readonly resolvers: string[];
+  readonly timeoutMs: number;
+  readonly tries: number;
+}
+
+export interface OwnershipConfig {
+  /** The label in `_<provider>-challenge.<domain>` and `<provider>-verification=<token>`. */
+  readonly provider: string;
+  /** How long a challenge stays valid. */
+  readonly challengeTtlHours: number;
+  /** How often verified domains are re-checked. */
+  readonly recheckIntervalHours: number;
+  /** Consecutive failed re-checks before a domain lapses… */
+  readonly lapseFailures: number;
+  /** …spread over at least this long. */
+  readonly lapseGraceHours: number;
+  /** First retry delay of a pending domain whose DNS could not be read (doubles each time, capped at 6 h). */
+  readonly retryBaseSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -69,6 +96,14 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function resolverList(env: Env, name: string): string[] {
+  try {
+    return parseResolverList(optional(env, name) ?? '');
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
 function databaseUrl(env: Env, name: string): string | undefined {
   const raw = optional(env, name);
   if (raw === undefined) {
@@ -82,6 +117,15 @@ function databaseUrl(env: Env, name: string): string | undefined {
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
+  }
+  return raw;
+}
+
+function provider(env: Env, name: string): string {
+  const raw = optional(env, name) ?? 'mailmax';
+  // It becomes a DNS label (`_mailmax-challenge`) and a TXT value prefix.
+  if (!/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/.test(raw)) {
+    throw new ConfigError(`${name} must be 1–40 lowercase letters, digits or inner hyphens`);
   }
   return raw;
 }
@@ -106,5 +150,19 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     embeddedPostgresPort: integer(env, 'EMBEDDED_POSTGRES_PORT', 54329, 1024, 65535),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     idempotencyRetentionHours: integer(env, 'IDEMPOTENCY_RETENTION_HOURS', 24, 1, 24 * 30),
+    ownership: {
+      provider: provider(env, 'VERIFICATION_PROVIDER'),
+      challengeTtlHours: integer(env, 'CHALLENGE_TTL_HOURS', 7 * 24, 1, 90 * 24),
+      recheckIntervalHours: integer(env, 'DOMAIN_RECHECK_INTERVAL_HOURS', 24, 1, 30 * 24),
+      lapseFailures: integer(env, 'DOMAIN_LAPSE_FAILURES', 3, 1, 100),
+      lapseGraceHours: integer(env, 'DOMAIN_LAPSE_GRACE_HOURS', 72, 0, 90 * 24),
+      retryBaseSeconds: integer(env, 'DNS_RETRY_BASE_SECONDS', 60, 1, 3600),
+    },
+    dns: {
+      resolvers: resolverList(env, 'DNS_RESOLVERS'),
+      timeoutMs: integer(env, 'DNS_TIMEOUT_MS', 2000, 50, 30_000),
+      tries: integer(env, 'DNS_TRIES', 2, 1, 5),
+    },
+    runWorker: boolean(env, 'RUN_WORKER', true),
   };
 }

@@ -6,3 +6,5 @@ export * from './api-key-secret.js';
 export * from './duration.js';
 export * from './errors.js';
 export * from './pagination.js';
+export * from './clock.js';
+export * from './versioned.js';

@@ -8,16 +8,9 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { map, type Observable } from 'rxjs';
 
-/**
- * A single resource and its version. Controllers return it; the interceptor
- * below turns the version into a strong `ETag` and answers the bare resource.
- */
-export class Versioned<T> {
-  constructor(
-    readonly value: T,
-    readonly version: number,
-  ) {}
-}
+import { Versioned } from '@app/domain';
+
+export { Versioned };
 
 export function etagOf(version: number): string {
   return `"${version}"`;

@@ -1,7 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import type { LogLevel } from '@app/config';
+import type { LogLevel } from './config.js';
 
 /**
  * Structured JSON logs. A request is logged by id, method and path only:

@@ -1,0 +1,19 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../common/roles.decorator.js';
+import { DiagnosticsService, type HeloDiagnosis } from './diagnostics.service.js';
+import { HeloDiagnosisDto, HeloDiagnosticsQueryDto } from './dto/diagnostics.dto.js';
+
+@ApiTags('diagnostics')
+@Controller('v1/diagnostics')
+export class DiagnosticsController {
+  constructor(private readonly diagnostics: DiagnosticsService) {}
+
+  @Get('helo')
+  @Roles('csr', 'admin')
+  @ApiOperation({ summary: 'Would Postfix refuse this HELO name from this address, why, and what to tell the customer' })
+  @ApiOkResponse({ type: HeloDiagnosisDto })
+  helo(@Query() query: HeloDiagnosticsQueryDto): Promise<HeloDiagnosis> {
+    return this.diagnostics.diagnoseHelo(query.helo, query.ip);
+  }
+}

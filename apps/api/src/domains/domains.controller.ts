@@ -1,0 +1,118 @@
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Page, Versioned } from '@app/domain';
+import { DomainsService, type DomainCheckView, type DomainView, type VerificationResult } from '@app/ownership';
+import { ApiWrite } from '../common/api-write.decorator.js';
+import { PageQueryDto } from '../common/list-query.dto.js';
+import { IdParam } from '../common/params.js';
+import { ProblemResponseDto } from '../common/problem.dto.js';
+import { Context, type RequestContext } from '../common/request-context.js';
+import { Roles } from '../common/roles.decorator.js';
+import { IfMatch } from '../common/versioned.js';
+import {
+  CreateDomainDto,
+  DomainCheckPageDto,
+  DomainPageDto,
+  DomainResponseDto,
+  OverrideDomainDto,
+  VerificationResponseDto,
+} from './dto/domain.dto.js';
+
+@ApiTags('domains')
+@Controller('v1')
+export class DomainsController {
+  constructor(private readonly domains: DomainsService) {}
+
+  @Post('organizations/:id/domains')
+  @Roles('csr', 'admin')
+  @ApiWrite()
+  @ApiOperation({ summary: 'Claim a domain: answers the TXT challenge the customer must publish' })
+  @ApiCreatedResponse({ type: DomainResponseDto })
+  @ApiNotFoundResponse({ description: 'No such organization', type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Already claimed, or verified by another organization', type: ProblemResponseDto })
+  create(
+    @IdParam('organization') organizationId: string,
+    @Body() body: CreateDomainDto,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<DomainView>> {
+    return this.domains.create(organizationId, body, context);
+  }
+
+  @Get('organizations/:id/domains')
+  @Roles('csr', 'admin', 'auditor')
+  @ApiOperation({ summary: "An organization's domains, newest first" })
+  @ApiOkResponse({ type: DomainPageDto })
+  @ApiNotFoundResponse({ description: 'No such organization', type: ProblemResponseDto })
+  list(@IdParam('organization') organizationId: string, @Query() query: PageQueryDto): Promise<Page<DomainView>> {
+    return this.domains.listForOrganization(organizationId, query.limit, query.cursor);
+  }
+
+  @Get('domains/:id')
+  @Roles('csr', 'admin', 'auditor')
+  @ApiOperation({ summary: 'One domain: status and the challenge to publish' })
+  @ApiOkResponse({ type: DomainResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  get(@IdParam('domain') id: string): Promise<Versioned<DomainView>> {
+    return this.domains.get(id);
+  }
+
+  @Post('domains/:id/verify')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite()
+  @ApiOperation({ summary: 'Look at the challenge record now; answers the outcome and what each resolver saw' })
+  @ApiOkResponse({ type: VerificationResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Another organization holds the domain verified', type: ProblemResponseDto })
+  verify(@IdParam('domain') id: string, @Context() context: RequestContext): Promise<VerificationResult> {
+    return this.domains.verify(id, context);
+  }
+
+  @Post('domains/:id/challenge')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'Issue a fresh challenge token; the old one stops counting' })
+  @ApiOkResponse({ type: DomainResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  challenge(
+    @IdParam('domain') id: string,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<DomainView>> {
+    return this.domains.reissueChallenge(id, version, context);
+  }
+
+  @Post('domains/:id/override')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'Take the domain as verified without DNS proof, with a justification, until expiresAt' })
+  @ApiOkResponse({ type: DomainResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Another organization holds the domain verified', type: ProblemResponseDto })
+  override(
+    @IdParam('domain') id: string,
+    @Body() body: OverrideDomainDto,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<DomainView>> {
+    return this.domains.override(id, body, version, context);
+  }
+
+  @Get('domains/:id/attempts')
+  @Roles('csr', 'admin', 'auditor')
+  @ApiOperation({ summary: 'Every look at the challenge record, newest first: time, resolvers, values seen, errors' })
+  @ApiOkResponse({ type: DomainCheckPageDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  attempts(@IdParam('domain') id: string, @Query() query: PageQueryDto): Promise<Page<DomainCheckView>> {
+    return this.domains.listChecks(id, query.limit, query.cursor);
+  }
+}

@@ -1,0 +1,22 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import type { Clock } from '@app/domain';
+import { OwnershipModule } from '@app/ownership';
+
+/** What the worker runs: the same services the API uses, without HTTP. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: HeloPassConfig, clock?: Clock, logStream?: NodeJS.WritableStream): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config, clock),
+        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream)),
+        DatabaseModule,
+        OwnershipModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,70 @@
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { PgBoss } from 'pg-boss';
+import type { HeloPassConfig } from '@app/config';
+import type { Clock } from '@app/domain';
+import { DomainsService, OwnershipService } from '@app/ownership';
+import { WorkerModule } from './worker.module.js';
+
+/** The queue of the periodic sweep: due domain checks, then stale ownership evidence. */
+export const SWEEP_QUEUE = 'helopass-sweep';
+
+export interface WorkerOptions {
+  readonly clock?: Clock;
+  readonly logStream?: NodeJS.WritableStream;
+  /** How often an idle worker asks the queue for work (pg-boss polling), in seconds. */
+  readonly pollingIntervalSeconds?: number;
+}
+
+export interface RunningWorker {
+  /** Queues a sweep now instead of waiting for the next minute. */
+  sweepNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the worker: scheduled work runs through pg-boss, a job queue kept in
+ * PostgreSQL, so that any number of worker replicas run each sweep once (the
+ * queue is `stately`: at most one sweep queued and one running).
+ */
+export async function startWorker(config: HeloPassConfig, options: WorkerOptions = {}): Promise<RunningWorker> {
+  if (config.databaseUrl === undefined) {
+    throw new Error('the worker needs DATABASE_URL resolved first');
+  }
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, options.clock, options.logStream), {
+    bufferLogs: true,
+  });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  const domains = app.get(DomainsService);
+  const ownership = app.get(OwnershipService);
+
+  const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
+  boss.on('error', (error: Error) => logger.error({ err: error }, 'job queue error'));
+  try {
+    await boss.start();
+    await boss.createQueue(SWEEP_QUEUE, { policy: 'stately' });
+    await boss.schedule(SWEEP_QUEUE, '* * * * *');
+    await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
+      const checked = await domains.runDue();
+      const refreshed = await ownership.refreshDue();
+      if (checked + refreshed > 0) {
+        logger.log({ checked, refreshed }, 'sweep done');
+      }
+    });
+  } catch (error) {
+    await boss.stop({ graceful: false }).catch(() => undefined);
+    await app.close();
+    throw error;
+  }
+  logger.log('worker started');
+  return {
+    sweepNow: async () => {
+      await boss.send(SWEEP_QUEUE, {});
+    },
+    stop: async () => {
+      await boss.stop({ graceful: true, timeout: 10_000 });
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './dns-client.js';
+export * from './spf.js';

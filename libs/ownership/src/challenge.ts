@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { parse } from 'tldts';
+import { InvalidHostnameError, normalizeHeloHostname } from '@app/domain';
+import { isAnswered, type DnsOutcome } from '@app/dns';
+
+/** `_<provider>-challenge.<domain>`: where the customer publishes the TXT record. */
+export function challengeRecordName(provider: string, domain: string): string {
+  return `_${provider}-challenge.${domain}`;
+}
+
+/** `<provider>-verification=<token>`: the TXT value that proves control of the domain. */
+export function challengeValue(provider: string, token: string): string {
+  return `${provider}-verification=${token}`;
+}
+
+/** 160 random bits, hex: survives any DNS control panel's handling of case. */
+export function newChallengeToken(): string {
+  return randomBytes(20).toString('hex');
+}
+
+/** A domain name as claimed: a host name of letters, digits and hyphens (see also isIcannPublicSuffix). */
+export function normalizeDomainName(input: string): string {
+  const name = normalizeHeloHostname(input);
+  if (name.includes('_')) {
+    throw new InvalidHostnameError('may contain only letters, digits and hyphens');
+  }
+  return name;
+}
+
+export function isIcannPublicSuffix(name: string): boolean {
+  const parsed = parse(name, { allowPrivateDomains: false });
+  return parsed.isIcann === true && parsed.publicSuffix === name;
+}
+
+export type ChallengeVerdict = 'match' | 'mismatch' | 'absent' | 'disagreement' | 'unreachable';
+
+export interface ResolverFinding {
+  resolver: string;
+  status: DnsOutcome<string>['status'];
+  /** TXT values seen at the record name (each record's strings concatenated). */
+  values: string[];
+  matched: boolean;
+  error: string | null;
+}
+
+export interface ChallengeJudgement {
+  verdict: ChallengeVerdict;
+  findings: ResolverFinding[];
+  /** What a CSR reads to the customer. */
+  detail: string;
+}
+
+/**
+ * Judges what the resolvers saw at the challenge name. Any record of the
+ * RRset may carry the value; the comparison ignores case and surrounding
+ * blanks. Resolvers that could not answer (timeout, SERVFAIL) do not count;
+ * all that did answer must agree, so one stale or spoofed view cannot verify.
+ */
+export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string): ChallengeJudgement {
+  const wanted = expected.toLowerCase();
+  const findings: ResolverFinding[] = outcomes.map((outcome) => {
+    const values = outcome.status === 'ok' ? outcome.records : [];
+    return {
+      resolver: outcome.resolver,
+      status: outcome.status,
+      values,
+      matched: values.some((value) => value.trim().toLowerCase() === wanted),
+      error: 'error' in outcome ? outcome.error : null,
+    };
+  });
+  const answered = outcomes.filter(isAnswered).map((outcome) => findings.find((f) => f.resolver === outcome.resolver)!);
+  if (answered.length === 0) {
+    const errors = findings.map((finding) => `${finding.resolver}: ${finding.status}`).join(', ');
+    return { verdict: 'unreachable', findings, detail: `no resolver could answer (${errors}); will retry` };
+  }
+  const matched = answered.filter((finding) => finding.matched);
+  if (matched.length === answered.length) {
+    return { verdict: 'match', findings, detail: `the TXT record holds the expected value (${matched.length} resolver(s) agree)` };
+  }
+  if (matched.length > 0) {
+    const dissent = answered.filter((finding) => !finding.matched).map((finding) => finding.resolver);
+    return {
+      verdict: 'disagreement',
+      findings,
+      detail: `resolvers disagree: ${dissent.join(', ')} do not see the value yet (DNS may still be propagating)`,
+    };
+  }
+  const seen = answered.flatMap((finding) => finding.values);
+  if (seen.length > 0) {
+    return {
+      verdict: 'mismatch',
+      findings,
+      detail: `TXT records exist at the name but none holds the expected value (seen: ${seen.map((v) => JSON.stringify(v)).join(', ')})`,
+    };
+  }
+  const nx = answered.some((finding) => finding.status === 'nxdomain');
+  return {
+    verdict: 'absent',
+    findings,
+    detail: nx ? 'the record name does not exist (NXDOMAIN): the TXT record is not published' : 'the name exists but has no TXT record',
+  };
+}

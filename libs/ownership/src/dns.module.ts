@@ -1,0 +1,24 @@
+import { Global, Module } from '@nestjs/common';
+import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { DnsClient } from '@app/dns';
+
+/** Injection tokens: the interfaces, so tests and callers never depend on the client class. */
+export const DNS_LOOKUP = Symbol('DNS_LOOKUP');
+export const DNS_FANOUT = Symbol('DNS_FANOUT');
+
+/** One DNS client per process, configured from DNS_RESOLVERS, DNS_TIMEOUT_MS and DNS_TRIES. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: DnsClient,
+      inject: [HELOPASS_CONFIG],
+      useFactory: (config: HeloPassConfig) =>
+        new DnsClient({ resolvers: config.dns.resolvers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries }),
+    },
+    { provide: DNS_LOOKUP, useExisting: DnsClient },
+    { provide: DNS_FANOUT, useExisting: DnsClient },
+  ],
+  exports: [DNS_LOOKUP, DNS_FANOUT],
+})
+export class DnsModule {}

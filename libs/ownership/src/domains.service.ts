@@ -1,0 +1,394 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { AuditLog, type Transaction } from '@app/database';
+import type { DnsFanout } from '@app/dns';
+import { DNS_FANOUT } from './dns.module.js';
+import {
+  Clock,
+  ConflictError,
+  decodeCursor,
+  InvalidFieldError,
+  InvalidHostnameError,
+  NotFoundError,
+  PreconditionFailedError,
+  RuleViolationError,
+  toPage,
+  Versioned,
+  type Actor,
+  type ChangeContext,
+  type Page,
+} from '@app/domain';
+import {
+  challengeRecordName,
+  challengeValue,
+  isIcannPublicSuffix,
+  judgeChallenge,
+  newChallengeToken,
+  normalizeDomainName,
+  type ChallengeJudgement,
+} from './challenge.js';
+import { challengeExpired, decide, overrideActive, type DomainStatus, type LifecyclePolicy } from './domain-lifecycle.js';
+import { DomainsRepository, type DomainCheckRecord, type DomainRecord } from './domains.repository.js';
+
+export interface DomainView {
+  id: string;
+  organizationId: string;
+  name: string;
+  status: DomainStatus;
+  challenge: { recordName: string; recordType: 'TXT'; recordValue: string; expiresAt: Date };
+  verifiedAt: Date | null;
+  lastCheckedAt: Date | null;
+  nextCheckAt: Date | null;
+  override: { justification: string; expiresAt: Date; by: string | null; active: boolean } | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DomainCheckView {
+  id: string;
+  checkedAt: Date;
+  trigger: string;
+  outcome: string;
+  recordName: string;
+  resolvers: unknown;
+  statusBefore: DomainStatus;
+  statusAfter: DomainStatus;
+  detail: string;
+}
+
+export interface VerificationResult {
+  domain: DomainView;
+  check: DomainCheckView;
+}
+
+export type CheckTrigger = 'verify' | 'retry' | 'recheck';
+
+const WORKER: Actor = { id: null, name: 'system:worker', role: 'system' };
+const MAX_OVERRIDE_DAYS = 365;
+
+function toCheckView(record: DomainCheckRecord): DomainCheckView {
+  const { domainId: _domainId, ...view } = record;
+  return view;
+}
+
+/**
+ * Domains an organization claims, and the DNS TXT challenge that proves it.
+ * The API (verify now) and the worker (retries, re-checks) run the same
+ * `check` path.
+ */
+@Injectable()
+export class DomainsService {
+  private readonly logger = new Logger(DomainsService.name);
+
+  constructor(
+    private readonly domains: DomainsRepository,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    @Inject(DNS_FANOUT) private readonly dns: DnsFanout,
+    @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+  ) {}
+
+  private get policy(): LifecyclePolicy {
+    const ownership = this.config.ownership;
+    return {
+      recheckIntervalMs: ownership.recheckIntervalHours * 3_600_000,
+      lapseFailures: ownership.lapseFailures,
+      lapseGraceMs: ownership.lapseGraceHours * 3_600_000,
+      retryBaseMs: ownership.retryBaseSeconds * 1000,
+    };
+  }
+
+  view(record: DomainRecord): DomainView {
+    const provider = this.config.ownership.provider;
+    const now = this.clock.now();
+    return {
+      id: record.id,
+      organizationId: record.organizationId,
+      name: record.name,
+      status: record.status,
+      challenge: {
+        recordName: challengeRecordName(provider, record.name),
+        recordType: 'TXT',
+        recordValue: challengeValue(provider, record.challengeToken),
+        expiresAt: record.challengeExpiresAt,
+      },
+      verifiedAt: record.verifiedAt,
+      lastCheckedAt: record.lastCheckedAt,
+      nextCheckAt: record.nextCheckAt,
+      override:
+        record.overrideJustification !== null && record.overrideExpiresAt !== null
+          ? {
+              justification: record.overrideJustification,
+              expiresAt: record.overrideExpiresAt,
+              by: record.overrideBy,
+              active: overrideActive(record, now),
+            }
+          : null,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  async create(organizationId: string, input: { name: string }, context: ChangeContext): Promise<Versioned<DomainView>> {
+    let name: string;
+    try {
+      name = normalizeDomainName(input.name);
+    } catch (error) {
+      throw error instanceof InvalidHostnameError ? new InvalidFieldError('name', error.message) : error;
+    }
+    // Nobody owns a public suffix (com, co.uk): refuse it before any other rule.
+    if (isIcannPublicSuffix(name)) {
+      throw new RuleViolationError('name is a public suffix (like com or co.uk); claim a domain registered under it');
+    }
+    if (!name.includes('.')) {
+      throw new InvalidFieldError('name', 'must have at least two labels');
+    }
+    const now = this.clock.now();
+    const record = await this.domains.transaction(async (tx) => {
+      if (!(await this.domains.organizationExists(tx, organizationId))) {
+        throw new NotFoundError('organization');
+      }
+      if (await this.domains.findInOrganization(tx, organizationId, name)) {
+        throw new ConflictError('the organization already claims this domain');
+      }
+      await this.refuseVerifiedElsewhere(tx, name, organizationId);
+      const created = await this.domains.insert(tx, {
+        organizationId,
+        name,
+        challengeToken: newChallengeToken(),
+        challengeIssuedAt: now,
+        challengeExpiresAt: new Date(now.getTime() + this.config.ownership.challengeTtlHours * 3_600_000),
+        nextCheckAt: new Date(now.getTime() + this.policy.retryBaseMs),
+      });
+      await this.appendAudit(tx, 'domain.created', created, null, created, context);
+      return created;
+    });
+    return new Versioned(this.view(record), record.version);
+  }
+
+  async get(id: string): Promise<Versioned<DomainView>> {
+    const record = await this.domains.findById(id);
+    if (!record) {
+      throw new NotFoundError('domain');
+    }
+    return new Versioned(this.view(record), record.version);
+  }
+
+  async listForOrganization(organizationId: string, limit: number, cursor?: string): Promise<Page<DomainView>> {
+    const after = this.cursor(cursor);
+    const exists = await this.domains.transaction((tx) => this.domains.organizationExists(tx, organizationId));
+    if (!exists) {
+      throw new NotFoundError('organization');
+    }
+    const rows = await this.domains.listForOrganization(organizationId, limit + 1, after);
+    return toPage(rows, limit, (row) => this.view(row), (row) => ({ at: row.createdAt, id: row.id }));
+  }
+
+  async listChecks(domainId: string, limit: number, cursor?: string): Promise<Page<DomainCheckView>> {
+    const after = this.cursor(cursor);
+    if (!(await this.domains.findById(domainId))) {
+      throw new NotFoundError('domain');
+    }
+    const rows = await this.domains.listChecks(domainId, limit + 1, after);
+    return toPage(rows, limit, toCheckView, (row) => ({ at: row.checkedAt, id: row.id }));
+  }
+
+  /** A fresh token: the old one stops counting at once. */
+  async reissueChallenge(id: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<DomainView>> {
+    const now = this.clock.now();
+    const record = await this.domains.transaction(async (tx) => {
+      const current = await this.lock(tx, id, expectedVersion);
+      const updated = await this.domains.update(tx, id, {
+        challengeToken: newChallengeToken(),
+        challengeIssuedAt: now,
+        challengeExpiresAt: new Date(now.getTime() + this.config.ownership.challengeTtlHours * 3_600_000),
+        // A failed domain gets another chance; a verified or lapsed one keeps its status.
+        status: current.status === 'failed' ? 'pending' : current.status,
+        retryCount: 0,
+        nextCheckAt: new Date(now.getTime() + this.policy.retryBaseMs),
+      });
+      await this.appendAudit(tx, 'domain.challenge_issued', updated, current, updated, context);
+      return updated;
+    });
+    return new Versioned(this.view(record), record.version);
+  }
+
+  /** Looks at the challenge record now, on a CSR's request. */
+  async verify(id: string, context: ChangeContext): Promise<VerificationResult> {
+    const current = await this.domains.findById(id);
+    if (!current) {
+      throw new NotFoundError('domain');
+    }
+    if (current.status === 'failed') {
+      throw new RuleViolationError('the challenge has expired; issue a new one (POST /v1/domains/:id/challenge)');
+    }
+    return this.check(id, 'verify', context);
+  }
+
+  /** An admin vouches for the domain without DNS proof, until `expiresAt`. */
+  async override(
+    id: string,
+    input: { justification: string; expiresAt: Date },
+    expectedVersion: number | undefined,
+    context: ChangeContext,
+  ): Promise<Versioned<DomainView>> {
+    const now = this.clock.now();
+    if (input.expiresAt <= now) {
+      throw new RuleViolationError('expiresAt must be in the future');
+    }
+    if (input.expiresAt.getTime() > now.getTime() + MAX_OVERRIDE_DAYS * 86_400_000) {
+      throw new RuleViolationError(`an override lasts at most ${MAX_OVERRIDE_DAYS} days`);
+    }
+    const record = await this.domains.transaction(async (tx) => {
+      const current = await this.lock(tx, id, expectedVersion);
+      await this.refuseVerifiedElsewhere(tx, current.name, current.organizationId);
+      const updated = await this.domains.update(tx, id, {
+        status: 'verified',
+        verifiedAt: current.status === 'verified' ? current.verifiedAt : now,
+        overrideJustification: input.justification,
+        overrideExpiresAt: input.expiresAt,
+        overrideBy: context.actor.id,
+        consecutiveFailures: 0,
+        firstFailureAt: null,
+        nextCheckAt: new Date(now.getTime() + this.policy.recheckIntervalMs),
+      });
+      await this.appendAudit(tx, 'domain.overridden', updated, current, updated, context);
+      if (current.status !== 'verified') {
+        await this.domains.markOwnershipStale(tx, current.organizationId);
+      }
+      return updated;
+    });
+    return new Versioned(this.view(record), record.version);
+  }
+
+  /** Every domain whose next look is due; what the worker runs on its schedule. */
+  async runDue(limit = 100): Promise<number> {
+    const ids = await this.domains.due(this.clock.now(), limit);
+    for (const id of ids) {
+      const domain = await this.domains.findById(id);
+      if (!domain) {
+        continue;
+      }
+      try {
+        await this.check(id, domain.status === 'pending' ? 'retry' : 'recheck', { actor: WORKER });
+      } catch (error) {
+        // One domain's trouble must not stop the others.
+        this.logger.error({ err: error, domainId: id }, 'domain check failed');
+      }
+    }
+    return ids.length;
+  }
+
+  /**
+   * One look at the challenge record. DNS is asked outside any transaction
+   * (it may take seconds); the outcome is then applied to the row as it is
+   * by then, under its lock, with the check, the status change and its audit
+   * event in one transaction.
+   */
+  async check(id: string, trigger: CheckTrigger, context: ChangeContext): Promise<VerificationResult> {
+    const before = await this.domains.findById(id);
+    if (!before) {
+      throw new NotFoundError('domain');
+    }
+    const provider = this.config.ownership.provider;
+    const recordName = challengeRecordName(provider, before.name);
+    const expired = challengeExpired(before, this.clock.now());
+    const judgement: ChallengeJudgement | null = expired
+      ? null
+      : judgeChallenge(await this.dns.txtFromEach(recordName), challengeValue(provider, before.challengeToken));
+
+    return this.domains.transaction(async (tx) => {
+      const current = await this.lock(tx, id, undefined);
+      const now = this.clock.now();
+      // The token may have been replaced while DNS was asked: then the judgement is void.
+      const stale = current.challengeToken !== before.challengeToken;
+      const verdict = expired || !judgement || stale ? (challengeExpired(current, now) ? 'expired' : 'unreachable') : judgement.verdict;
+      let transition = decide(current, verdict, now, this.policy);
+      let detail = expired ? 'the challenge expired before the record was seen' : (judgement?.detail ?? '');
+      if (stale) {
+        detail = 'a new challenge was issued during this check; it will be looked at again';
+      }
+      const becomesVerified = transition.next.status === 'verified' && current.status !== 'verified';
+      if (becomesVerified && (await this.domains.verifiedElsewhere(tx, current.name, current.organizationId))) {
+        transition = { next: { ...current, nextCheckAt: transition.next.nextCheckAt }, event: null, outcome: transition.outcome };
+        detail = 'the record is right, but another organization holds this domain verified';
+        if (trigger === 'verify') {
+          throw new ConflictError('another organization holds this domain verified');
+        }
+      }
+      const { next } = transition;
+      const updated = await this.domains.update(tx, id, {
+        status: next.status,
+        verifiedAt: next.verifiedAt,
+        retryCount: next.retryCount,
+        consecutiveFailures: next.consecutiveFailures,
+        firstFailureAt: next.firstFailureAt,
+        nextCheckAt: next.nextCheckAt,
+        lastCheckedAt: now,
+      });
+      const check = await this.domains.insertCheck(tx, {
+        domainId: id,
+        checkedAt: now,
+        trigger,
+        outcome: transition.outcome,
+        recordName,
+        resolvers: judgement?.findings ?? [],
+        statusBefore: current.status,
+        statusAfter: updated.status,
+        detail,
+      });
+      if (transition.event !== null) {
+        await this.appendAudit(tx, `domain.${transition.event}`, updated, current, updated, context);
+      }
+      if (current.status !== updated.status) {
+        await this.domains.markOwnershipStale(tx, current.organizationId);
+      }
+      return { domain: this.view(updated), check: toCheckView(check) };
+    });
+  }
+
+  private cursor(cursor: string | undefined): { at: Date; id: string } | undefined {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) {
+      throw new RuleViolationError('cursor is not one this API issued');
+    }
+    return after;
+  }
+
+  private async lock(tx: Transaction, id: string, expectedVersion: number | undefined): Promise<DomainRecord> {
+    const current = await this.domains.lockById(tx, id);
+    if (!current) {
+      throw new NotFoundError('domain');
+    }
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw new PreconditionFailedError();
+    }
+    return current;
+  }
+
+  private async refuseVerifiedElsewhere(tx: Transaction, name: string, organizationId: string): Promise<void> {
+    if (await this.domains.verifiedElsewhere(tx, name, organizationId)) {
+      throw new ConflictError('another organization holds this domain verified; it must lapse first');
+    }
+  }
+
+  private async appendAudit(
+    tx: Transaction,
+    action: string,
+    record: DomainRecord,
+    before: DomainRecord | null,
+    after: DomainRecord,
+    context: ChangeContext,
+  ): Promise<void> {
+    await this.audit.append(tx, {
+      actor: context.actor,
+      action,
+      entityType: 'domain',
+      entityId: record.id,
+      organizationId: record.organizationId,
+      before: before ? this.view(before) : null,
+      after: this.view(after),
+      requestId: context.requestId,
+    });
+  }
+}

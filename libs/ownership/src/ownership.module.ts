@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { DnsModule } from './dns.module.js';
+import { DomainsRepository } from './domains.repository.js';
+import { DomainsService } from './domains.service.js';
+import { OwnershipRepository } from './ownership.repository.js';
+import { OwnershipService } from './ownership.service.js';
+
+/** Proof of ownership: domains and their DNS challenges, mail-server evidence. Shared by the API and the worker. */
+@Module({
+  imports: [DnsModule],
+  providers: [DomainsRepository, DomainsService, OwnershipRepository, OwnershipService],
+  exports: [DomainsService, OwnershipService],
+})
+export class OwnershipModule {}

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { bearer, createMailServer, createOrganization, startTestApp, unique, type TestApp } from './support/test-app.js';
+
+describe('HELO diagnostics', () => {
+  let dns: TestDnsServer;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    dns = await startTestDnsServer();
+    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await dns?.stop();
+  });
+
+  const diagnose = (query: Record<string, string>) =>
+    t.http.get('/v1/diagnostics/helo').query(query).set(bearer(t.keys.csr)).expect(200);
+
+  it('explains a rejected name with Postfix\'s exact reply, the PTR names, the owner and advice', async () => {
+    const helo = `${unique('exch')}.corp.example`;
+    const org = await createOrganization(t, { name: 'Example Widgets Ltd' });
+    const server = await createMailServer(t, org.id, { heloHostname: helo, addresses: ['198.51.100.0/28'] });
+    dns.ptr('198.51.100.7', ['mail.widgets.example']);
+    const response = await diagnose({ helo: helo.toUpperCase(), ip: '198.51.100.7' });
+    expect(response.body.syntax).toEqual({ announced: helo.toUpperCase(), normalized: helo, valid: true, problem: null });
+    expect(response.body.dns.a.status).toBe('nxdomain');
+    expect(response.body.postfix).toMatchObject({
+      rejected: true,
+      reply: `450 4.7.1 <${helo.toUpperCase()}>: Helo command rejected: Host not found`,
+      restriction: 'reject_unknown_helo_hostname',
+    });
+    expect(response.body.client).toMatchObject({ address: '198.51.100.7', ptr: { status: 'ok', records: ['mail.widgets.example'] } });
+    expect(response.body.owners).toEqual([
+      { organizationId: org.id, organizationName: 'Example Widgets Ltd', organizationStatus: 'active', mailServerId: server.id },
+    ]);
+    expect(response.body.exception).toBeNull();
+    const advice = response.body.advice.join('\n');
+    expect(advice).toContain('no DNS address');
+    expect(advice).toContain('mail.widgets.example');
+    expect(advice).toContain('Example Widgets Ltd');
+  });
+
+  it('accepts a name with an A or MX record', async () => {
+    const withA = `${unique('ok')}.example`;
+    dns.a(withA, ['192.0.2.25']);
+    const a = await diagnose({ helo: withA });
+    expect(a.body.postfix).toMatchObject({ rejected: false, reply: null });
+    expect(a.body.dns.a).toMatchObject({ status: 'ok', records: ['192.0.2.25'] });
+    const withMx = `${unique('mx')}.example`;
+    dns.mx(withMx, [{ exchange: 'in.mx.example', priority: 10 }]);
+    const mx = await diagnose({ helo: withMx });
+    expect(mx.body.postfix.rejected).toBe(false);
+    expect(mx.body.dns.mx.records).toEqual(['10 in.mx.example']);
+  });
+
+  it('reports a DNS failure as such, not as "no record", within the timeout', async () => {
+    const helo = `${unique('slow')}.example`;
+    dns.timeout(helo);
+    const started = Date.now();
+    const response = await diagnose({ helo });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(response.body.dns.a.status).toBe('timeout');
+    expect(response.body.postfix.rejected).toBeNull();
+    expect(response.body.postfix.explanation).toContain('not the same as "no record"');
+    const servfail = `${unique('broken')}.example`;
+    dns.servfail(servfail);
+    expect((await diagnose({ helo: servfail })).body.dns.mx.status).toBe('servfail');
+  });
+
+  it('flags an invalid name with the reply reject_invalid_helo_hostname gives, and a bad address', async () => {
+    const response = await diagnose({ helo: 'exch..corp', ip: '300.1.2.3' });
+    expect(response.body.syntax.valid).toBe(false);
+    expect(response.body.syntax.problem).toContain('empty labels');
+    expect(response.body.postfix).toMatchObject({
+      rejected: true,
+      reply: '501 5.5.2 <exch..corp>: Helo command rejected: Invalid name',
+      restriction: 'reject_invalid_helo_hostname',
+    });
+    expect(response.body.dns.a.status).toBe('skipped');
+    expect(response.body.client).toMatchObject({ address: null });
+    expect(response.body.client.problem).toContain('address');
+    await t.http.get('/v1/diagnostics/helo').set(bearer(t.keys.csr)).expect(400);
+  });
+});

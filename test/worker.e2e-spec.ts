@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@app/config';
+import { ManualClock } from '@app/domain';
+import { DomainsService } from '@app/ownership';
+import { startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
+import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { auditTrail, bearer, createMailServer, createOrganization, startIsolatedTestApp, unique, type TestApp } from './support/test-app.js';
+
+const HOUR = 3_600_000;
+
+describe('worker', () => {
+  let dns: TestDnsServer;
+  let t: TestApp & { databaseUrl: string };
+  let workers: RunningWorker[] = [];
+  const env = () => ({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1', DNS_RETRY_BASE_SECONDS: '1' });
+
+  beforeAll(async () => {
+    dns = await startTestDnsServer();
+    t = await startIsolatedTestApp(env());
+  });
+  afterAll(async () => {
+    for (const worker of workers) {
+      await worker.stop();
+    }
+    await t?.close();
+    await dns?.stop();
+  });
+
+  it('runs due checks through the job queue: a pending domain becomes verified by system:worker, evidence follows', async () => {
+    const config = loadConfig({ DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', ...env() });
+    // Two replicas on one database: the queue hands each sweep to one of them.
+    workers = [await startWorker(config, { pollingIntervalSeconds: 0.5 }), await startWorker(config, { pollingIntervalSeconds: 0.5 })];
+    const org = await createOrganization(t);
+    const name = `${unique('bg')}.example`;
+    const domain = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name }).expect(201);
+    dns.txt(domain.body.challenge.recordName, [domain.body.challenge.recordValue]);
+    dns.txt(name, ['v=spf1 ip4:198.51.100.0/24 -all']);
+    const server = await createMailServer(t, org.id, { heloHostname: `mx.${name}`, addresses: ['198.51.100.5'] });
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the first retry is due after DNS_RETRY_BASE_SECONDS
+    await workers[0]!.sweepNow();
+    await expect
+      .poll(async () => (await t.prisma.domain.findUniqueOrThrow({ where: { id: domain.body.id } })).status, { timeout: 15_000, interval: 250 })
+      .toBe('verified');
+    const trail = await auditTrail(t, domain.body.id);
+    expect(trail.at(-1)).toMatchObject({ action: 'domain.verified', actor: { name: 'system:worker', id: null, role: 'system' } });
+    expect(await t.prisma.domainCheck.count({ where: { domainId: domain.body.id, outcome: 'match' } })).toBe(1);
+
+    await workers[1]!.sweepNow();
+    await expect
+      .poll(async () => (await t.prisma.mailServerOwnership.findUnique({ where: { mailServerId: server.id } }))?.verified ?? null, {
+        timeout: 15_000,
+        interval: 250,
+      })
+      .toBe(true);
+  });
+
+  it('sweeps everything due with a moved clock: expiry fails pending domains, re-checks lapse verified ones', async () => {
+    const clock = new ManualClock();
+    const own = await startIsolatedTestApp({ ...env(), DOMAIN_LAPSE_FAILURES: '2', DOMAIN_LAPSE_GRACE_HOURS: '24' }, clock);
+    try {
+      const domains = own.app.get(DomainsService);
+      const org = await createOrganization(own);
+      const stale = await own.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(own.keys.csr)).send({ name: `${unique('never')}.example` }).expect(201);
+      const kept = await own.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(own.keys.csr)).send({ name: `${unique('kept')}.example` }).expect(201);
+      dns.txt(kept.body.challenge.recordName, [kept.body.challenge.recordValue]);
+      await own.http.post(`/v1/domains/${kept.body.id}/verify`).set(bearer(own.keys.csr)).expect(200);
+      dns.remove(kept.body.challenge.recordName);
+
+      const start = clock.now().getTime();
+      for (const hours of [24, 48, 7 * 24 + 1, 8 * 24]) {
+        clock.set(new Date(start + hours * HOUR));
+        await domains.runDue();
+      }
+      const status = async (id: string) => (await own.prisma.domain.findUniqueOrThrow({ where: { id } })).status;
+      expect(await status(stale.body.id)).toBe('failed');
+      expect(await status(kept.body.id)).toBe('lapsed');
+      const actions = (await auditTrail(own, kept.body.id)).map((event) => event.action);
+      expect(actions).toEqual(['domain.created', 'domain.verified', 'domain.lapsed']);
+    } finally {
+      await own.close();
+    }
+  });
+});
