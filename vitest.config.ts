@@ -14,6 +14,7 @@ export default defineConfig({
       '@app/domain': lib('domain'),
       '@app/dns': lib('dns'),
       '@app/ownership': lib('ownership'),
+      '@app/exceptions': lib('exceptions'),
     },
   },
   test: {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { provenMailServer } from './support/ownership.js';
 import { bearer, createMailServer, createOrganization, startTestApp, unique, type TestApp } from './support/test-app.js';
 
 describe('HELO diagnostics', () => {
@@ -82,5 +83,22 @@ describe('HELO diagnostics', () => {
     expect(response.body.client).toMatchObject({ address: null });
     expect(response.body.client.problem).toContain('address');
     await t.http.get('/v1/diagnostics/helo').set(bearer(t.keys.csr)).expect(400);
+  });
+
+  it('names the exception in effect that lets the pair through, by its scope', async () => {
+    const server = await provenMailServer(t, dns, { addresses: ['203.0.113.128/28'] });
+    const granted = await t.http
+      .post('/v1/exceptions')
+      .set(bearer(t.keys.csr))
+      .send({ mailServerId: server.mailServerId, reason: 'internal HELO name' })
+      .expect(201);
+    const covered = await diagnose({ helo: server.heloHostname, ip: '203.0.113.130' });
+    expect(covered.body.exception).toMatchObject({ id: granted.body.id, scope: 'pair', status: 'active' });
+    expect(covered.body.advice[0]).toContain('An exception lets this server through');
+    // A pair exception needs both: another name from the same address is not covered.
+    expect((await diagnose({ helo: `other.${server.domain}`, ip: '203.0.113.130' })).body.exception).toBeNull();
+    expect((await diagnose({ helo: server.heloHostname, ip: '203.0.113.200' })).body.exception).toBeNull();
+    await t.http.post(`/v1/exceptions/${granted.body.id}/revoke`).set(bearer(t.keys.csr)).send({ reason: 'fixed' }).expect(200);
+    expect((await diagnose({ helo: server.heloHostname, ip: '203.0.113.130' })).body.exception).toBeNull();
   });
 });

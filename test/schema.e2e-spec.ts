@@ -15,7 +15,7 @@ describe('migrations', () => {
     try {
       const env = { ...process.env, DATABASE_URL: databaseUrl };
       const first = await run(process.execPath, [CLI, 'db', 'migrate'], { env });
-      expect(first.stdout).toContain('applied: 20261128000000_init, 20261128010000_ownership');
+      expect(first.stdout).toContain('applied: 20261128000000_init, 20261128010000_ownership, 20261128020000_exceptions');
       expect(await schemaDrift(databaseUrl)).toEqual([]);
 
       const second = await run(process.execPath, [CLI, 'db', 'migrate'], { env });
@@ -25,7 +25,7 @@ describe('migrations', () => {
       await client.connect();
       const bookkeeping = await client.query('SELECT migration_name, checksum FROM "_prisma_migrations"');
       await client.end();
-      expect(bookkeeping.rows).toHaveLength(2);
+      expect(bookkeeping.rows).toHaveLength(3);
       expect(bookkeeping.rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
     } finally {
       await dropDatabase(adminUrl, databaseUrl);

@@ -181,11 +181,12 @@ export async function schemaDrift(connectionString: string, dmmf: Dmmf = readDmm
           problems.push(`${tableName}.${name} is missing`);
           continue;
         }
-        const wantedType = expectedType(field, enumDbNames);
+        const wantedType = expectedType(field, enumDbNames) + (field.isList ? '[]' : '');
         if (liveColumn.type !== wantedType) {
           problems.push(`${tableName}.${name} is ${liveColumn.type}, schema says ${wantedType}`);
         }
-        if (liveColumn.nullable === field.isRequired) {
+        // Prisma creates scalar lists as nullable arrays (its own migrations do the same).
+        if (!field.isList && liveColumn.nullable === field.isRequired) {
           problems.push(`${tableName}.${name} is ${liveColumn.nullable ? 'nullable' : 'NOT NULL'}, schema disagrees`);
         }
         if (liveColumn.hasDefault !== expectsDatabaseDefault(field)) {

@@ -4,11 +4,13 @@ import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from '@app/access';
 import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { ExceptionsModule } from '@app/exceptions';
 import type { Clock } from '@app/domain';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditEventsModule } from './audit-events/audit-events.module.js';
 import { DiagnosticsModule } from './diagnostics/diagnostics.module.js';
 import { DomainsModule } from './domains/domains.module.js';
+import { ExceptionsApiModule } from './exceptions/exceptions.module.js';
 import { OwnershipApiModule } from './ownership/ownership.module.js';
 import { AuthGuard } from './common/auth.guard.js';
 
@@ -48,6 +50,8 @@ export class AppModule {
         DomainsModule,
         OwnershipApiModule,
         DiagnosticsModule,
+        ExceptionsModule,
+        ExceptionsApiModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import type { Clock } from '@app/domain';
+import { ExceptionsModule } from '@app/exceptions';
 import { OwnershipModule } from '@app/ownership';
 
 /** What the worker runs: the same services the API uses, without HTTP. */
@@ -16,6 +17,8 @@ export class WorkerModule {
         LoggerModule.forRoot(loggerOptions(config.logLevel, logStream)),
         DatabaseModule,
         OwnershipModule,
+        // Domain lapses found by the worker suspend the exceptions that rest on them.
+        ExceptionsModule,
       ],
     };
   }

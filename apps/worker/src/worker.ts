@@ -3,10 +3,11 @@ import { Logger } from 'nestjs-pino';
 import { PgBoss } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
+import { ExceptionDecisionsService } from '@app/exceptions';
 import { DomainsService, OwnershipService } from '@app/ownership';
 import { WorkerModule } from './worker.module.js';
 
-/** The queue of the periodic sweep: due domain checks, then stale ownership evidence. */
+/** The queue of the periodic sweep: exception expiries, due domain checks, then stale ownership evidence. */
 export const SWEEP_QUEUE = 'helopass-sweep';
 
 export interface WorkerOptions {
@@ -38,6 +39,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   app.useLogger(logger);
   const domains = app.get(DomainsService);
   const ownership = app.get(OwnershipService);
+  const exceptions = app.get(ExceptionDecisionsService);
 
   const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
   boss.on('error', (error: Error) => logger.error({ err: error }, 'job queue error'));
@@ -46,10 +48,11 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
     await boss.createQueue(SWEEP_QUEUE, { policy: 'stately' });
     await boss.schedule(SWEEP_QUEUE, '* * * * *');
     await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
+      const expired = await exceptions.expireDue();
       const checked = await domains.runDue();
       const refreshed = await ownership.refreshDue();
-      if (checked + refreshed > 0) {
-        logger.log({ checked, refreshed }, 'sweep done');
+      if (expired + checked + refreshed > 0) {
+        logger.log({ expired, checked, refreshed }, 'sweep done');
       }
     });
   } catch (error) {

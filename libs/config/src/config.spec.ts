@@ -37,6 +37,7 @@ describe('loadConfig', () => {
         },
         dns: { resolvers: [], timeoutMs: 2000, tries: 2 },
         runWorker: true,
+        exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
       });
     });
 
@@ -86,6 +87,11 @@ describe('loadConfig', () => {
           DNS_TIMEOUT_MS: '1500',
           DNS_TRIES: '3',
           RUN_WORKER: 'false',
+          EXCEPTION_MAX_DAYS: '180',
+          EXCEPTION_DEFAULT_DAYS: '30',
+          EXCEPTION_APPROVAL_DAYS: '60',
+          EXCEPTION_APPROVAL_PREFIX_V4: '28',
+          EXCEPTION_APPROVAL_PREFIX_V6: '56',
         }),
       ).toEqual({
         databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
@@ -108,7 +114,13 @@ describe('loadConfig', () => {
         },
         dns: { resolvers: ['192.0.2.53', '[2001:db8::53]:5353', 'resolver.internal:53'], timeoutMs: 1500, tries: 3 },
         runWorker: false,
+        exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
       });
+    });
+
+    it('refuses a default exception duration beyond the maximum', () => {
+      expect(() => loadConfig({ EXCEPTION_MAX_DAYS: '30', EXCEPTION_DEFAULT_DAYS: '60' })).toThrow(/^EXCEPTION_DEFAULT_DAYS/);
+      expect(loadConfig({ EXCEPTION_MAX_DAYS: '30' }).exceptions.defaultDays).toBe(30);
     });
 
     it('refuses a bad provider label or resolver list, naming the variable', () => {

@@ -29,6 +29,19 @@ export interface HeloPassConfig {
   readonly dns: DnsConfig;
   /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
   readonly runWorker: boolean;
+  readonly exceptions: ExceptionRulesConfig;
+}
+
+export interface ExceptionRulesConfig {
+  /** Duration of a grant that names no expiry. */
+  readonly defaultDays: number;
+  /** The longest any exception may run (from now). */
+  readonly maxDays: number;
+  /** Grants running longer than this need a second person's approval. */
+  readonly approvalDays: number;
+  /** Prefixes wider than these need a second person's approval. */
+  readonly approvalPrefixV4: number;
+  readonly approvalPrefixV6: number;
 }
 
 export interface DnsConfig {
@@ -130,6 +143,21 @@ function provider(env: Env, name: string): string {
   return raw;
 }
 
+function exceptionRules(env: Env): ExceptionRulesConfig {
+  const maxDays = integer(env, 'EXCEPTION_MAX_DAYS', 365, 1, 3650);
+  const defaultDays = integer(env, 'EXCEPTION_DEFAULT_DAYS', Math.min(90, maxDays), 1, 3650);
+  if (defaultDays > maxDays) {
+    throw new ConfigError('EXCEPTION_DEFAULT_DAYS must not exceed EXCEPTION_MAX_DAYS');
+  }
+  return {
+    defaultDays,
+    maxDays,
+    approvalDays: integer(env, 'EXCEPTION_APPROVAL_DAYS', 90, 1, 3650),
+    approvalPrefixV4: integer(env, 'EXCEPTION_APPROVAL_PREFIX_V4', 24, 0, 32),
+    approvalPrefixV6: integer(env, 'EXCEPTION_APPROVAL_PREFIX_V6', 48, 0, 128),
+  };
+}
+
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): HeloPassConfig {
   const bootstrapAdminKey = optional(env, 'BOOTSTRAP_ADMIN_KEY');
@@ -164,5 +192,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       tries: integer(env, 'DNS_TRIES', 2, 1, 5),
     },
     runWorker: boolean(env, 'RUN_WORKER', true),
+    exceptions: exceptionRules(env),
   };
 }

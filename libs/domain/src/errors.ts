@@ -41,3 +41,8 @@ export class InvalidFieldError extends DomainError {
     super(`${field} ${reason}`);
   }
 }
+
+/** 403: the caller's key may use the route, but not for this (e.g. approving its own request). */
+export class ForbiddenActionError extends DomainError {
+  override readonly name = 'ForbiddenActionError';
+}

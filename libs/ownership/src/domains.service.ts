@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog, type Transaction } from '@app/database';
 import type { DnsFanout } from '@app/dns';
@@ -28,6 +28,7 @@ import {
   type ChallengeJudgement,
 } from './challenge.js';
 import { challengeExpired, decide, overrideActive, type DomainStatus, type LifecyclePolicy } from './domain-lifecycle.js';
+import { DOMAIN_STATUS_LISTENER, type DomainStatusListener } from './domain-status-listener.js';
 import { DomainsRepository, type DomainCheckRecord, type DomainRecord } from './domains.repository.js';
 
 export interface DomainView {
@@ -86,6 +87,7 @@ export class DomainsService {
     private readonly clock: Clock,
     @Inject(DNS_FANOUT) private readonly dns: DnsFanout,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+    @Optional() @Inject(DOMAIN_STATUS_LISTENER) private readonly listener?: DomainStatusListener,
   ) {}
 
   private get policy(): LifecyclePolicy {
@@ -253,9 +255,7 @@ export class DomainsService {
         nextCheckAt: new Date(now.getTime() + this.policy.recheckIntervalMs),
       });
       await this.appendAudit(tx, 'domain.overridden', updated, current, updated, context);
-      if (current.status !== 'verified') {
-        await this.domains.markOwnershipStale(tx, current.organizationId);
-      }
+      await this.statusChanged(tx, current, updated, context);
       return updated;
     });
     return new Versioned(this.view(record), record.version);
@@ -340,11 +340,22 @@ export class DomainsService {
       if (transition.event !== null) {
         await this.appendAudit(tx, `domain.${transition.event}`, updated, current, updated, context);
       }
-      if (current.status !== updated.status) {
-        await this.domains.markOwnershipStale(tx, current.organizationId);
-      }
+      await this.statusChanged(tx, current, updated, context);
       return { domain: this.view(updated), check: toCheckView(check) };
     });
+  }
+
+  /** What rests on a domain's status: the stored ownership evidence, and (via the listener) exceptions. */
+  private async statusChanged(tx: Transaction, before: DomainRecord, after: DomainRecord, context: ChangeContext): Promise<void> {
+    if (before.status === after.status) {
+      return;
+    }
+    await this.domains.markOwnershipStale(tx, after.organizationId);
+    await this.listener?.onDomainStatusChanged(
+      tx,
+      { organizationId: after.organizationId, name: after.name, from: before.status, to: after.status },
+      context,
+    );
   }
 
   private cursor(cursor: string | undefined): { at: Date; id: string } | undefined {

@@ -5,3 +5,4 @@ export * from './evidence.js';
 export * from './ownership.service.js';
 export * from './ownership.module.js';
 export * from './dns.module.js';
+export * from './domain-status-listener.js';

@@ -6,5 +6,6 @@ import { AuditEventsService } from './audit-events.service.js';
 @Module({
   controllers: [AuditEventsController],
   providers: [AuditEventsRepository, AuditEventsService],
+  exports: [AuditEventsService],
 })
 export class AuditEventsModule {}

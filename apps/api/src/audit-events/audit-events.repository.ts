@@ -32,6 +32,10 @@ export interface AuditEventFilter {
 export class AuditEventsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  forEntity(entityType: string, entityId: string): Promise<AuditEventRecord[]> {
+    return this.prisma.auditEvent.findMany({ where: { entityType, entityId }, orderBy: { seq: 'asc' } });
+  }
+
   /** Newest first, by the chain's own order (seq), keyset-paginated. */
   list(filter: AuditEventFilter, limit: number, beforeSeq?: bigint): Promise<AuditEventRecord[]> {
     const where: Prisma.AuditEventWhereInput = {

@@ -59,6 +59,12 @@ export class AuditEventsService {
     return { items: page.map(toView), nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null };
   }
 
+  /** Every event about one entity, oldest first. */
+  async history(entityType: string, entityId: string): Promise<AuditEventView[]> {
+    const rows = await this.events.forEntity(entityType, entityId);
+    return rows.map(toView);
+  }
+
   verify(): Promise<AuditChainReport> {
     return this.audit.verifyChain();
   }

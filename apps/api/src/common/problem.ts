@@ -3,6 +3,7 @@ import { HttpException } from '@nestjs/common';
 import {
   ConflictError,
   DomainError,
+  ForbiddenActionError,
   InvalidFieldError,
   NotFoundError,
   PreconditionFailedError,
@@ -46,6 +47,9 @@ function fromDomainError(error: DomainError, requestId: string): Problem {
   }
   if (error instanceof RuleViolationError) {
     return problem(422, 'rule-violation', 'Not allowed by the rules', requestId, error.message);
+  }
+  if (error instanceof ForbiddenActionError) {
+    return problem(403, 'forbidden', 'Forbidden', requestId, error.message);
   }
   if (error instanceof PreconditionFailedError) {
     return problem(412, 'precondition-failed', 'Precondition failed', requestId, error.message);

@@ -7,6 +7,7 @@ import {
   normalizeAddress,
   normalizeHeloHostname,
 } from '@app/domain';
+import { ExceptionsService, type ExceptionView } from '@app/exceptions';
 import { MailServersService } from '../mail-servers/mail-servers.service.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
 
@@ -23,7 +24,8 @@ export interface HeloDiagnosis {
   postfix: { rejected: boolean | null; reply: string | null; restriction: string | null; explanation: string };
   client: { address: string | null; problem: string | null; ptr: DnsAnswer } | null;
   owners: { organizationId: string; organizationName: string; organizationStatus: string; mailServerId: string }[];
-  exception: null;
+  /** The exception in effect that lets this pair through, if any. */
+  exception: ExceptionView | null;
   advice: string[];
 }
 
@@ -53,6 +55,7 @@ export class DiagnosticsService {
     @Inject(DNS_LOOKUP) private readonly dns: DnsLookup,
     private readonly servers: MailServersService,
     private readonly organizations: OrganizationsService,
+    private readonly exceptions: ExceptionsService,
   ) {}
 
   async diagnoseHelo(helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
@@ -105,14 +108,22 @@ export class DiagnosticsService {
       }
     }
 
+    const [exception] = await this.exceptions.covering(normalized, address);
+    const advice = this.advice(announced, normalized, postfix, client, owners, helo.endsWith('.'));
+    if (exception && postfix.rejected !== false) {
+      advice.unshift(
+        `An exception lets this server through until ${exception.expiresAt.toISOString()} (${exception.scope} scope); ` +
+          'the filters enforcing it must be configured (see the allowlist feed or the policy server).',
+      );
+    }
     return {
       syntax: { announced, normalized, valid: normalized !== null, problem },
       dns: { a, aaaa, mx },
       postfix,
       client,
       owners,
-      exception: null,
-      advice: this.advice(announced, normalized, postfix, client, owners, helo.endsWith('.')),
+      exception: exception ?? null,
+      advice,
     };
   }
 

@@ -121,6 +121,13 @@ export class MailServersRepository {
     return this.load(tx, current.id);
   }
 
+  /** Exceptions of this server that are pending, active or suspended and not yet expired. */
+  async runningExceptions(tx: Transaction, mailServerId: string, now: Date): Promise<number> {
+    return tx.exception.count({
+      where: { mailServerId, status: { in: ['pending_approval', 'active', 'suspended'] }, expiresAt: { gt: now } },
+    });
+  }
+
   /** Soft delete: the server and its addresses stay for history but no longer hold the (HELO, address). */
   async softDelete(tx: Transaction, id: string, at: Date): Promise<void> {
     await tx.mailServer.update({ where: { id }, data: { deletedAt: at, version: { increment: 1 }, updatedAt: at } });

@@ -187,6 +187,9 @@ export class MailServersService {
   async remove(id: string, expectedVersion: number | undefined, context: RequestContext): Promise<void> {
     await this.servers.transaction(async (tx) => {
       const current = await this.lockCurrent(tx, id, expectedVersion);
+      if ((await this.servers.runningExceptions(tx, id, new Date())) > 0) {
+        throw new ConflictError('the mail server has running exceptions; revoke them first');
+      }
       await this.servers.softDelete(tx, id, new Date());
       await this.audit.append(tx, {
         actor: context.actor,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@app/database';
+import { ExceptionCascade } from '@app/exceptions';
 import {
   decodeCursor,
   NotFoundError,
@@ -45,6 +46,7 @@ export class OrganizationsService {
   constructor(
     private readonly organizations: OrganizationsRepository,
     private readonly audit: AuditLog,
+    private readonly cascade: ExceptionCascade,
   ) {}
 
   async create(
@@ -140,6 +142,12 @@ export class OrganizationsService {
         after: toOrganization(updated),
         requestId: context.requestId,
       });
+      // A suspended organization's exceptions leave the allowlist; reactivation brings them back.
+      if (effective.status === 'suspended') {
+        await this.cascade.suspendForOrganization(tx, id, context);
+      } else if (effective.status === 'active') {
+        await this.cascade.restoreForOrganization(tx, id, context);
+      }
       return updated;
     });
     return new Versioned(toOrganization(record), record.version);

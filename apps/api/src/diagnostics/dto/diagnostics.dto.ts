@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ExceptionResponseDto } from '../../exceptions/dto/exception.dto.js';
 
 export class HeloDiagnosticsQueryDto {
   @ApiProperty({ description: 'The HELO/EHLO name exactly as the server announces it', example: 'exch01.corp.local' })
@@ -109,8 +110,8 @@ export class HeloDiagnosisDto {
   @ApiProperty({ type: [OwnerDto], description: 'Registered mail servers with this HELO name and address' })
   owners!: OwnerDto[];
 
-  @ApiProperty({ nullable: true, type: Object, description: 'The active exception covering the pair (once exceptions exist)' })
-  exception!: null;
+  @ApiPropertyOptional({ type: ExceptionResponseDto, nullable: true, description: 'The exception in effect that lets this pair through' })
+  exception!: ExceptionResponseDto | null;
 
   @ApiProperty({ type: [String], description: 'Plain advice to read to the customer' })
   advice!: string[];

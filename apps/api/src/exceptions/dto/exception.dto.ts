@@ -1,0 +1,176 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDate, IsIn, IsNotEmpty, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { PageQueryDto } from '../../common/list-query.dto.js';
+
+const SCOPES = ['pair', 'ip', 'helo'] as const;
+const STATUSES = ['pending_approval', 'active', 'suspended', 'revoked', 'expired', 'rejected'] as const;
+
+export class GrantExceptionDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  mailServerId!: string;
+
+  @ApiPropertyOptional({
+    enum: SCOPES,
+    default: 'pair',
+    description: 'pair: HELO name and address must both match; ip: any HELO from its addresses; helo: that name from anywhere (admin-approved only)',
+  })
+  @IsOptional()
+  @IsIn(SCOPES)
+  scope?: (typeof SCOPES)[number];
+
+  @ApiProperty({ minLength: 3, maxLength: 2000, example: 'Exchange announces its internal name; fix scheduled for Q3' })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(2000)
+  reason!: string;
+
+  @ApiPropertyOptional({ maxLength: 100, example: 'CS-48213' })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  ticketRef?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Default: now' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  startsAt?: Date;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Default: 90 days after startsAt; at most EXCEPTION_MAX_DAYS from now' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  expiresAt?: Date;
+
+  @ApiPropertyOptional({
+    minLength: 10,
+    maxLength: 2000,
+    description: 'Admins only: grant although ownership is not proven (an override, which a second person must approve)',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(10)
+  @MaxLength(2000)
+  justification?: string;
+}
+
+export class DecisionReasonDto {
+  @ApiProperty({ minLength: 3, maxLength: 2000 })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(2000)
+  reason!: string;
+}
+
+export class RenewExceptionDto {
+  @ApiProperty({ format: 'date-time', description: 'The new end; later than the current one, at most EXCEPTION_MAX_DAYS from now' })
+  @Type(() => Date)
+  @IsDate()
+  expiresAt!: Date;
+}
+
+export class ListExceptionsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  organizationId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  mailServerId?: string;
+
+  @ApiPropertyOptional({ enum: STATUSES, description: 'As it is now (an exception past its expiry is expired)' })
+  @IsOptional()
+  @IsIn(STATUSES)
+  status?: (typeof STATUSES)[number];
+
+  @ApiPropertyOptional({ enum: SCOPES })
+  @IsOptional()
+  @IsIn(SCOPES)
+  scope?: (typeof SCOPES)[number];
+
+  @ApiPropertyOptional({ description: 'HELO name (compared normalized)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  helo?: string;
+
+  @ApiPropertyOptional({ description: 'Exceptions whose addresses contain this address or prefix' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  address?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'In effect at this instant' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  activeAt?: Date;
+
+  @ApiPropertyOptional({ format: 'date-time' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  expiresBefore?: Date;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'The API key that requested it' })
+  @IsOptional()
+  @IsUUID()
+  requestedBy?: string;
+}
+
+export class RenewalDto {
+  @ApiProperty({ format: 'date-time' })
+  expiresAt!: Date;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  requestedBy!: string | null;
+}
+
+export class ExceptionResponseDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) organizationId!: string;
+  @ApiProperty({ format: 'uuid' }) mailServerId!: string;
+  @ApiProperty({ enum: SCOPES }) scope!: string;
+  @ApiProperty({ enum: STATUSES, description: 'True at the instant it is read' }) status!: string;
+  @ApiProperty() reason!: string;
+  @ApiProperty({ nullable: true, type: String }) ticketRef!: string | null;
+  @ApiProperty({ format: 'date-time' }) startsAt!: Date;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: Date;
+  @ApiProperty({ description: 'The HELO name covered (copied from the server at grant time)' }) heloHostname!: string;
+  @ApiProperty({ type: [String], description: 'The addresses covered (copied at grant time)' }) addresses!: string[];
+  @ApiProperty({ description: 'Granted without proof of ownership' }) override!: boolean;
+  @ApiProperty({ nullable: true, type: String }) justification!: string | null;
+  @ApiProperty({ type: [String], description: 'Why it needed a second person: override, helo_scope, wide_prefix, long_duration' })
+  approvalReasons!: string[];
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The ownership evidence at grant time' })
+  evidence!: unknown;
+  @ApiProperty({ format: 'uuid' }) requestedBy!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) approvedBy!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date }) approvedAt!: Date | null;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) rejectedBy!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date }) rejectedAt!: Date | null;
+  @ApiProperty({ nullable: true, type: String }) rejectionReason!: string | null;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) revokedBy!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date }) revokedAt!: Date | null;
+  @ApiProperty({ nullable: true, type: String }) revokeReason!: string | null;
+  @ApiProperty({ nullable: true, type: String, enum: ['organization', 'domain'] }) suspensionCause!: string | null;
+  @ApiPropertyOptional({ type: RenewalDto, nullable: true, description: 'A renewal waiting for approval' })
+  renewal!: RenewalDto | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date }) lastMatchedAt!: Date | null;
+  @ApiProperty() matchCount!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: Date;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: Date;
+}
+
+export class ExceptionPageDto {
+  @ApiProperty({ type: [ExceptionResponseDto] })
+  items!: ExceptionResponseDto[];
+
+  @ApiProperty({ nullable: true, type: String })
+  nextCursor!: string | null;
+}

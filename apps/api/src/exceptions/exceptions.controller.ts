@@ -1,0 +1,149 @@
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Page, Versioned } from '@app/domain';
+import { ExceptionDecisionsService, ExceptionsService, type ExceptionView } from '@app/exceptions';
+import { AuditEventsService, type AuditEventView } from '../audit-events/audit-events.service.js';
+import { AuditEventResponseDto } from '../audit-events/dto/audit-event.dto.js';
+import { ApiWrite } from '../common/api-write.decorator.js';
+import { IdParam } from '../common/params.js';
+import { ProblemResponseDto } from '../common/problem.dto.js';
+import { Context, type RequestContext } from '../common/request-context.js';
+import { Roles } from '../common/roles.decorator.js';
+import { IfMatch } from '../common/versioned.js';
+import {
+  DecisionReasonDto,
+  ExceptionPageDto,
+  ExceptionResponseDto,
+  GrantExceptionDto,
+  ListExceptionsQueryDto,
+  RenewExceptionDto,
+} from './dto/exception.dto.js';
+import { ExceptionQueries } from './exception-queries.js';
+
+const FOUR_EYES = { description: 'Deciding one\'s own request, or a csr deciding an override or helo exception', type: ProblemResponseDto };
+
+@ApiTags('exceptions')
+@Controller('v1/exceptions')
+export class ExceptionsController {
+  constructor(
+    private readonly exceptions: ExceptionsService,
+    private readonly decisions: ExceptionDecisionsService,
+    private readonly queries: ExceptionQueries,
+    private readonly audit: AuditEventsService,
+  ) {}
+
+  @Post()
+  @Roles('csr', 'admin')
+  @ApiWrite()
+  @ApiOperation({ summary: 'Grant an exception (active at once, or pending a second person\'s approval)' })
+  @ApiCreatedResponse({ type: ExceptionResponseDto })
+  @ApiNotFoundResponse({ description: 'No such mail server', type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'The server already has a running exception of this scope', type: ProblemResponseDto })
+  grant(@Body() body: GrantExceptionDto, @Context() context: RequestContext): Promise<Versioned<ExceptionView>> {
+    return this.exceptions.grant(body, context);
+  }
+
+  @Get()
+  @Roles('csr', 'admin', 'auditor')
+  @ApiOperation({ summary: 'List exceptions, newest first, by organization, server, status, scope, HELO, address, time, requester' })
+  @ApiOkResponse({ type: ExceptionPageDto })
+  list(@Query() query: ListExceptionsQueryDto): Promise<Page<ExceptionView>> {
+    return this.queries.list(query);
+  }
+
+  @Get(':id')
+  @Roles('csr', 'admin', 'auditor')
+  @ApiOperation({ summary: 'One exception (with its ETag); its status is true at the instant it is read' })
+  @ApiOkResponse({ type: ExceptionResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  get(@IdParam('exception') id: string): Promise<Versioned<ExceptionView>> {
+    return this.exceptions.get(id);
+  }
+
+  @Get(':id/history')
+  @Roles('csr', 'admin', 'auditor')
+  @ApiOperation({ summary: 'Every audit event of the exception, oldest first' })
+  @ApiOkResponse({ type: [AuditEventResponseDto] })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  async history(@IdParam('exception') id: string): Promise<AuditEventView[]> {
+    await this.exceptions.get(id);
+    return this.audit.history('exception', id);
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'Approve a pending grant or renewal (another key than the requester\'s; admin for overrides and helo)' })
+  @ApiOkResponse({ type: ExceptionResponseDto })
+  @ApiForbiddenResponse(FOUR_EYES)
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Not waiting for approval', type: ProblemResponseDto })
+  approve(
+    @IdParam('exception') id: string,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<ExceptionView>> {
+    return this.decisions.approve(id, version, context);
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'Reject a pending grant or renewal, with a reason' })
+  @ApiOkResponse({ type: ExceptionResponseDto })
+  @ApiForbiddenResponse(FOUR_EYES)
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Not waiting for approval', type: ProblemResponseDto })
+  reject(
+    @IdParam('exception') id: string,
+    @Body() body: DecisionReasonDto,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<ExceptionView>> {
+    return this.decisions.reject(id, body.reason, version, context);
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'End an exception now, with a reason; it leaves the allowlist at once' })
+  @ApiOkResponse({ type: ExceptionResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Already ended', type: ProblemResponseDto })
+  revoke(
+    @IdParam('exception') id: string,
+    @Body() body: DecisionReasonDto,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<ExceptionView>> {
+    return this.decisions.revoke(id, body.reason, version, context);
+  }
+
+  @Post(':id/renew')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'Extend expiresAt within the maximum (may need approval by the same rules as a grant)' })
+  @ApiOkResponse({ type: ExceptionResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Ended', type: ProblemResponseDto })
+  renew(
+    @IdParam('exception') id: string,
+    @Body() body: RenewExceptionDto,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<ExceptionView>> {
+    return this.decisions.renew(id, body.expiresAt, version, context);
+  }
+}

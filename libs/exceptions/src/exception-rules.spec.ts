@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import type { ExceptionRulesConfig } from '@app/config';
+import { domainsReliedOn } from './exception-cascade.js';
+import { altersFeed } from './exception-decisions.service.js';
+import { approvalReasons, effectiveStatus, grantWindow, inEffect, needsAdminApproval } from './exception-rules.js';
+import type { ExceptionRecord } from './exceptions.repository.js';
+
+const DAY = 86_400_000;
+const rules: ExceptionRulesConfig = { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 };
+const now = new Date('2026-06-01T00:00:00Z');
+
+describe('exception rules', () => {
+  it('reads a running exception past its expiry as expired, at the exact instant', () => {
+    const expiresAt = new Date(now.getTime() + 1000);
+    expect(effectiveStatus({ status: 'active', expiresAt }, new Date(expiresAt.getTime() - 1))).toBe('active');
+    expect(effectiveStatus({ status: 'active', expiresAt }, expiresAt)).toBe('expired');
+    expect(effectiveStatus({ status: 'pending_approval', expiresAt }, expiresAt)).toBe('expired');
+    expect(effectiveStatus({ status: 'revoked', expiresAt }, expiresAt)).toBe('revoked');
+  });
+
+  it('is in effect only while active and inside its window', () => {
+    const window = { startsAt: new Date(now.getTime() + DAY), expiresAt: new Date(now.getTime() + 2 * DAY) };
+    expect(inEffect({ status: 'active', ...window }, now)).toBe(false);
+    expect(inEffect({ status: 'active', ...window }, window.startsAt)).toBe(true);
+    expect(inEffect({ status: 'active', ...window }, window.expiresAt)).toBe(false);
+    expect(inEffect({ status: 'suspended', ...window }, window.startsAt)).toBe(false);
+  });
+
+  it('names every reason a grant needs a second person', () => {
+    const base = { scope: 'pair' as const, override: false, addresses: ['192.0.2.0/24', '2001:db8::/48'], durationMs: 90 * DAY };
+    expect(approvalReasons(base, rules)).toEqual([]);
+    expect(approvalReasons({ ...base, override: true }, rules)).toEqual(['override']);
+    expect(approvalReasons({ ...base, scope: 'helo' }, rules)).toEqual(['helo_scope']);
+    expect(approvalReasons({ ...base, addresses: ['192.0.2.0/23'] }, rules)).toEqual(['wide_prefix']);
+    expect(approvalReasons({ ...base, addresses: ['2001:db8::/47'] }, rules)).toEqual(['wide_prefix']);
+    expect(approvalReasons({ ...base, durationMs: 90 * DAY + 1 }, rules)).toEqual(['long_duration']);
+    // A helo exception does not look at addresses.
+    expect(approvalReasons({ ...base, scope: 'helo', addresses: ['10.0.0.0/16'] }, rules)).toEqual(['helo_scope']);
+    expect(needsAdminApproval({ scope: 'ip', override: false })).toBe(false);
+    expect(needsAdminApproval({ scope: 'helo', override: false })).toBe(true);
+  });
+
+  it('computes the window: defaults, and refusals for the past, inversion and the maximum', () => {
+    expect(grantWindow({}, now, rules)).toEqual({ startsAt: now, expiresAt: new Date(now.getTime() + 90 * DAY) });
+    const later = new Date(now.getTime() + 10 * DAY);
+    expect(grantWindow({ startsAt: later }, now, rules)).toEqual({ startsAt: later, expiresAt: new Date(later.getTime() + 90 * DAY) });
+    expect(grantWindow({ expiresAt: now }, now, rules)).toEqual({ problem: 'expiresAt must be in the future' });
+    expect(grantWindow({ startsAt: later, expiresAt: new Date(later.getTime() - 1) }, now, rules)).toEqual({ problem: 'expiresAt must be after startsAt' });
+    expect(grantWindow({ expiresAt: new Date(now.getTime() + 365 * DAY) }, now, rules)).toHaveProperty('expiresAt');
+    expect(grantWindow({ expiresAt: new Date(now.getTime() + 365 * DAY + 1) }, now, rules)).toHaveProperty('problem');
+  });
+
+  it('knows which domains a grant rests on (none for an override)', () => {
+    const evidence = {
+      helo: { domain: 'example.com' },
+      addressEvidence: [{ domain: 'example.com' }, { domain: 'example.net' }, { domain: null }],
+    };
+    expect(domainsReliedOn({ override: false, scope: 'pair', evidence })).toEqual(['example.com', 'example.net']);
+    expect(domainsReliedOn({ override: false, scope: 'helo', evidence })).toEqual(['example.com']);
+    expect(domainsReliedOn({ override: true, scope: 'pair', evidence })).toEqual([]);
+  });
+
+  it('bumps the feed only when the active set or an active end changes', () => {
+    const record = (status: ExceptionRecord['status'], days = 10) =>
+      ({ status, expiresAt: new Date(now.getTime() + days * DAY) }) as ExceptionRecord;
+    expect(altersFeed(record('pending_approval'), record('active'))).toBe(true);
+    expect(altersFeed(record('active'), record('revoked'))).toBe(true);
+    expect(altersFeed(record('active', 10), record('active', 20))).toBe(true);
+    expect(altersFeed(record('pending_approval'), record('rejected'))).toBe(false);
+    expect(altersFeed(record('pending_approval', 10), record('pending_approval', 20))).toBe(false);
+    expect(altersFeed(record('active'), record('active'))).toBe(false);
+  });
+});

@@ -1,0 +1,81 @@
+import type { ExceptionRulesConfig } from '@app/config';
+
+export type ExceptionScope = 'pair' | 'ip' | 'helo';
+export type ExceptionStatus = 'pending_approval' | 'active' | 'suspended' | 'revoked' | 'expired' | 'rejected';
+/** Why a grant waits for a second person. */
+export type ApprovalReason = 'override' | 'helo_scope' | 'wide_prefix' | 'long_duration';
+
+const DAY = 86_400_000;
+/** Statuses an exception leaves on its own at `expiresAt`. */
+const RUNNING: readonly ExceptionStatus[] = ['pending_approval', 'active', 'suspended'];
+
+/**
+ * The status as it is at `now`: an exception past its expiry reads `expired`
+ * even before the worker has recorded the transition.
+ */
+export function effectiveStatus(record: { status: ExceptionStatus; expiresAt: Date }, now: Date): ExceptionStatus {
+  return RUNNING.includes(record.status) && record.expiresAt <= now ? 'expired' : record.status;
+}
+
+/** In the allowlist at `now`: active, started, not expired. */
+export function inEffect(record: { status: ExceptionStatus; startsAt: Date; expiresAt: Date }, now: Date): boolean {
+  return record.status === 'active' && record.startsAt <= now && now < record.expiresAt;
+}
+
+export function prefixLength(cidr: string): { family: 'ipv4' | 'ipv6'; length: number } {
+  const [network, length] = cidr.split('/') as [string, string];
+  return { family: network.includes(':') ? 'ipv6' : 'ipv4', length: Number(length) };
+}
+
+/** The four-eyes rules (DESIGN.md, "Exceptions: rules"): what makes a grant need a second person. */
+export function approvalReasons(
+  grant: { scope: ExceptionScope; override: boolean; addresses: string[]; durationMs: number },
+  rules: ExceptionRulesConfig,
+): ApprovalReason[] {
+  const reasons: ApprovalReason[] = [];
+  if (grant.override) {
+    reasons.push('override');
+  }
+  if (grant.scope === 'helo') {
+    reasons.push('helo_scope');
+  }
+  if (
+    grant.scope !== 'helo' &&
+    grant.addresses.some((cidr) => {
+      const { family, length } = prefixLength(cidr);
+      return length < (family === 'ipv4' ? rules.approvalPrefixV4 : rules.approvalPrefixV6);
+    })
+  ) {
+    reasons.push('wide_prefix');
+  }
+  if (grant.durationMs > rules.approvalDays * DAY) {
+    reasons.push('long_duration');
+  }
+  return reasons;
+}
+
+/** Overrides and `helo` exceptions (spoofable from anywhere) take an admin to approve. */
+export function needsAdminApproval(grant: { scope: ExceptionScope; override: boolean }): boolean {
+  return grant.override || grant.scope === 'helo';
+}
+
+/** The window of a grant: starts now unless later, ends by default after `defaultDays`, never beyond `maxDays` from now. */
+export function grantWindow(
+  input: { startsAt?: Date; expiresAt?: Date },
+  now: Date,
+  rules: ExceptionRulesConfig,
+): { startsAt: Date; expiresAt: Date } | { problem: string } {
+  const startsAt = input.startsAt ?? now;
+  const expiresAt = input.expiresAt ?? new Date(startsAt.getTime() + rules.defaultDays * DAY);
+  const latest = now.getTime() + rules.maxDays * DAY;
+  if (expiresAt <= now) {
+    return { problem: 'expiresAt must be in the future' };
+  }
+  if (expiresAt <= startsAt) {
+    return { problem: 'expiresAt must be after startsAt' };
+  }
+  if (expiresAt.getTime() > latest) {
+    return { problem: `an exception may run at most ${rules.maxDays} days from now (EXCEPTION_MAX_DAYS)` };
+  }
+  return { startsAt, expiresAt };
+}

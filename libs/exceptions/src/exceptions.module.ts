@@ -1,0 +1,25 @@
+import { Global, Module } from '@nestjs/common';
+import { DOMAIN_STATUS_LISTENER, OwnershipModule } from '@app/ownership';
+import { ExceptionCascade } from './exception-cascade.js';
+import { ExceptionDecisionsService } from './exception-decisions.service.js';
+import { ExceptionsRepository } from './exceptions.repository.js';
+import { ExceptionsService } from './exceptions.service.js';
+
+/**
+ * Exceptions, shared by the API and the worker. Global, because the domain
+ * lifecycle (in the ownership module) calls back into it when a domain lapses
+ * or recovers.
+ */
+@Global()
+@Module({
+  imports: [OwnershipModule],
+  providers: [
+    ExceptionsRepository,
+    ExceptionsService,
+    ExceptionDecisionsService,
+    ExceptionCascade,
+    { provide: DOMAIN_STATUS_LISTENER, useExisting: ExceptionCascade },
+  ],
+  exports: [ExceptionsService, ExceptionDecisionsService, ExceptionCascade, DOMAIN_STATUS_LISTENER],
+})
+export class ExceptionsModule {}

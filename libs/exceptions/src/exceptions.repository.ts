@@ -1,0 +1,237 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma, PrismaService, type Transaction } from '@app/database';
+import { canonicalFromInet } from '@app/domain';
+import type { ExceptionScope, ExceptionStatus } from './exception-rules.js';
+
+export interface ExceptionRecord {
+  id: string;
+  organizationId: string;
+  mailServerId: string;
+  scope: ExceptionScope;
+  status: ExceptionStatus;
+  reason: string;
+  ticketRef: string | null;
+  startsAt: Date;
+  expiresAt: Date;
+  heloHostname: string;
+  addresses: string[];
+  override: boolean;
+  justification: string | null;
+  approvalReasons: string[];
+  evidence: unknown;
+  requestedBy: string;
+  requestedByName: string;
+  approvedBy: string | null;
+  approvedAt: Date | null;
+  rejectedBy: string | null;
+  rejectedAt: Date | null;
+  rejectionReason: string | null;
+  revokedBy: string | null;
+  revokedAt: Date | null;
+  revokeReason: string | null;
+  suspensionCause: string | null;
+  suspendedAt: Date | null;
+  renewalExpiresAt: Date | null;
+  renewalRequestedBy: string | null;
+  lastMatchedAt: Date | null;
+  matchCount: bigint;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewException = Omit<
+  ExceptionRecord,
+  | 'id'
+  | 'approvedBy'
+  | 'approvedAt'
+  | 'rejectedBy'
+  | 'rejectedAt'
+  | 'rejectionReason'
+  | 'revokedBy'
+  | 'revokedAt'
+  | 'revokeReason'
+  | 'suspensionCause'
+  | 'suspendedAt'
+  | 'renewalExpiresAt'
+  | 'renewalRequestedBy'
+  | 'lastMatchedAt'
+  | 'matchCount'
+  | 'version'
+  | 'createdAt'
+  | 'updatedAt'
+>;
+
+export type ExceptionChanges = Partial<
+  Pick<
+    ExceptionRecord,
+    | 'status'
+    | 'expiresAt'
+    | 'approvedBy'
+    | 'approvedAt'
+    | 'rejectedBy'
+    | 'rejectedAt'
+    | 'rejectionReason'
+    | 'revokedBy'
+    | 'revokedAt'
+    | 'revokeReason'
+    | 'suspensionCause'
+    | 'suspendedAt'
+    | 'renewalExpiresAt'
+    | 'renewalRequestedBy'
+  >
+>;
+
+export interface ExceptionFilter {
+  organizationId?: string;
+  mailServerId?: string;
+  status?: ExceptionStatus;
+  scope?: ExceptionScope;
+  heloHostname?: string;
+  /** Canonical address or prefix an exception's addresses must contain. */
+  containing?: string;
+  activeAt?: Date;
+  expiresBefore?: Date;
+  requestedBy?: string;
+}
+
+/** The only place that touches Prisma for exceptions. */
+@Injectable()
+export class ExceptionsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(work);
+  }
+
+  insert(tx: Transaction, data: NewException): Promise<ExceptionRecord> {
+    return tx.exception.create({ data: { ...data, evidence: data.evidence as object } }) as Promise<ExceptionRecord>;
+  }
+
+  findById(id: string): Promise<ExceptionRecord | null> {
+    return this.prisma.exception.findUnique({ where: { id } }) as Promise<ExceptionRecord | null>;
+  }
+
+  async lockById(tx: Transaction, id: string): Promise<ExceptionRecord | null> {
+    await tx.$queryRaw`SELECT id FROM exceptions WHERE id = ${id}::uuid FOR UPDATE`;
+    return tx.exception.findUnique({ where: { id } }) as Promise<ExceptionRecord | null>;
+  }
+
+  update(tx: Transaction, id: string, changes: ExceptionChanges): Promise<ExceptionRecord> {
+    return tx.exception.update({
+      where: { id },
+      data: { ...changes, version: { increment: 1 }, updatedAt: new Date() },
+    }) as Promise<ExceptionRecord>;
+  }
+
+  /** An exception of this server and scope that is still running (pending, active or suspended, not expired). */
+  async runningFor(tx: Transaction, mailServerId: string, scope: ExceptionScope, now: Date): Promise<boolean> {
+    const count = await tx.exception.count({
+      where: { mailServerId, scope, status: { in: ['pending_approval', 'active', 'suspended'] }, expiresAt: { gt: now } },
+    });
+    return count > 0;
+  }
+
+  /** The organization's exceptions in `status`, locked for the cascade that changes them. */
+  async lockOrganizationExceptions(tx: Transaction, organizationId: string, status: ExceptionStatus): Promise<ExceptionRecord[]> {
+    await tx.$queryRaw`SELECT id FROM exceptions WHERE organization_id = ${organizationId}::uuid AND status = ${status}::exception_status FOR UPDATE`;
+    return tx.exception.findMany({ where: { organizationId, status }, orderBy: { createdAt: 'asc' } }) as Promise<ExceptionRecord[]>;
+  }
+
+  /** Running exceptions whose expiry has passed (the worker records their end). */
+  async expiredRunning(now: Date, limit: number): Promise<string[]> {
+    const rows = await this.prisma.exception.findMany({
+      where: { status: { in: ['pending_approval', 'active', 'suspended'] }, expiresAt: { lte: now } },
+      select: { id: true },
+      orderBy: { expiresAt: 'asc' },
+      take: limit,
+    });
+    return rows.map((row) => row.id);
+  }
+
+  async organizationStatus(tx: Transaction, organizationId: string): Promise<'active' | 'suspended' | null> {
+    const row = await tx.organization.findUnique({ where: { id: organizationId }, select: { status: true } });
+    return row?.status ?? null;
+  }
+
+  async verifiedDomainNames(tx: Transaction, organizationId: string): Promise<string[]> {
+    const rows = await tx.domain.findMany({ where: { organizationId, status: 'verified' }, select: { name: true } });
+    return rows.map((row) => row.name);
+  }
+
+  async list(filter: ExceptionFilter, now: Date, limit: number, after?: { at: Date; id: string }): Promise<ExceptionRecord[]> {
+    const where: Prisma.Sql[] = [Prisma.sql`TRUE`];
+    if (filter.organizationId) {
+      where.push(Prisma.sql`e.organization_id = ${filter.organizationId}::uuid`);
+    }
+    if (filter.mailServerId) {
+      where.push(Prisma.sql`e.mail_server_id = ${filter.mailServerId}::uuid`);
+    }
+    if (filter.scope) {
+      where.push(Prisma.sql`e.scope = ${filter.scope}::exception_scope`);
+    }
+    if (filter.heloHostname) {
+      where.push(Prisma.sql`e.helo_hostname = ${filter.heloHostname}`);
+    }
+    if (filter.requestedBy) {
+      where.push(Prisma.sql`e.requested_by = ${filter.requestedBy}::uuid`);
+    }
+    if (filter.containing) {
+      where.push(Prisma.sql`EXISTS (SELECT 1 FROM unnest(e.addresses) AS a WHERE a::inet >>= ${filter.containing}::inet)`);
+    }
+    if (filter.expiresBefore) {
+      where.push(Prisma.sql`e.expires_at < ${filter.expiresBefore}`);
+    }
+    if (filter.activeAt) {
+      where.push(Prisma.sql`e.status = 'active' AND e.starts_at <= ${filter.activeAt} AND e.expires_at > ${filter.activeAt}`);
+    }
+    if (filter.status) {
+      // Statuses as they are now: a running exception past its expiry is expired.
+      if (filter.status === 'expired') {
+        where.push(Prisma.sql`(e.status = 'expired' OR (e.status IN ('pending_approval', 'active', 'suspended') AND e.expires_at <= ${now}))`);
+      } else if (['pending_approval', 'active', 'suspended'].includes(filter.status)) {
+        where.push(Prisma.sql`e.status = ${filter.status}::exception_status AND e.expires_at > ${now}`);
+      } else {
+        where.push(Prisma.sql`e.status = ${filter.status}::exception_status`);
+      }
+    }
+    if (after) {
+      where.push(Prisma.sql`(e.created_at, e.id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
+    }
+    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT e.id FROM exceptions e WHERE ${Prisma.join(where, ' AND ')}
+      ORDER BY e.created_at DESC, e.id DESC LIMIT ${limit}`;
+    const rows = await this.prisma.exception.findMany({
+      where: { id: { in: ids.map((row) => row.id) } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    });
+    return rows as ExceptionRecord[];
+  }
+
+  /**
+   * Exceptions in effect at `now` that let this (HELO, client address) pass,
+   * each by its scope: pair needs both, ip the address, helo the name.
+   */
+  async covering(heloHostname: string | null, address: string | null, now: Date): Promise<ExceptionRecord[]> {
+    const contains = address === null ? Prisma.sql`FALSE` : Prisma.sql`EXISTS (SELECT 1 FROM unnest(e.addresses) AS a WHERE a::inet >>= ${address}::inet)`;
+    const named = heloHostname === null ? Prisma.sql`FALSE` : Prisma.sql`e.helo_hostname = ${heloHostname}`;
+    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT e.id FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+      WHERE e.status = 'active' AND o.status = 'active' AND e.starts_at <= ${now} AND e.expires_at > ${now}
+        AND ((e.scope = 'pair' AND ${named} AND ${contains}) OR (e.scope = 'ip' AND ${contains}) OR (e.scope = 'helo' AND ${named}))
+      ORDER BY e.expires_at DESC LIMIT 10`;
+    const rows = await this.prisma.exception.findMany({ where: { id: { in: ids.map((row) => row.id) } }, orderBy: { expiresAt: 'desc' } });
+    return rows as ExceptionRecord[];
+  }
+
+  /** The mail server an exception is granted for, as it is now. */
+  async liveServer(tx: Transaction, id: string): Promise<{ id: string; organizationId: string; heloHostname: string; addresses: string[] } | null> {
+    const row = await tx.mailServer.findFirst({
+      where: { id, deletedAt: null },
+      include: { addresses: { where: { deletedAt: null }, orderBy: { position: 'asc' } } },
+    });
+    return row
+      ? { id: row.id, organizationId: row.organizationId, heloHostname: row.heloHostname, addresses: row.addresses.map((a) => canonicalFromInet(a.prefix)) }
+      : null;
+  }
+}

@@ -1,0 +1,150 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { AuditLog } from '@app/database';
+import {
+  Clock,
+  ConflictError,
+  decodeCursor,
+  NotFoundError,
+  RuleViolationError,
+  toPage,
+  Versioned,
+  type ChangeContext,
+  type Page,
+} from '@app/domain';
+import { OwnershipService, type OwnershipView } from '@app/ownership';
+import { approvalReasons, grantWindow, type ExceptionScope } from './exception-rules.js';
+import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
+import { ExceptionsRepository, type ExceptionFilter } from './exceptions.repository.js';
+import { bumpFeedVersion } from './feed-version.js';
+
+export interface GrantRequest {
+  mailServerId: string;
+  scope?: ExceptionScope;
+  reason: string;
+  ticketRef?: string;
+  startsAt?: Date;
+  expiresAt?: Date;
+  /** An admin's reason to grant without proof of ownership (an override, approved by a second person). */
+  justification?: string;
+}
+
+/** What an unproven grant lacks, named for the CSR. */
+function unproven(scope: ExceptionScope, evidence: OwnershipView): string[] {
+  if (scope === 'helo') {
+    return evidence.heloProven ? [] : [`heloHostname ${evidence.helo.heloHostname}: ${evidence.helo.reason}`];
+  }
+  return evidence.addressEvidence.filter((item) => !item.proven).map((item) => `address ${item.address}: ${item.reason}`);
+}
+
+/**
+ * Granting exceptions. A grant needs the ownership the scope relies on to be
+ * proven (DESIGN.md §5), or an admin's justification (an override); grants
+ * that the four-eyes rules name wait for a second person's approval.
+ */
+@Injectable()
+export class ExceptionsService {
+  constructor(
+    private readonly exceptions: ExceptionsRepository,
+    private readonly ownership: OwnershipService,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+  ) {}
+
+  async grant(request: GrantRequest, context: ChangeContext): Promise<Versioned<ExceptionView>> {
+    const scope = request.scope ?? 'pair';
+    const now = this.clock.now();
+    const window = grantWindow(request, now, this.config.exceptions);
+    if ('problem' in window) {
+      throw new RuleViolationError(window.problem);
+    }
+    // Fresh evidence, from DNS now (outside the transaction: lookups take time).
+    const evidence = await this.ownership.check(request.mailServerId);
+    const missing = unproven(scope, evidence);
+    const override = missing.length > 0;
+    if (override) {
+      if (request.justification === undefined) {
+        throw new RuleViolationError(`ownership is not proven for this ${scope} exception: ${missing.join('; ')}`);
+      }
+      if (context.actor.role !== 'admin') {
+        throw new RuleViolationError('only an admin may grant without proof of ownership (with a justification)');
+      }
+    }
+    const reasons = approvalReasons(
+      { scope, override, addresses: evidence.addresses, durationMs: window.expiresAt.getTime() - window.startsAt.getTime() },
+      this.config.exceptions,
+    );
+    const record = await this.exceptions.transaction(async (tx) => {
+      const server = await this.exceptions.liveServer(tx, request.mailServerId);
+      if (!server) {
+        throw new NotFoundError('mail server');
+      }
+      if ((await this.exceptions.organizationStatus(tx, server.organizationId)) !== 'active') {
+        throw new RuleViolationError('the organization is suspended; reactivate it first');
+      }
+      if (server.heloHostname !== evidence.heloHostname || server.addresses.join() !== evidence.addresses.join()) {
+        throw new ConflictError('the mail server changed while its ownership was checked; try again');
+      }
+      if (await this.exceptions.runningFor(tx, server.id, scope, now)) {
+        throw new ConflictError(`the mail server already has a ${scope} exception that is pending, active or suspended`);
+      }
+      const created = await this.exceptions.insert(tx, {
+        organizationId: server.organizationId,
+        mailServerId: server.id,
+        scope,
+        status: reasons.length > 0 ? 'pending_approval' : 'active',
+        reason: request.reason,
+        ticketRef: request.ticketRef ?? null,
+        startsAt: window.startsAt,
+        expiresAt: window.expiresAt,
+        heloHostname: server.heloHostname,
+        addresses: server.addresses,
+        override,
+        justification: override ? (request.justification ?? null) : null,
+        approvalReasons: reasons,
+        evidence,
+        requestedBy: context.actor.id!,
+        requestedByName: context.actor.name,
+      });
+      await this.audit.append(tx, {
+        actor: context.actor,
+        action: created.status === 'active' ? 'exception.granted' : 'exception.requested',
+        entityType: 'exception',
+        entityId: created.id,
+        organizationId: created.organizationId,
+        after: auditSnapshot(created, now, true),
+        requestId: context.requestId,
+      });
+      if (created.status === 'active') {
+        await bumpFeedVersion(tx);
+      }
+      return created;
+    });
+    return new Versioned(toExceptionView(record, now), record.version);
+  }
+
+  async get(id: string): Promise<Versioned<ExceptionView>> {
+    const record = await this.exceptions.findById(id);
+    if (!record) {
+      throw new NotFoundError('exception');
+    }
+    return new Versioned(toExceptionView(record, this.clock.now()), record.version);
+  }
+
+  async list(filter: ExceptionFilter, limit: number, cursor?: string): Promise<Page<ExceptionView>> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) {
+      throw new RuleViolationError('cursor is not one this API issued');
+    }
+    const now = this.clock.now();
+    const rows = await this.exceptions.list(filter, now, limit + 1, after);
+    return toPage(rows, limit, (row) => toExceptionView(row, now), (row) => ({ at: row.createdAt, id: row.id }));
+  }
+
+  /** Exceptions in effect now that let this HELO name and client address pass (diagnostics). */
+  async covering(heloHostname: string | null, address: string | null): Promise<ExceptionView[]> {
+    const now = this.clock.now();
+    return (await this.exceptions.covering(heloHostname, address, now)).map((row) => toExceptionView(row, now));
+  }
+}

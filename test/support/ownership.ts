@@ -1,0 +1,30 @@
+import type { TestDnsServer } from './dns-server.js';
+import { bearer, createMailServer, createOrganization, unique, type TestApp } from './test-app.js';
+
+/**
+ * An organization with a domain verified through its TXT challenge, and a
+ * mail server whose HELO name lies in it and whose addresses its SPF
+ * record authorizes: everything a grant needs.
+ */
+export async function provenMailServer(
+  t: TestApp,
+  dns: TestDnsServer,
+  options: { addresses?: string[]; helo?: string } = {},
+): Promise<{ organizationId: string; domainId: string; domain: string; mailServerId: string; heloHostname: string; addresses: string[] }> {
+  const org = await createOrganization(t);
+  const domain = `${unique('grant')}.example`;
+  const created = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name: domain }).expect(201);
+  dns.txt(created.body.challenge.recordName, [created.body.challenge.recordValue]);
+  await t.http.post(`/v1/domains/${created.body.id}/verify`).set(bearer(t.keys.csr)).expect(200);
+  const addresses = options.addresses ?? ['198.51.100.10'];
+  dns.txt(domain, [`v=spf1 ${addresses.map((a) => (a.includes(':') ? `ip6:${a}` : `ip4:${a}`)).join(' ')} -all`]);
+  const server = await createMailServer(t, org.id, { heloHostname: options.helo ?? `mx.${domain}`, addresses });
+  return {
+    organizationId: org.id,
+    domainId: created.body.id,
+    domain,
+    mailServerId: server.id,
+    heloHostname: server.heloHostname,
+    addresses: server.addresses,
+  };
+}
