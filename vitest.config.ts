@@ -15,6 +15,7 @@ export default defineConfig({
       '@app/dns': lib('dns'),
       '@app/ownership': lib('ownership'),
       '@app/exceptions': lib('exceptions'),
+      '@app/allowlist': lib('allowlist'),
     },
   },
   test: {

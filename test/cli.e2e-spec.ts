@@ -50,7 +50,10 @@ describe('command line: api-keys', () => {
     await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.key}` }).expect(200);
     const revoked = await cli(['api-keys', 'revoke', created.id]);
     expect(revoked.stdout).toContain(`revoked ${created.id}`);
-    await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.key}` }).expect(401);
+    // Revoked in another process: this one hears of it through NOTIFY, within moments.
+    await expect
+      .poll(async () => (await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.key}` })).status, { timeout: 3000 })
+      .toBe(401);
   });
 
   it('refuses bad arguments with a non-zero exit and a message', async () => {

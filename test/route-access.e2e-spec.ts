@@ -40,6 +40,10 @@ const ACCESS: Record<string, Role[] | 'public'> = {
   'POST /v1/exceptions/:id/reject': ['csr', 'admin'],
   'POST /v1/exceptions/:id/revoke': ['csr', 'admin'],
   'POST /v1/exceptions/:id/renew': ['csr', 'admin'],
+  'GET /v1/allowlist': ['filter', 'auditor', 'admin'],
+  'GET /v1/allowlist.sig': ['filter', 'auditor', 'admin'],
+  'GET /v1/allowlist/signing-key': ['filter', 'auditor', 'admin'],
+  'GET /v1/allowlist/:rendering': ['filter', 'auditor', 'admin'],
   'POST /v1/api-keys': ['admin'],
   'GET /v1/api-keys': ['admin'],
   'DELETE /v1/api-keys/:id': ['admin'],
@@ -69,7 +73,7 @@ describe('every route is authenticated and role-checked', () => {
 
   it.each(Object.entries(ACCESS))('%s: 401 without a key, 403 for other roles, allowed roles pass', async (name, rule) => {
     const [method, path] = name.split(' ') as [string, string];
-    const url = path.replace(/:id/g, '00000000-0000-4000-8000-000000000000');
+    const url = path.replace(/:id/g, '00000000-0000-4000-8000-000000000000').replace(':rendering', 'postfix-cidr');
     const verb = method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
     const call = (headers: Record<string, string>) => {
       const pending = t.http[verb](url).set(headers);

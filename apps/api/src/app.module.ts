@@ -6,6 +6,7 @@ import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ExceptionsModule } from '@app/exceptions';
 import type { Clock } from '@app/domain';
+import { AllowlistApiModule } from './allowlist/allowlist-api.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditEventsModule } from './audit-events/audit-events.module.js';
 import { DiagnosticsModule } from './diagnostics/diagnostics.module.js';
@@ -52,6 +53,7 @@ export class AppModule {
         DiagnosticsModule,
         ExceptionsModule,
         ExceptionsApiModule,
+        AllowlistApiModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -57,6 +57,11 @@ export class ApiKeysRepository {
     return tx.apiKey.update({ where: { id }, data: { revokedAt: at } });
   }
 
+  /** Tells every process (on commit) to forget what it remembers of this key. */
+  async announceRevocation(tx: Transaction, prefix: string): Promise<void> {
+    await tx.$executeRaw`SELECT pg_notify('helopass_keys', ${prefix})`;
+  }
+
   /** Serializes start-up registration across replicas sharing one database. */
   async lockBootstrap(tx: Transaction): Promise<void> {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(72040203)`;

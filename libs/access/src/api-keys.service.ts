@@ -1,4 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import pg from 'pg';
+import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog } from '@app/database';
 import {
   apiKeyHashMatches,
@@ -41,6 +43,15 @@ export interface AuthenticatedKey {
 
 /** `lastUsedAt` is refreshed at most this often per key, not written on every request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+/**
+ * A key looked up in the database is trusted from memory this long, so that
+ * polling mail filters cost no database work. A revocation anywhere is
+ * announced with NOTIFY and clears every process's memory at once. While the
+ * database cannot be reached, keys already known keep working (the feed keeps
+ * serving its last snapshot to them).
+ */
+const KEY_CACHE_MS = 60_000;
+export const KEYS_CHANNEL = 'helopass_keys';
 
 function toView(record: ApiKeyRecord): ApiKeyView {
   return {
@@ -56,14 +67,53 @@ function toView(record: ApiKeyRecord): ApiKeyView {
 }
 
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWrites = new Map<string, number>();
+  private readonly known = new Map<string, { record: ApiKeyRecord; fetchedAt: number }>();
+
+  private listener: pg.Client | undefined;
+  private stopped = false;
 
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly audit: AuditLog,
+    @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.listen();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Hears revocations made by any process; while not listening, nothing is taken from memory. */
+  private async listen(): Promise<void> {
+    if (this.stopped || this.listener || this.config.databaseUrl === undefined) {
+      return;
+    }
+    const client = new pg.Client({ connectionString: this.config.databaseUrl });
+    this.listener = client;
+    const drop = () => {
+      if (this.listener === client) {
+        this.listener = undefined;
+        this.known.clear();
+      }
+    };
+    client.on('notification', () => this.known.clear());
+    client.on('error', drop);
+    client.on('end', drop);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${KEYS_CHANNEL}`);
+    } catch {
+      drop();
+      await client.end().catch(() => undefined);
+    }
+  }
 
   async create(
     input: { name: string; role: Role; expiresAt?: Date | null },
@@ -114,6 +164,8 @@ export class ApiKeysService {
         return toView(existing);
       }
       const revoked = await this.keys.revoke(tx, id, new Date());
+      this.known.delete(revoked.prefix);
+      await this.keys.announceRevocation(tx, revoked.prefix);
       await this.audit.append(tx, {
         actor,
         action: 'api_key.revoked',
@@ -132,16 +184,40 @@ export class ApiKeysService {
     if (!isWellFormedApiKey(secret)) {
       return null;
     }
-    const record = await this.keys.findByPrefix(apiKeyPrefix(secret));
+    const now = Date.now();
+    const record = await this.lookup(secret, now);
     if (!record || !apiKeyHashMatches(secret, record.secretHash)) {
       return null;
     }
-    const now = Date.now();
     if (record.revokedAt || (record.expiresAt && record.expiresAt.getTime() <= now)) {
       return null;
     }
     this.noteUse(record.id, now);
     return { id: record.id, name: record.name, role: record.role };
+  }
+
+  private async lookup(secret: string, now: number): Promise<ApiKeyRecord | null> {
+    const prefix = apiKeyPrefix(secret);
+    const cached = this.known.get(prefix);
+    if (!this.listener) {
+      void this.listen();
+    } else if (cached && now - cached.fetchedAt < KEY_CACHE_MS) {
+      return cached.record;
+    }
+    try {
+      const record = await this.keys.findByPrefix(prefix);
+      if (record) {
+        this.known.set(prefix, { record, fetchedAt: now });
+      } else {
+        this.known.delete(prefix);
+      }
+      return record;
+    } catch (error) {
+      if (cached) {
+        return cached.record;
+      }
+      throw error;
+    }
   }
 
   private noteUse(id: string, now: number): void {

@@ -30,6 +30,14 @@ export interface HeloPassConfig {
   /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
+  readonly feed: FeedConfig;
+}
+
+export interface FeedConfig {
+  /** How often each process checks the allowlist version (a safety net for lost NOTIFYs). */
+  readonly pollSeconds: number;
+  /** Ed25519 key that signs the renderings; absent: one is generated and kept in the database. */
+  readonly signingKey: string | undefined;
 }
 
 export interface ExceptionRulesConfig {
@@ -193,5 +201,9 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     },
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
+    feed: {
+      pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600),
+      signingKey: optional(env, 'FEED_SIGNING_KEY'),
+    },
   };
 }

@@ -10,7 +10,8 @@ export const FEED_CHANNEL = 'helopass_feed';
  */
 export async function bumpFeedVersion(tx: Transaction): Promise<bigint> {
   const [row] = await tx.$queryRaw<{ version: bigint }[]>`
-    UPDATE feed_state SET version = version + 1, changed_at = now() WHERE id = 1 RETURNING version`;
+    UPDATE feed_state SET version = version + 1, changed_at = clock_timestamp() WHERE id = 1 RETURNING version`;
+  await tx.$executeRaw`INSERT INTO feed_versions (version, changed_at) VALUES (${row!.version}, clock_timestamp())`;
   await tx.$executeRaw`SELECT pg_notify(${FEED_CHANNEL}, ${row!.version.toString()})`;
   return row!.version;
 }

@@ -61,3 +61,21 @@ CREATE TABLE "feed_state" (
     CONSTRAINT "feed_state_single_row" CHECK ("id" = 1)
 );
 INSERT INTO "feed_state" ("id", "version") VALUES (1, 0);
+
+-- Every version and when it began: what `?asOf=` reads to name the version of a past list.
+CREATE TABLE "feed_versions" (
+    "version" BIGINT NOT NULL,
+    "changed_at" TIMESTAMPTZ(3) NOT NULL,
+    CONSTRAINT "feed_versions_pkey" PRIMARY KEY ("version")
+);
+CREATE INDEX "feed_versions_changed_at_idx" ON "feed_versions"("changed_at");
+INSERT INTO "feed_versions" ("version", "changed_at") VALUES (0, CURRENT_TIMESTAMP);
+
+-- The allowlist signing key when FEED_SIGNING_KEY is not set (generated on first start).
+CREATE TABLE "feed_signing_key" (
+    "id" INTEGER NOT NULL DEFAULT 1,
+    "seed" VARCHAR(64) NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "feed_signing_key_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "feed_signing_key_single_row" CHECK ("id" = 1)
+);

@@ -1,0 +1,105 @@
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigner, type PreparedBody, type Rendering } from '@app/allowlist';
+import { ForbiddenActionError, InvalidFieldError, type Role } from '@app/domain';
+import type { SigningKeyDto } from './allowlist.dto.js';
+
+export interface FeedRequest {
+  role: Role;
+  ifNoneMatch: string | undefined;
+  ifModifiedSince: string | undefined;
+  acceptEncoding: string | undefined;
+  asOf: string | undefined;
+}
+
+/** RFC 9110 §13.1.2: If-None-Match holds a list of tags (or `*`); weak comparison. */
+function matchesAny(header: string, etag: string): boolean {
+  if (header.trim() === '*') {
+    return true;
+  }
+  const bare = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => bare(tag) === bare(etag));
+}
+
+function acceptsGzip(header: string | undefined): boolean {
+  return header !== undefined && /(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?!0(?:\.0*)?\s*(?:,|$))[\d.]+)?\s*(?:,|$)/i.test(header);
+}
+
+/**
+ * Serves the allowlist from the in-memory snapshot: no database, no
+ * rendering, per request — only header checks and bytes.
+ */
+@Injectable()
+export class AllowlistService {
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly repository: AllowlistRepository,
+    @Inject(FEED_SIGNER) private readonly signer: FeedSigner,
+  ) {}
+
+  signingKey(): SigningKeyDto {
+    return this.signer.publicKey;
+  }
+
+  async send(rendering: Rendering, signature: boolean, request: FeedRequest, reply: FastifyReply): Promise<void> {
+    const { prepared, version, staleSince } = await this.prepared(rendering, request);
+    const etag = signature ? `${prepared.etag.slice(0, -1)}.sig"` : prepared.etag;
+    void reply
+      .header('etag', etag)
+      .header('last-modified', prepared.lastModifiedHttp)
+      .header('x-allowlist-version', version)
+      .header('cache-control', 'no-cache')
+      .header('vary', 'Accept-Encoding');
+    if (staleSince) {
+      void reply.header('x-allowlist-stale-since', staleSince.toISOString());
+    }
+    if (this.notModified(request, etag, prepared.lastModified)) {
+      void reply.status(304).send();
+      return;
+    }
+    if (signature) {
+      void reply.header('content-type', 'application/octet-stream').send(prepared.signature);
+      return;
+    }
+    void reply.header('content-type', prepared.contentType);
+    if (acceptsGzip(request.acceptEncoding)) {
+      void reply.header('content-encoding', 'gzip').send(prepared.gzip);
+    } else {
+      void reply.send(prepared.body);
+    }
+  }
+
+  private async prepared(
+    rendering: Rendering,
+    request: FeedRequest,
+  ): Promise<{ prepared: PreparedBody; version: string; staleSince: Date | null }> {
+    if (request.asOf !== undefined) {
+      if (request.role !== 'auditor' && request.role !== 'admin') {
+        throw new ForbiddenActionError('asOf is for auditors and admins');
+      }
+      const instant = new Date(request.asOf);
+      if (Number.isNaN(instant.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(request.asOf)) {
+        throw new InvalidFieldError('asOf', 'must be an ISO-8601 instant');
+      }
+      const { head, candidates } = await this.repository.at(instant);
+      const snapshot = buildSnapshot(candidates, head.version, head.changedAt, instant, undefined, (body) => this.signer.sign(body));
+      return { prepared: snapshot.renderings[rendering], version: head.version.toString(), staleSince: null };
+    }
+    const snapshot = this.store.current();
+    if (!snapshot) {
+      throw new ServiceUnavailableException('the allowlist has not been loaded yet');
+    }
+    return { prepared: snapshot.renderings[rendering], version: snapshot.version.toString(), staleSince: this.store.stale() };
+  }
+
+  private notModified(request: FeedRequest, etag: string, lastModified: Date): boolean {
+    if (request.ifNoneMatch !== undefined) {
+      return matchesAny(request.ifNoneMatch, etag);
+    }
+    if (request.ifModifiedSince !== undefined) {
+      const since = Date.parse(request.ifModifiedSince);
+      return !Number.isNaN(since) && lastModified.getTime() <= since;
+    }
+    return false;
+  }
+}

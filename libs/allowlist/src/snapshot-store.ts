@@ -1,0 +1,167 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import pg from 'pg';
+import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { Clock } from '@app/domain';
+import { FEED_CHANNEL } from '@app/exceptions';
+import { AllowlistRepository } from './allowlist.repository.js';
+import { FEED_SIGNER } from './signer.provider.js';
+import type { FeedSigner } from './signing.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
+
+/** setTimeout's ceiling (about 24.8 days); a later transition is re-armed on the way. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The allowlist held in memory, every rendering pre-built, so that feed
+ * requests (and policy lookups) never touch the database. It is rebuilt:
+ * - on `NOTIFY helopass_feed` (sent by every change to the list, on commit);
+ * - at the next instant an exception starts or expires, from the rows already
+ *   loaded (exact, and without the database);
+ * - when a periodic look at the version finds it moved (a lost NOTIFY).
+ * When the database is unreachable it keeps the last snapshot and says since
+ * when it is stale; it recovers by itself.
+ */
+@Injectable()
+export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(SnapshotStore.name);
+  private snapshot: Snapshot | undefined;
+  private staleSince: Date | null = null;
+  private listener: pg.Client | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private transitionTimer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly repository: AllowlistRepository,
+    private readonly clock: Clock,
+    @Inject(FEED_SIGNER) private readonly signer: FeedSigner,
+    @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.reload();
+    void this.listen();
+    this.pollTimer = setInterval(() => void this.pollVersion(), this.config.feed.pollSeconds * 1000);
+    this.pollTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.transitionTimer);
+    await this.listener?.end().catch(() => undefined);
+    await this.reloading;
+  }
+
+  /** The current snapshot; undefined only before the first successful load. */
+  current(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** Since when the snapshot may be out of date (the database could not be read), or null. */
+  stale(): Date | null {
+    return this.staleSince;
+  }
+
+  /** Reloads from the database; concurrent calls share one load, and a call during a load queues one more. */
+  reload(): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.reloadAgain = false;
+        await this.loadOnce();
+      } while (this.reloadAgain && !this.stopped);
+    })().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  /** Re-renders from the rows already loaded, for the instant now (a start or an expiry passed). */
+  rerender(): void {
+    if (!this.snapshot) {
+      return;
+    }
+    const { candidates, version } = this.snapshot;
+    const changedAt = this.snapshot.asOf;
+    this.install(buildSnapshot(candidates, version, changedAt, this.clock.now(), this.snapshot, (body) => this.signer.sign(body)));
+  }
+
+  private async loadOnce(): Promise<void> {
+    const now = this.clock.now();
+    try {
+      const { head, candidates } = await this.repository.load(now);
+      this.install(buildSnapshot(candidates, head.version, head.changedAt, now, this.snapshot, (body) => this.signer.sign(body)));
+      if (this.staleSince) {
+        this.logger.log('database reachable again; the allowlist is current');
+      }
+      this.staleSince = null;
+    } catch (error) {
+      if (!this.staleSince) {
+        this.staleSince = now;
+        this.logger.error({ err: error }, 'cannot read the allowlist; serving the last snapshot');
+      }
+      if (!this.snapshot) {
+        throw error;
+      }
+    }
+  }
+
+  private install(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    clearTimeout(this.transitionTimer);
+    if (snapshot.nextTransition && !this.stopped) {
+      const delay = Math.min(Math.max(snapshot.nextTransition.getTime() - this.clock.now().getTime(), 0), MAX_TIMER_MS);
+      this.transitionTimer = setTimeout(() => this.rerender(), delay);
+      this.transitionTimer.unref();
+    }
+  }
+
+  private async pollVersion(): Promise<void> {
+    try {
+      const head = await this.repository.head();
+      if (this.staleSince || !this.snapshot || head.version !== this.snapshot.version) {
+        await this.reload();
+      }
+    } catch (error) {
+      if (!this.staleSince) {
+        this.staleSince = this.clock.now();
+        this.logger.error({ err: error }, 'cannot read the allowlist version; serving the last snapshot');
+      }
+    }
+    if (!this.listener && !this.stopped) {
+      void this.listen();
+    }
+  }
+
+  /** A dedicated connection for LISTEN; lost, it is re-opened on the next poll. */
+  private async listen(): Promise<void> {
+    if (this.stopped || this.listener) {
+      return;
+    }
+    const client = new pg.Client({ connectionString: this.config.databaseUrl });
+    this.listener = client;
+    client.on('notification', () => void this.reload());
+    const drop = () => {
+      if (this.listener === client) {
+        this.listener = undefined;
+      }
+    };
+    client.on('error', drop);
+    client.on('end', drop);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${FEED_CHANNEL}`);
+      // Anything committed while we were not listening.
+      await this.reload();
+    } catch {
+      drop();
+      await client.end().catch(() => undefined);
+    }
+  }
+}

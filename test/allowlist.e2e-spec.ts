@@ -1,0 +1,114 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnapshotStore } from '@app/allowlist';
+import { ManualClock } from '@app/domain';
+import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { provenMailServer } from './support/ownership.js';
+import { bearer, startIsolatedTestApp, type TestApp } from './support/test-app.js';
+
+const DAY = 86_400_000;
+
+describe('allowlist feed', () => {
+  let dns: TestDnsServer;
+  let t: TestApp & { databaseUrl: string };
+  const clock = new ManualClock(new Date('2026-11-28T12:00:00.000Z'));
+
+  beforeAll(async () => {
+    dns = await startTestDnsServer();
+    t = await startIsolatedTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, clock);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await dns?.stop();
+  });
+
+  const store = () => t.app.get(SnapshotStore);
+  async function settled(version: number) {
+    await expect.poll(() => Number(store().current()?.version ?? -1), { timeout: 5000 }).toBeGreaterThanOrEqual(version);
+  }
+  const feedVersion = async () => Number((await t.prisma.feedState.findUniqueOrThrow({ where: { id: 1 } })).version);
+
+  it('serves every rendering with a header, never empty, to filters by Bearer or Basic', async () => {
+    const empty = await t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).expect(200);
+    expect(empty.text).toMatch(/^# HeloPass allowlist postfix-cidr: version \d+, as of .*, 0 entries\n/);
+    const basic = Buffer.from(`rspamd:${t.keys.filter.key}`).toString('base64');
+    await t.http.get('/v1/allowlist/rspamd-ip').set({ authorization: `Basic ${basic}` }).expect(200);
+    await t.http.get('/v1/allowlist/rspamd-ip').expect(401);
+    await t.http.get('/v1/allowlist/nonsense').set(bearer(t.keys.filter)).expect(404);
+  });
+
+  it('follows a grant within moments: lines, validators, 304, HEAD, gzip, signature', async () => {
+    const server = await provenMailServer(t, dns, { addresses: ['192.0.2.10', '2001:db8:5::/64'] });
+    await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
+    await settled(await feedVersion());
+    const response = await t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).expect(200);
+    expect(response.text.split('\n').filter((line) => !line.startsWith('#'))).toEqual(['192.0.2.10/32 OK', '2001:db8:5::/64 OK', '']);
+    expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(response.headers['cache-control']).toBe('no-cache');
+    expect(response.headers.expires).toBeUndefined();
+    expect(response.headers['x-allowlist-version']).toBe(String(await feedVersion()));
+    const { etag } = response.headers;
+    const lastModified = response.headers['last-modified'];
+
+    await t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).set('if-none-match', etag!).expect(304);
+    await t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).set('if-modified-since', lastModified!).expect(304);
+    const head = await t.http.head('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).expect(200);
+    expect(head.headers.etag).toBe(etag);
+    expect(head.headers['last-modified']).toBe(lastModified);
+
+    const gzipped = await t.http
+      .get('/v1/allowlist/postfix-cidr')
+      .set(bearer(t.keys.filter))
+      .set('accept-encoding', 'gzip')
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+
+    const signature = await t.http
+      .get('/v1/allowlist/postfix-cidr.sig')
+      .set(bearer(t.keys.filter))
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
+    expect((signature.body as Buffer).length).toBe(64);
+    const key = await t.http.get('/v1/allowlist/signing-key').set(bearer(t.keys.filter)).expect(200);
+    const body = Buffer.from(response.text, 'utf8');
+    expect(verify(null, body, createPublicKey(key.body.pem), signature.body as Buffer)).toBe(true);
+    // The client undoes the gzip; what arrived compressed is the same bytes.
+    expect((gzipped.body as Buffer).equals(body)).toBe(true);
+    expect(Number(gzipped.headers['content-length'])).toBe(gzipSync(body).length);
+  });
+
+  it('drops an exception at the exact instant it expires', async () => {
+    const server = await provenMailServer(t, dns, { addresses: ['198.51.100.77'] });
+    const expiresAt = new Date(clock.now().getTime() + DAY);
+    await t.http
+      .post('/v1/exceptions')
+      .set(bearer(t.keys.csr))
+      .send({ mailServerId: server.mailServerId, reason: 'one day', expiresAt: expiresAt.toISOString() })
+      .expect(201);
+    await settled(await feedVersion());
+    const start = clock.now();
+    try {
+      clock.set(new Date(expiresAt.getTime() - 1));
+      store().rerender();
+      expect((await t.http.get('/v1/allowlist/rspamd-ip').set(bearer(t.keys.filter))).text).toContain('198.51.100.77/32');
+      clock.set(expiresAt);
+      store().rerender();
+      expect((await t.http.get('/v1/allowlist/rspamd-ip').set(bearer(t.keys.filter))).text).not.toContain('198.51.100.77/32');
+    } finally {
+      clock.set(start);
+      store().rerender();
+    }
+  });
+});
