@@ -5,7 +5,8 @@ import { SnapshotStore } from '@app/allowlist';
 import { ManualClock } from '@app/domain';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
-import { bearer, startIsolatedTestApp, type TestApp } from './support/test-app.js';
+import nacl from 'tweetnacl';
+import { bearer, startIsolatedTestApp, startTestApp, type TestApp } from './support/test-app.js';
 
 const DAY = 86_400_000;
 
@@ -109,6 +110,72 @@ describe('allowlist feed', () => {
     } finally {
       clock.set(start);
       store().rerender();
+    }
+  });
+
+  it('answers ?asOf= with the list exactly as it stood then (auditors and admins only)', async () => {
+    const server = await provenMailServer(t, dns, { addresses: ['203.0.113.99'] });
+    const granted = await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'history' }).expect(201);
+    clock.advance(60_000);
+    const between = clock.now();
+    clock.advance(60_000);
+    await t.http.post(`/v1/exceptions/${granted.body.id}/revoke`).set(bearer(t.keys.csr)).send({ reason: 'done' }).expect(200);
+    clock.advance(60_000);
+    const after = clock.now();
+    const at = (instant: Date, key = t.keys.auditor) =>
+      t.http.get('/v1/allowlist/rspamd-ip').query({ asOf: instant.toISOString() }).set(bearer(key));
+    expect((await at(between).expect(200)).text).toContain('203.0.113.99/32');
+    expect((await at(after).expect(200)).text).not.toContain('203.0.113.99/32');
+    const json = await t.http.get('/v1/allowlist').query({ asOf: between.toISOString() }).set(bearer(t.keys.admin)).expect(200);
+    expect(json.body.entries.map((entry: { exceptionId: string }) => entry.exceptionId)).toContain(granted.body.id);
+    await at(between, t.keys.filter).expect(403);
+    await t.http.get('/v1/allowlist/rspamd-ip').query({ asOf: 'yesterday' }).set(bearer(t.keys.auditor)).expect(400);
+  });
+
+  it('Last-Modified grows with every change, even several in one second; HEAD carries the same validators', async () => {
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const server = await provenMailServer(t, dns, { addresses: [`198.18.${i}.1`] });
+      await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'fast changes' }).expect(201);
+      await settled(await feedVersion());
+      const head = await t.http.head('/v1/allowlist/rspamd-ip').set(bearer(t.keys.filter)).expect(200);
+      const get = await t.http.get('/v1/allowlist/rspamd-ip').set(bearer(t.keys.filter)).expect(200);
+      expect(head.headers.etag).toBe(get.headers.etag);
+      expect(head.headers['last-modified']).toBe(get.headers['last-modified']);
+      seen.push(Date.parse(get.headers['last-modified']!));
+    }
+    expect(seen[1]!).toBeGreaterThan(seen[0]!);
+    expect(seen[2]!).toBeGreaterThan(seen[1]!);
+  });
+
+  it('propagates a grant made through one app instance to the feed of another, and signs what tweetnacl verifies', async () => {
+    const other = await startTestApp({ DATABASE_URL: t.databaseUrl, DNS_RESOLVERS: dns.address }, clock);
+    try {
+      const server = await provenMailServer(t, dns, { addresses: ['192.0.2.222'] });
+      await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'two processes' }).expect(201);
+      await expect
+        .poll(async () => (await other.http.get('/v1/allowlist/postfix-cidr').set(bearer(other.keys.filter))).text, { timeout: 3000, interval: 50 })
+        .toContain('192.0.2.222/32 OK');
+      const body = await other.http.get('/v1/allowlist/postfix-cidr').set(bearer(other.keys.filter)).expect(200);
+      const signature = await other.http
+        .get('/v1/allowlist/postfix-cidr.sig')
+        .set(bearer(other.keys.filter))
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => done(null, Buffer.concat(chunks)));
+        })
+        .expect(200);
+      const key = (await other.http.get('/v1/allowlist/signing-key').set(bearer(other.keys.filter)).expect(200)).body;
+      // Both instances sign with the one key kept in the database.
+      expect((await t.http.get('/v1/allowlist/signing-key').set(bearer(t.keys.filter))).body.base64).toBe(key.base64);
+      const ok = nacl.sign.detached.verify(Buffer.from(body.text, 'utf8'), signature.body as Buffer, Buffer.from(key.base64, 'base64'));
+      expect(ok).toBe(true);
+      const tampered = Buffer.from(body.text.replace('192.0.2.222', '192.0.2.223'), 'utf8');
+      expect(nacl.sign.detached.verify(tampered, signature.body as Buffer, Buffer.from(key.base64, 'base64'))).toBe(false);
+    } finally {
+      await other.close();
     }
   });
 });

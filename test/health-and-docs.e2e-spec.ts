@@ -20,6 +20,7 @@ describe('health', () => {
       status: 'ready',
       database: 'up',
       migrations: 'applied',
+      allowlist: { version: expect.stringMatching(/^\d+$/), staleSince: null },
     });
   });
 

@@ -97,10 +97,11 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     }
     const client = new pg.Client({ connectionString: this.config.databaseUrl });
     this.listener = client;
+    // Without the listener every lookup goes to the database again (falling back
+    // on what is remembered only when the database cannot answer).
     const drop = () => {
       if (this.listener === client) {
         this.listener = undefined;
-        this.known.clear();
       }
     };
     client.on('notification', () => this.known.clear());

@@ -75,8 +75,10 @@ export function renderAll(entries: AllowlistEntry[], context: RenderContext): Re
   const cidrNote = 'Postfix cidr_table for check_client_access, before reject_unknown_helo_hostname';
   // access(5): with parent_domain_matches_subdomains (default) a name also matches its subdomains.
   const accessNote = 'Postfix access(5) table for check_helo_access (postmap it), before reject_unknown_helo_hostname';
+  // Code-point order, not localeCompare: the bytes must not depend on the machine's locale.
+  const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const sorted = [...entries].sort(
-    (a, b) => a.heloHostname.localeCompare(b.heloHostname) || a.exceptionId.localeCompare(b.exceptionId),
+    (a, b) => byCodePoint(a.heloHostname, b.heloHostname) || byCodePoint(a.exceptionId, b.exceptionId),
   );
   return {
     json:

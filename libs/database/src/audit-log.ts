@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { canonicalJson, sha256Hex, type Actor } from '@app/domain';
+import { canonicalJson, Clock, sha256Hex, type Actor } from '@app/domain';
 import { PrismaService, type Transaction } from './prisma.service.js';
 
 export interface AuditEntry {
@@ -57,7 +57,10 @@ function snapshot(value: unknown): unknown {
  */
 @Injectable()
 export class AuditLog {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly clock: Clock,
+  ) {}
 
   async append(tx: Transaction, entry: AuditEntry): Promise<void> {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`;
@@ -65,7 +68,7 @@ export class AuditLog {
     const prevHash = last?.hash ?? GENESIS_HASH;
     const fields: HashedFields = {
       id: randomUUID(),
-      occurredAt: new Date(),
+      occurredAt: this.clock.now(),
       actorId: entry.actor.id,
       actorName: entry.actor.name,
       actorRole: entry.actor.role,
