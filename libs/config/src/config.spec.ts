@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         dns: { resolvers: [], timeoutMs: 2000, tries: 2 },
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
+        feed: { pollSeconds: 5, signingKey: undefined },
       });
     });
 
@@ -92,6 +93,8 @@ describe('loadConfig', () => {
           EXCEPTION_APPROVAL_DAYS: '60',
           EXCEPTION_APPROVAL_PREFIX_V4: '28',
           EXCEPTION_APPROVAL_PREFIX_V6: '56',
+          FEED_POLL_SECONDS: '2',
+          FEED_SIGNING_KEY: 'seed-in-base64',
         }),
       ).toEqual({
         databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
@@ -115,6 +118,7 @@ describe('loadConfig', () => {
         dns: { resolvers: ['192.0.2.53', '[2001:db8::53]:5353', 'resolver.internal:53'], timeoutMs: 1500, tries: 3 },
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
+        feed: { pollSeconds: 2, signingKey: 'seed-in-base64' },
       });
     });
 

@@ -31,7 +31,7 @@ export interface SyncDependencies {
 
 export type SyncOutcome =
   | { status: 'changed'; version: string; entries: number; hooks: string[]; stale?: string }
-  | { status: 'unchanged'; version?: string; why: 'not modified' | 'same content'; hooks: string[]; stale?: string }
+  | { status: 'unchanged'; version?: string; why: 'not modified' | 'same content' | 'same entries'; hooks: string[]; stale?: string }
   /** `replacedWith`: the file was replaced with this version, but postmap or the reload failed */
   | { status: 'error'; reason: string; replacedWith?: string };
 
@@ -105,12 +105,16 @@ export class SyncAgent {
       pendingApply: false,
       syncedAt: this.dependencies.now().toISOString(),
     };
-    if (current !== undefined && current.equals(fetched.body)) {
-      // Same bytes (e.g. the state file was lost): leave the file and its mtime alone.
+    if (current !== undefined && sameEntries(current, fetched.body)) {
+      // Every change to the list bumps the version in the header of EVERY rendering, so a
+      // grant that adds an address also "changes" the HELO map. Same entries: leave the
+      // file, its mtime and the mail filter alone (the header may then name an older version).
+      next.sha256 = sha256(current);
       next.pendingApply = state?.pendingApply ?? false;
       await saveSyncState(file, next);
       const hooks = next.pendingApply ? await this.applyPending(next) : [];
-      return { status: 'unchanged', version: next.version, why: 'same content', hooks, stale: fetched.stale };
+      const why = current.equals(fetched.body) ? 'same content' : 'same entries';
+      return { status: 'unchanged', version: next.version, why, hooks, stale: fetched.stale };
     }
 
     const hasHooks = this.options.postmap || this.options.reloadCommand !== undefined;
@@ -118,7 +122,7 @@ export class SyncAgent {
     next.pendingApply = hasHooks;
     await saveSyncState(file, next);
     await writeFileAtomic(file, fetched.body);
-    let hooks: string[] = [];
+    let hooks: string[];
     try {
       hooks = hasHooks ? await this.applyPending(next) : [];
     } catch (error) {
@@ -215,6 +219,14 @@ export class SyncAgent {
   private redact(text: string): string {
     return this.options.key.length > 0 ? text.split(this.options.key).join('[key]') : text;
   }
+}
+
+/** Whether two map files hold the same entry lines in the same order (comments aside). */
+function sameEntries(a: Buffer, b: Buffer): boolean {
+  const entries = (bytes: Buffer) => bytes.toString('utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+  const left = entries(a);
+  const right = entries(b);
+  return left.length === right.length && left.every((line, index) => line === right[index]);
 }
 
 async function readCurrent(file: string): Promise<Buffer | undefined> {
