@@ -82,6 +82,7 @@ describe('allowlist feed', () => {
       })
       .expect(200);
     expect((signature.body as Buffer).length).toBe(64);
+    expect(Buffer.from(response.headers['x-allowlist-signature']!, 'base64').equals(signature.body as Buffer)).toBe(true);
     const key = await t.http.get('/v1/allowlist/signing-key').set(bearer(t.keys.filter)).expect(200);
     const body = Buffer.from(response.text, 'utf8');
     expect(verify(null, body, createPublicKey(key.body.pem), signature.body as Buffer)).toBe(true);

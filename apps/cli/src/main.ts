@@ -4,7 +4,9 @@ import { ConfigError } from '@app/config';
 import { DomainError } from '@app/domain';
 import { apiKeysCommands } from './api-keys.commands.js';
 import { dbCommands } from './db.commands.js';
+import { importCommand } from './import/import.command.js';
 import { createRuntime } from './runtime.js';
+import { syncCommand } from './sync/sync.command.js';
 
 /** `npm run cli -- <command>`: HeloPass administration from the shell. */
 async function main(argv: string[]): Promise<void> {
@@ -13,7 +15,9 @@ async function main(argv: string[]): Promise<void> {
     .description('HeloPass command line: API keys and database maintenance')
     .exitOverride()
     .addCommand(apiKeysCommands(runtime))
-    .addCommand(dbCommands(runtime));
+    .addCommand(dbCommands(runtime))
+    .addCommand(syncCommand())
+    .addCommand(importCommand(runtime));
   for (const sub of program.commands) {
     sub.exitOverride();
     sub.commands.forEach((leaf) => leaf.exitOverride());

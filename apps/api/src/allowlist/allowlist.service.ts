@@ -61,7 +61,8 @@ export class AllowlistService {
       void reply.header('content-type', 'application/octet-stream').send(prepared.signature);
       return;
     }
-    void reply.header('content-type', prepared.contentType);
+    // The signature of exactly this body, so a client can check it without a second request racing a change.
+    void reply.header('content-type', prepared.contentType).header('x-allowlist-signature', prepared.signature.toString('base64'));
     if (acceptsGzip(request.acceptEncoding)) {
       void reply.header('content-encoding', 'gzip').send(prepared.gzip);
     } else {
