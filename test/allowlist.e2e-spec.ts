@@ -10,6 +10,13 @@ import { bearer, startIsolatedTestApp, startTestApp, type TestApp } from './supp
 
 const DAY = 86_400_000;
 
+/** Keeps a response body as the bytes that arrived (signatures are binary). */
+function rawBytes(res: any, done: (error: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (chunk: Buffer) => chunks.push(chunk));
+  res.on('end', () => done(null, Buffer.concat(chunks)));
+}
+
 describe('allowlist feed', () => {
   let dns: TestDnsServer;
   let t: TestApp & { databaseUrl: string };
@@ -63,11 +70,7 @@ describe('allowlist feed', () => {
       .set(bearer(t.keys.filter))
       .set('accept-encoding', 'gzip')
       .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      })
+      .parse(rawBytes)
       .expect(200);
     expect(gzipped.headers['content-encoding']).toBe('gzip');
 
@@ -75,11 +78,7 @@ describe('allowlist feed', () => {
       .get('/v1/allowlist/postfix-cidr.sig')
       .set(bearer(t.keys.filter))
       .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      })
+      .parse(rawBytes)
       .expect(200);
     expect((signature.body as Buffer).length).toBe(64);
     expect(Buffer.from(response.headers['x-allowlist-signature']!, 'base64').equals(signature.body as Buffer)).toBe(true);
@@ -162,11 +161,7 @@ describe('allowlist feed', () => {
         .get('/v1/allowlist/postfix-cidr.sig')
         .set(bearer(other.keys.filter))
         .buffer(true)
-        .parse((res, done) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => done(null, Buffer.concat(chunks)));
-        })
+        .parse(rawBytes)
         .expect(200);
       const key = (await other.http.get('/v1/allowlist/signing-key').set(bearer(other.keys.filter)).expect(200)).body;
       // Both instances sign with the one key kept in the database.

@@ -110,7 +110,8 @@ export class SyncAgent {
       // grant that adds an address also "changes" the HELO map. Same entries: leave the
       // file, its mtime and the mail filter alone (the header may then name an older version).
       next.sha256 = sha256(current);
-      next.pendingApply = state?.pendingApply ?? false;
+      // A first run has never applied the file it found (it may be hand-made, never reloaded): apply it once.
+      next.pendingApply = state === undefined ? this.options.postmap || this.options.reloadCommand !== undefined : (state.pendingApply ?? false);
       await saveSyncState(file, next);
       const hooks = next.pendingApply ? await this.applyPending(next) : [];
       const why = current.equals(fetched.body) ? 'same content' : 'same entries';
