@@ -16,6 +16,7 @@ export default defineConfig({
       '@app/ownership': lib('ownership'),
       '@app/exceptions': lib('exceptions'),
       '@app/allowlist': lib('allowlist'),
+      '@app/registry': lib('registry'),
     },
   },
   test: {

@@ -8,8 +8,7 @@ import {
   normalizeHeloHostname,
 } from '@app/domain';
 import { ExceptionsService, type ExceptionView } from '@app/exceptions';
-import { MailServersService } from '../mail-servers/mail-servers.service.js';
-import { OrganizationsService } from '../organizations/organizations.service.js';
+import { MailServersService, OrganizationsService } from '@app/registry';
 
 export interface DnsAnswer {
   status: DnsOutcome<unknown>['status'] | 'skipped';

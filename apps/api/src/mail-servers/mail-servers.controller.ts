@@ -23,7 +23,7 @@ import {
   SearchMailServersQueryDto,
   UpdateMailServerDto,
 } from './dto/mail-server.dto.js';
-import { MailServersService, type MailServer } from './mail-servers.service.js';
+import { MailServersService, type MailServer } from '@app/registry';
 
 @ApiTags('mail-servers')
 @Controller('v1')

@@ -1,11 +1,6 @@
 import { Module } from '@nestjs/common';
+import { RegistryModule } from '@app/registry';
 import { MailServersController } from './mail-servers.controller.js';
-import { MailServersRepository } from './mail-servers.repository.js';
-import { MailServersService } from './mail-servers.service.js';
 
-@Module({
-  controllers: [MailServersController],
-  providers: [MailServersRepository, MailServersService],
-  exports: [MailServersService],
-})
+@Module({ imports: [RegistryModule], controllers: [MailServersController] })
 export class MailServersModule {}

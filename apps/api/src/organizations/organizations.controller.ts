@@ -21,7 +21,7 @@ import {
   OrganizationResponseDto,
   UpdateOrganizationDto,
 } from './dto/organization.dto.js';
-import { OrganizationsService, type Organization } from './organizations.service.js';
+import { OrganizationsService, type Organization } from '@app/registry';
 
 @ApiTags('organizations')
 @Controller('v1/organizations')

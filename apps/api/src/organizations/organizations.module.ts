@@ -1,11 +1,6 @@
 import { Module } from '@nestjs/common';
+import { RegistryModule } from '@app/registry';
 import { OrganizationsController } from './organizations.controller.js';
-import { OrganizationsRepository } from './organizations.repository.js';
-import { OrganizationsService } from './organizations.service.js';
 
-@Module({
-  controllers: [OrganizationsController],
-  providers: [OrganizationsRepository, OrganizationsService],
-  exports: [OrganizationsService],
-})
+@Module({ imports: [RegistryModule], controllers: [OrganizationsController] })
 export class OrganizationsModule {}

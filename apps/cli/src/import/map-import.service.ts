@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ApiKeysService, type ApiKeyView } from '@app/access';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { AuditLog } from '@app/database';
 import type { DnsLookup } from '@app/dns';
-import { Clock, DomainError, NotFoundError, RuleViolationError, type Actor, type ChangeContext } from '@app/domain';
+import { Clock, DomainError, RuleViolationError, type Actor, type ChangeContext } from '@app/domain';
 import {
   approvalReasons,
   ExceptionsService,
@@ -16,7 +15,7 @@ import {
 import { collectEvidence, DNS_LOOKUP, DomainsService, type Evidence } from '@app/ownership';
 import { parseAccessMap } from './access-map.js';
 import { parseCidrMap } from './cidr-map.js';
-import { ImportRepository, type ImportServer } from './import.repository.js';
+import { MailServersService, OrganizationsService, type MailServer } from '@app/registry';
 import { placeholderHelo } from './placeholder-helo.js';
 import type { MapEntry } from './postfix-map.js';
 import type { ImportObserver, ImportRequest, ImportSummary, LineReport } from './import.types.js';
@@ -62,21 +61,18 @@ interface Run {
 @Injectable()
 export class MapImportService {
   constructor(
-    private readonly repository: ImportRepository,
+    private readonly organizations: OrganizationsService,
+    private readonly servers: MailServersService,
     private readonly exceptions: ExceptionsService,
     private readonly domains: DomainsService,
     private readonly apiKeys: ApiKeysService,
-    private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(DNS_LOOKUP) private readonly dns: DnsLookup,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
   async import(request: ImportRequest, observer: ImportObserver): Promise<ImportSummary> {
-    const organization = await this.repository.organization(request.organizationId);
-    if (!organization) {
-      throw new NotFoundError('organization');
-    }
+    const organization = (await this.organizations.get(request.organizationId)).value;
     if (organization.status !== 'active') {
       throw new RuleViolationError('the organization is suspended; reactivate it before importing');
     }
@@ -249,8 +245,8 @@ export class MapImportService {
    * covers all of a server's addresses); for a HELO name at least the given
    * addresses.
    */
-  private async reusableServer(run: Run, heloHostname: string, addresses: string[]): Promise<ImportServer | undefined> {
-    const servers = await this.repository.serversNamed(run.organizationId, heloHostname);
+  private async reusableServer(run: Run, heloHostname: string, addresses: string[]): Promise<MailServer | undefined> {
+    const servers = (await this.servers.list({ organizationId: run.organizationId, helo: heloHostname }, PAGE)).items;
     return servers.find((server) =>
       run.scope === 'ip'
         ? server.addresses.length === 1 && server.addresses[0] === addresses[0]
@@ -258,37 +254,25 @@ export class MapImportService {
     );
   }
 
-  /** A new mail server, audited as the API audits one (`mail_server.created`). */
-  private createServer(
+  /** A new mail server, through the same service (rules and audit) as the API's. */
+  private async createServer(
     run: Run,
     entry: MapEntry,
     heloHostname: string,
     addresses: string[],
     context: ChangeContext,
-  ): Promise<ImportServer> {
+  ): Promise<MailServer> {
     const origin = `${run.request.source} line ${entry.line} (${clip(entry.text, 200)})`;
     const description =
       run.scope === 'ip'
         ? `placeholder HELO name: imported from ${origin}, a cidr_table that names no HELO name; rename it to the name the server announces`
         : `imported from ${origin}; addresses given with --address`;
-    return this.repository.transaction(async (tx) => {
-      const server = await this.repository.insertServer(tx, {
-        organizationId: run.organizationId,
-        heloHostname,
-        addresses,
-        description: clip(description, 1000),
-      });
-      await this.audit.append(tx, {
-        actor: context.actor,
-        action: 'mail_server.created',
-        entityType: 'mail_server',
-        entityId: server.id,
-        organizationId: run.organizationId,
-        after: server,
-        requestId: context.requestId,
-      });
-      return server;
-    });
+    const created = await this.servers.create(
+      run.organizationId,
+      { heloHostname, addresses, description: clip(description, 1000) },
+      context,
+    );
+    return created.value;
   }
 
   private async verifiedDomains(organizationId: string): Promise<string[]> {

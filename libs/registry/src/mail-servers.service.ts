@@ -14,8 +14,8 @@ import {
   toPage,
   type Page,
 } from '@app/domain';
-import type { RequestContext } from '../common/request-context.js';
-import { Versioned } from '../common/versioned.js';
+import type { ChangeContext as RequestContext } from '@app/domain';
+import { Versioned } from '@app/domain';
 import { MailServersRepository, OWNED_ELSEWHERE, type MailServerRecord } from './mail-servers.repository.js';
 
 export interface MailServer {

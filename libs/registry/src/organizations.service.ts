@@ -9,8 +9,8 @@ import {
   toPage,
   type Page,
 } from '@app/domain';
-import type { RequestContext } from '../common/request-context.js';
-import { Versioned } from '../common/versioned.js';
+import type { ChangeContext as RequestContext } from '@app/domain';
+import { Versioned } from '@app/domain';
 import {
   OrganizationsRepository,
   type OrganizationChanges,
