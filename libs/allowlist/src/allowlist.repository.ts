@@ -51,7 +51,8 @@ export class AllowlistRepository {
           WHERE e.status = 'active' AND o.status = 'active' AND e.expires_at > ${now}`;
         return { head: { version: head.version, changedAt: head.changedAt }, candidates: rows.map(toEntry) };
       },
-      { isolationLevel: 'RepeatableRead' },
+      // A million rows take seconds to turn into values: far beyond Prisma's 5 s default.
+      { isolationLevel: 'RepeatableRead', timeout: 120_000, maxWait: 10_000 },
     );
   }
 

@@ -12,6 +12,8 @@ export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): 
   const options = {
     level,
     quietReqLogger: true,
+    // Mail filters poll the feed every few seconds: a line per poll would drown the log (errors are still logged).
+    autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/v1/allowlist') },
     genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? 'unknown',
     redact: { paths: ['req.headers', 'headers.authorization', '*.authorization'], censor: '[redacted]' },
     serializers: {
