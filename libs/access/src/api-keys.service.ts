@@ -10,7 +10,7 @@ import {
   isWellFormedApiKey,
   NotFoundError,
   RuleViolationError,
-  decodeCursor,
+  cursorPosition,
   toPage,
   type Actor,
   type Page,
@@ -147,10 +147,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   }
 
   async list(limit: number, cursor?: string): Promise<Page<ApiKeyView>> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) {
-      throw new RuleViolationError('cursor is not one this API issued');
-    }
+    const after = cursorPosition(cursor);
     const rows = await this.keys.list(limit + 1, after);
     return toPage(rows, limit, toView, (row) => ({ at: row.createdAt, id: row.id }));
   }

@@ -1,3 +1,5 @@
+import { RuleViolationError } from './errors.js';
+
 /** One page of a list, as every list route answers it. */
 export interface Page<T> {
   items: T[];
@@ -31,6 +33,18 @@ export function decodeCursor(cursor: string): { at: Date; id: string } | undefin
   } catch {
     return undefined;
   }
+}
+
+/** The position a caller's `?cursor=` names, or undefined for the first page; 422 for a cursor we did not issue. */
+export function cursorPosition(cursor: string | undefined): { at: Date; id: string } | undefined {
+  if (cursor === undefined) {
+    return undefined;
+  }
+  const position = decodeCursor(cursor);
+  if (position === undefined) {
+    throw new RuleViolationError('cursor is not one this API issued');
+  }
+  return position;
 }
 
 /** Builds a page from `limit + 1` rows fetched in order: the extra row only says "there is more". */

@@ -4,7 +4,7 @@ import { AuditLog } from '@app/database';
 import {
   Clock,
   ConflictError,
-  decodeCursor,
+  cursorPosition,
   NotFoundError,
   RuleViolationError,
   toPage,
@@ -133,10 +133,7 @@ export class ExceptionsService {
   }
 
   async list(filter: ExceptionFilter, limit: number, cursor?: string): Promise<Page<ExceptionView>> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) {
-      throw new RuleViolationError('cursor is not one this API issued');
-    }
+    const after = cursorPosition(cursor);
     const now = this.clock.now();
     const rows = await this.exceptions.list(filter, now, limit + 1, after);
     return toPage(rows, limit, (row) => toExceptionView(row, now), (row) => ({ at: row.createdAt, id: row.id }));

@@ -6,7 +6,7 @@ import { DNS_FANOUT } from './dns.module.js';
 import {
   Clock,
   ConflictError,
-  decodeCursor,
+  cursorPosition,
   InvalidFieldError,
   InvalidHostnameError,
   NotFoundError,
@@ -177,7 +177,7 @@ export class DomainsService {
   }
 
   async listForOrganization(organizationId: string, limit: number, cursor?: string): Promise<Page<DomainView>> {
-    const after = this.cursor(cursor);
+    const after = cursorPosition(cursor);
     const exists = await this.domains.transaction((tx) => this.domains.organizationExists(tx, organizationId));
     if (!exists) {
       throw new NotFoundError('organization');
@@ -187,7 +187,7 @@ export class DomainsService {
   }
 
   async listChecks(domainId: string, limit: number, cursor?: string): Promise<Page<DomainCheckView>> {
-    const after = this.cursor(cursor);
+    const after = cursorPosition(cursor);
     if (!(await this.domains.findById(domainId))) {
       throw new NotFoundError('domain');
     }
@@ -356,14 +356,6 @@ export class DomainsService {
       { organizationId: after.organizationId, name: after.name, from: before.status, to: after.status },
       context,
     );
-  }
-
-  private cursor(cursor: string | undefined): { at: Date; id: string } | undefined {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) {
-      throw new RuleViolationError('cursor is not one this API issued');
-    }
-    return after;
   }
 
   private async lock(tx: Transaction, id: string, expectedVersion: number | undefined): Promise<DomainRecord> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditLog, type Transaction } from '@app/database';
 import {
   ConflictError,
-  decodeCursor,
+  cursorPosition,
   InvalidAddressError,
   InvalidFieldError,
   InvalidHostnameError,
@@ -10,7 +10,6 @@ import {
   normalizePrefix,
   NotFoundError,
   PreconditionFailedError,
-  RuleViolationError,
   toPage,
   type Page,
 } from '@app/domain';
@@ -118,10 +117,7 @@ export class MailServersService {
   }
 
   async list(query: MailServerQuery, limit: number, cursor?: string): Promise<Page<MailServer>> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) {
-      throw new RuleViolationError('cursor is not one this API issued');
-    }
+    const after = cursorPosition(cursor);
     const filter = {
       organizationId: query.organizationId,
       heloHostname: query.helo === undefined ? undefined : heloField('helo', query.helo),

@@ -2,10 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@app/database';
 import { ExceptionCascade } from '@app/exceptions';
 import {
-  decodeCursor,
+  cursorPosition,
   NotFoundError,
   PreconditionFailedError,
-  RuleViolationError,
   toPage,
   type Page,
 } from '@app/domain';
@@ -78,10 +77,7 @@ export class OrganizationsService {
   }
 
   async list(filter: OrganizationFilter, limit: number, cursor?: string): Promise<Page<Organization>> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) {
-      throw new RuleViolationError('cursor is not one this API issued');
-    }
+    const after = cursorPosition(cursor);
     const rows = await this.organizations.list(filter, limit + 1, after);
     return toPage(rows, limit, toOrganization, (row) => ({ at: row.createdAt, id: row.id }));
   }
