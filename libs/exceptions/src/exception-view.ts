@@ -1,72 +1,30 @@
-import { effectiveStatus, type ExceptionScope, type ExceptionStatus } from './exception-rules.js';
+import { effectiveStatus } from './exception-rules.js';
 import type { ExceptionRecord } from './exceptions.repository.js';
 
+/** Record fields the API does not show as they are stored. */
+type Internal = 'requestedByName' | 'suspendedAt' | 'renewalExpiresAt' | 'renewalRequestedBy' | 'matchCount' | 'version';
+
 /** An exception as the API shows it, its status true at the instant it is read. */
-export interface ExceptionView {
-  id: string;
-  organizationId: string;
-  mailServerId: string;
-  scope: ExceptionScope;
-  status: ExceptionStatus;
-  reason: string;
-  ticketRef: string | null;
-  startsAt: Date;
-  expiresAt: Date;
-  heloHostname: string;
-  addresses: string[];
-  override: boolean;
-  justification: string | null;
-  approvalReasons: string[];
-  evidence: unknown;
-  requestedBy: string;
-  approvedBy: string | null;
-  approvedAt: Date | null;
-  rejectedBy: string | null;
-  rejectedAt: Date | null;
-  rejectionReason: string | null;
-  revokedBy: string | null;
-  revokedAt: Date | null;
-  revokeReason: string | null;
-  suspensionCause: string | null;
+export type ExceptionView = Omit<ExceptionRecord, Internal> & {
   renewal: { expiresAt: Date; requestedBy: string | null } | null;
-  lastMatchedAt: Date | null;
   matchCount: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
+};
 
 export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionView {
+  const {
+    requestedByName: _requestedByName,
+    suspendedAt: _suspendedAt,
+    renewalExpiresAt,
+    renewalRequestedBy,
+    matchCount,
+    version: _version,
+    ...shown
+  } = record;
   return {
-    id: record.id,
-    organizationId: record.organizationId,
-    mailServerId: record.mailServerId,
-    scope: record.scope,
+    ...shown,
     status: effectiveStatus(record, now),
-    reason: record.reason,
-    ticketRef: record.ticketRef,
-    startsAt: record.startsAt,
-    expiresAt: record.expiresAt,
-    heloHostname: record.heloHostname,
-    addresses: record.addresses,
-    override: record.override,
-    justification: record.justification,
-    approvalReasons: record.approvalReasons,
-    evidence: record.evidence,
-    requestedBy: record.requestedBy,
-    approvedBy: record.approvedBy,
-    approvedAt: record.approvedAt,
-    rejectedBy: record.rejectedBy,
-    rejectedAt: record.rejectedAt,
-    rejectionReason: record.rejectionReason,
-    revokedBy: record.revokedBy,
-    revokedAt: record.revokedAt,
-    revokeReason: record.revokeReason,
-    suspensionCause: record.suspensionCause,
-    renewal: record.renewalExpiresAt ? { expiresAt: record.renewalExpiresAt, requestedBy: record.renewalRequestedBy } : null,
-    lastMatchedAt: record.lastMatchedAt,
-    matchCount: Number(record.matchCount),
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
+    renewal: renewalExpiresAt ? { expiresAt: renewalExpiresAt, requestedBy: renewalRequestedBy } : null,
+    matchCount: Number(matchCount),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog, type Transaction } from '@app/database';
 import {
+  Clock,
   ConflictError,
   cursorPosition,
   InvalidAddressError,
@@ -11,10 +12,10 @@ import {
   NotFoundError,
   PreconditionFailedError,
   toPage,
+  Versioned,
+  type ChangeContext as RequestContext,
   type Page,
 } from '@app/domain';
-import type { ChangeContext as RequestContext } from '@app/domain';
-import { Versioned } from '@app/domain';
 import { MailServersRepository, OWNED_ELSEWHERE, type MailServerRecord } from './mail-servers.repository.js';
 
 export interface MailServer {
@@ -74,6 +75,7 @@ export class MailServersService {
   constructor(
     private readonly servers: MailServersRepository,
     private readonly audit: AuditLog,
+    private readonly clock: Clock,
   ) {}
 
   async create(
@@ -183,10 +185,11 @@ export class MailServersService {
   async remove(id: string, expectedVersion: number | undefined, context: RequestContext): Promise<void> {
     await this.servers.transaction(async (tx) => {
       const current = await this.lockCurrent(tx, id, expectedVersion);
-      if ((await this.servers.runningExceptions(tx, id, new Date())) > 0) {
+      const now = this.clock.now();
+      if ((await this.servers.runningExceptions(tx, id, now)) > 0) {
         throw new ConflictError('the mail server has running exceptions; revoke them first');
       }
-      await this.servers.softDelete(tx, id, new Date());
+      await this.servers.softDelete(tx, id, now);
       await this.audit.append(tx, {
         actor: context.actor,
         action: 'mail_server.deleted',

@@ -6,10 +6,10 @@ import {
   NotFoundError,
   PreconditionFailedError,
   toPage,
+  Versioned,
+  type ChangeContext as RequestContext,
   type Page,
 } from '@app/domain';
-import type { ChangeContext as RequestContext } from '@app/domain';
-import { Versioned } from '@app/domain';
 import {
   OrganizationsRepository,
   type OrganizationChanges,
