@@ -39,6 +39,7 @@ describe('loadConfig', () => {
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
         feed: { pollSeconds: 5, signingKey: undefined },
+        blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
       });
     });
 
@@ -119,6 +120,7 @@ describe('loadConfig', () => {
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
         feed: { pollSeconds: 2, signingKey: 'seed-in-base64' },
+        blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
       });
     });
 
@@ -251,6 +253,37 @@ describe('loadConfig', () => {
       const { message } = refusal({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
       expect(message).toContain('DATABASE_URL');
       expect(message).not.toContain('hunter2');
+    });
+  });
+
+  describe('DNS blocklists', () => {
+    it('reads zones with return codes, the prefix limit and the schedule', () => {
+      expect(
+        loadConfig({
+          DNSBL_ZONES: 'zen.spamhaus.org:127.0.0.2-127.0.0.11, bl.example.net',
+          DNSBL_DOMAIN_ZONES: 'dbl.spamhaus.org:127.0.1.2-127.0.1.99',
+          DNSBL_MAX_ADDRESSES: '1024',
+          BLOCKLIST_RECHECK_INTERVAL_MINUTES: '15',
+        }).blocklists,
+      ).toEqual({
+        addressZones: [{ name: 'zen.spamhaus.org', codes: [{ from: 0x7f000002, to: 0x7f00000b }] }, { name: 'bl.example.net' }],
+        domainZones: [{ name: 'dbl.spamhaus.org', codes: [{ from: 0x7f000102, to: 0x7f000163 }] }],
+        maxAddresses: 1024,
+        recheckIntervalMinutes: 15,
+      });
+    });
+
+    it.each([
+      ['DNSBL_ZONES', 'zen.spamhaus.org:192.0.2.1', 'outside 127.0.0.0/8'],
+      ['DNSBL_ZONES', 'zen.spamhaus.org,,bl.example.net', 'empty entry'],
+      ['DNSBL_DOMAIN_ZONES', 'dbl', 'not a DNS zone name'],
+      ['DNSBL_MAX_ADDRESSES', '0', '1 and 65536'],
+      ['DNSBL_MAX_ADDRESSES', '65537', '1 and 65536'],
+      ['BLOCKLIST_RECHECK_INTERVAL_MINUTES', '0', '1 and 10080'],
+    ])('refuses %s=%j, naming the variable and the problem', (name, value, problem) => {
+      const { message } = refusal({ [name]: value });
+      expect(message).toContain(name);
+      expect(message).toContain(problem);
     });
   });
 

@@ -1,4 +1,4 @@
-import { promises as dns } from 'node:dns';
+import { promises as dns, type RecordWithTtl } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { isAnswered, type DnsFanout, type DnsLookup, type DnsOutcome, type MxRecord } from './types.js';
@@ -76,6 +76,13 @@ export class DnsClient implements DnsLookup, DnsFanout {
 
   a(name: string): Promise<DnsOutcome<string>> {
     return this.firstAnswered((slot) => this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n), (address) => address));
+  }
+
+  /** A records with their TTLs, for answers kept exactly as long as they are valid (blocklist lookups). */
+  aWithTtl(name: string): Promise<DnsOutcome<RecordWithTtl>> {
+    return this.firstAnswered((slot) =>
+      this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n, { ttl: true }), ({ address, ttl }) => ({ address, ttl })),
+    );
   }
 
   aaaa(name: string): Promise<DnsOutcome<string>> {

@@ -1,3 +1,6 @@
 export * from './types.js';
 export * from './dns-client.js';
 export * from './spf.js';
+export * from './blocklist.js';
+export * from './blocklist-names.js';
+export * from './blocklist-zones.js';
