@@ -5,6 +5,8 @@ import { DnsClient } from '@app/dns';
 /** Injection tokens: the interfaces, so tests and callers never depend on the client class. */
 export const DNS_LOOKUP = Symbol('DNS_LOOKUP');
 export const DNS_FANOUT = Symbol('DNS_FANOUT');
+/** A records with TTLs and TXT, for DNS blocklist lookups (`BlocklistDns`), through the same resolvers. */
+export const BLOCKLIST_DNS = Symbol('BLOCKLIST_DNS');
 
 /** One DNS client per process, configured from DNS_RESOLVERS, DNS_TIMEOUT_MS and DNS_TRIES. */
 @Global()
@@ -18,7 +20,8 @@ export const DNS_FANOUT = Symbol('DNS_FANOUT');
     },
     { provide: DNS_LOOKUP, useExisting: DnsClient },
     { provide: DNS_FANOUT, useExisting: DnsClient },
+    { provide: BLOCKLIST_DNS, useExisting: DnsClient },
   ],
-  exports: [DNS_LOOKUP, DNS_FANOUT],
+  exports: [DNS_LOOKUP, DNS_FANOUT, BLOCKLIST_DNS],
 })
 export class DnsModule {}
