@@ -46,14 +46,22 @@ export interface FeedBodyInfo {
 /** A body outside the grammar; the message names the line, quoted with escapes, never raw bytes. */
 export class FeedBodyError extends FeedRefusal {}
 
-/** Checks every byte and line of `body` against the grammar of `rendering`; throws FeedBodyError on the first deviation. */
-export function checkFeedBody(body: Buffer, rendering: TextRendering): FeedBodyInfo {
+/**
+ * The first look: is this a HeloPass rendering at all? An HTML page from a
+ * captive portal or proxy is named as such, rather than as a bad signature.
+ */
+export function checkFeedStart(body: Buffer): void {
   if (body.length === 0) {
     throw new FeedBodyError('the body is empty');
   }
   if (!body.subarray(0, FEED_HEADER_PREFIX.length).equals(Buffer.from(FEED_HEADER_PREFIX))) {
     throw new FeedBodyError(`the body does not start with "${FEED_HEADER_PREFIX.trim()}" (not a HeloPass text rendering)`);
   }
+}
+
+/** Checks every byte and line of `body` against the grammar of `rendering`; throws FeedBodyError on the first deviation. */
+export function checkFeedBody(body: Buffer, rendering: TextRendering): FeedBodyInfo {
+  checkFeedStart(body);
   checkBytes(body);
   if (body[body.length - 1] !== 0x0a) {
     throw new FeedBodyError('the body does not end with a newline (truncated?)');

@@ -34,8 +34,8 @@ function feedServer() {
   const feed = {
     current: body(1, []),
     status: 200,
-    /** how the signature travels: with the body, only as `.sig`, or with the body but by another key */
-    signature: 'header' as 'header' | 'sig' | 'forged',
+    /** how the signature travels: with the body, only as `.sig`, with the body but by another key, or not at all */
+    signature: 'header' as 'header' | 'sig' | 'forged' | 'none',
     gzip: true,
     /** no Content-Length: the body streams in chunks */
     chunked: false,
@@ -45,15 +45,20 @@ function feedServer() {
     url: new URL('http://127.0.0.1/v1/allowlist/postfix-cidr'),
     server: createServer((request, response) => {
       feed.requests.push({ path: request.url ?? '', headers: request.headers });
+      if (feed.status === 0) {
+        return; // never answers
+      }
       if (feed.status !== 200) {
         response.writeHead(feed.status, { 'content-type': 'text/plain' }).end('oops');
+      } else if (request.url?.endsWith('.sig') && feed.signature === 'none') {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       } else if (request.url?.endsWith('.sig')) {
         response.writeHead(200, { etag: `${feed.etag().slice(0, -1)}.sig"` }).end(feed.signatureOf(feed.current));
       } else if (request.headers['if-none-match'] === feed.etag()) {
         response.writeHead(304).end();
       } else {
         const headers: Record<string, string> = { etag: feed.etag(), 'last-modified': 'Sat, 28 Nov 2026 12:00:00 GMT' };
-        if (feed.signature !== 'sig') {
+        if (feed.signature === 'header' || feed.signature === 'forged') {
           headers['x-allowlist-signature'] = feed.signatureOf(feed.current).toString('base64');
         }
         const gzip = feed.gzip && /gzip/.test(request.headers['accept-encoding'] ?? '');
@@ -178,6 +183,14 @@ describe('SyncAgent', () => {
     expect(describeOutcome(failed, file)).not.toContain(KEY);
   });
 
+  it('gives up on a feed that does not answer within --timeout, keeping the file', async () => {
+    await agent().sync();
+    const before = await snapshot();
+    feed.status = 0;
+    expect(await agent({ timeoutMs: 1000 }).sync()).toEqual({ status: 'error', reason: 'no complete answer within 1s' });
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('refuses a body with a line outside the grammar and says which, keeping file and state', async () => {
     await agent().sync();
     const before = await snapshot();
@@ -225,6 +238,22 @@ describe('SyncAgent', () => {
       feed.current = body(2, ['192.0.2.66/32']);
       expect(await agent({ publicKey: other as KeyObject }).sync()).toMatchObject({ status: 'refused', reason: expect.stringContaining('bad signature') });
       expect(await readFile(file, 'utf8')).not.toContain('192.0.2.66');
+    });
+
+    it('refuses a body that came unsigned (no header, no .sig)', async () => {
+      feed.signature = 'none';
+      expect(await agent().sync()).toEqual({
+        status: 'refused',
+        reason: 'the body came unsigned: no X-Allowlist-Signature header, and <url>.sig answered HTTP 404',
+      });
+      expect(await snapshot()).toEqual({ file: undefined, state: undefined, mtimeMs: undefined });
+    });
+
+    it('names a captive-portal page as such, not as a bad signature', async () => {
+      feed.signature = 'none';
+      feed.current = Buffer.from('<html>Please log in</html>\n');
+      expect(await agent().sync()).toMatchObject({ status: 'refused', reason: expect.stringContaining('(not a HeloPass text rendering)') });
+      expect(feed.requests).toHaveLength(1);
     });
 
     it('with --unsigned writes without a check and says so in every line', async () => {

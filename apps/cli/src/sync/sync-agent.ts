@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
-import { checkFeedBody, headerVersion, type FeedBodyInfo } from './feed-body.js';
+import { checkFeedBody, checkFeedStart, headerVersion, type FeedBodyInfo } from './feed-body.js';
 import { getCapped, type CappedGetOptions, type FeedResponse } from './feed-http.js';
 import { FeedRefusal } from './feed-refusal.js';
 import { verifyFeedSignature } from './feed-signature.js';
@@ -69,6 +69,8 @@ class HookFailure extends SyncFailure {}
 /** The body and signature can come from two versions when the feed changes between the two GETs; retry the pair. */
 const MAX_PAIR_ATTEMPTS = 3;
 const USER_AGENT = 'helopass-sync/1';
+/** Bytes enough for any signature response; a larger one is refused. */
+const MAX_SIGNATURE_BYTES = 1024;
 
 interface Fetched {
   body: Buffer;
@@ -77,9 +79,6 @@ interface Fetched {
   lastModified?: string;
   stale?: string;
 }
-
-/** Bytes enough for any signature response; a larger one is refused. */
-const MAX_SIGNATURE_BYTES = 1024;
 
 /**
  * One sync of one map file from one feed rendering: conditional GET with the
@@ -228,7 +227,9 @@ export class SyncAgent {
       }
       expectOk(response, 'the feed');
       const body = response.body;
+      checkFeedStart(body);
       const etag = response.header('etag');
+      // The signature before the grammar: a forged body is reported as forged, not as a bad line.
       if (this.options.publicKey !== null) {
         const signature = await this.signatureOf(response, etag, attempt, stop);
         if (signature === 'retry') {
@@ -271,6 +272,9 @@ export class SyncAgent {
     const sameVersion = !etag || !signatureEtag || signatureEtag === `${etag.slice(0, -1)}.sig"`;
     if (!sameVersion && attempt < MAX_PAIR_ATTEMPTS) {
       return 'retry';
+    }
+    if (signed.status === 404) {
+      throw new FeedRefusal('the body came unsigned: no X-Allowlist-Signature header, and <url>.sig answered HTTP 404');
     }
     expectOk(signed, 'the signature');
     return signed.body;
