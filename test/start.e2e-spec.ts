@@ -8,6 +8,7 @@ import pg from 'pg';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
 
 const MAIN = 'dist/apps/api/src/main.js';
+const WORKER_MAIN = 'dist/apps/worker/src/main.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -50,6 +51,26 @@ async function start(env: Record<string, string>): Promise<Started> {
 async function stop(started: Started): Promise<number | null> {
   started.child.kill('SIGINT');
   return started.exited;
+}
+
+/** Runs a process that is expected to stop by itself; answers its exit code and everything it printed. */
+async function runToExit(main: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output };
+}
+
+async function countRows(databaseUrl: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<{ n: number }>(sql)).rows[0]!.n;
+  } finally {
+    await client.end();
+  }
 }
 
 async function accepts(port: number): Promise<boolean> {
@@ -126,6 +147,61 @@ describe('npm start', () => {
         expect(keys.status).toBe(200);
         const body = (await keys.json()) as { items: { role: string }[] };
         expect(body.items.map((item) => item.role)).toEqual(['admin']);
+      } finally {
+        expect(await stop(started)).toBe(0);
+      }
+    } finally {
+      await dropDatabase(adminUrl, databaseUrl);
+    }
+  });
+
+  it('with NODE_ENV=production, the API and the worker refuse to start without FEED_SIGNING_KEY, and touch nothing', async () => {
+    const adminUrl = inject('adminUrl');
+    const databaseUrl = await createScratchDatabase(adminUrl, 'production');
+    try {
+      for (const main of [MAIN, WORKER_MAIN]) {
+        const { code, output } = await runToExit(main, {
+          NODE_ENV: 'production',
+          DATABASE_URL: databaseUrl,
+          FEED_SIGNING_KEY: '',
+          FEED_SIGNING_KEY_IN_DATABASE: '',
+          BOOTSTRAP_ADMIN_KEY: '',
+        });
+        expect(code).toBe(1);
+        expect(output).toContain('cannot start: FEED_SIGNING_KEY must be set when NODE_ENV=production');
+        expect(output).toContain('FEED_SIGNING_KEY_IN_DATABASE=true');
+        expect(output).not.toContain('hp_');
+      }
+      // Not even migrated: the database is as empty as it was.
+      expect(await countRows(databaseUrl, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`)).toBe(0);
+    } finally {
+      await dropDatabase(adminUrl, databaseUrl);
+    }
+  });
+
+  it('with NODE_ENV=production and no key at all, starts without generating one and says how to create the first admin key', async () => {
+    const adminUrl = inject('adminUrl');
+    const databaseUrl = await createScratchDatabase(adminUrl, 'production');
+    const port = await freePort();
+    try {
+      const started = await start({
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        RUN_WORKER: 'false',
+        FEED_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
+        BOOTSTRAP_ADMIN_KEY: '',
+      });
+      try {
+        const output = started.output();
+        expect(output).toContain('no API key exists yet');
+        expect(output).toContain('api-keys create --role admin');
+        expect(output).not.toMatch(/hp_[A-Za-z0-9_-]{40,}/);
+        expect(await countRows(databaseUrl, 'SELECT count(*)::int AS n FROM api_keys')).toBe(0);
+        // The feed is signed with FEED_SIGNING_KEY: no key was generated into the database.
+        expect(await countRows(databaseUrl, 'SELECT count(*)::int AS n FROM feed_signing_key')).toBe(0);
+        expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+        expect((await fetch(`http://127.0.0.1:${port}/v1/api-keys`)).status).toBe(401);
       } finally {
         expect(await stop(started)).toBe(0);
       }

@@ -42,13 +42,18 @@ async function main(): Promise<void> {
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
 
-    const bootstrap = await app.get(ApiKeysService).ensureBootstrapAdmin(config.bootstrapAdminKey);
+    // In production no key is generated: a printed secret would end up in the log collector.
+    const bootstrap = await app.get(ApiKeysService).ensureBootstrapAdmin(config.bootstrapAdminKey, { generate: !config.production });
     if (bootstrap.registered === 'given') {
       say('BOOTSTRAP_ADMIN_KEY registered as an admin key');
     } else if (bootstrap.secret !== undefined) {
       // Shown once, here, and stored only as a hash.
       say('no API key existed; created an admin key. It is shown only this once, keep it:');
       say(`  ${bootstrap.secret}`);
+    } else if (bootstrap.noKeys) {
+      say('no API key exists yet (none is generated with NODE_ENV=production). Create the first admin key with');
+      say('  node dist/apps/cli/src/main.js api-keys create --role admin --name <name> --owner <you@example.com>');
+      say('(it prints the key once, to that terminal only), or set BOOTSTRAP_ADMIN_KEY and restart.');
     }
     await app.listen({ port: config.port, host: config.host });
     if (config.runWorker) {

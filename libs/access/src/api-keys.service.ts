@@ -233,10 +233,13 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
    * Makes sure an operator can get in: registers BOOTSTRAP_ADMIN_KEY when no
    * active admin key exists, or mints an admin key when there are no keys at
    * all. Returns a generated secret (to be shown once) when one was minted.
+   * With `generate: false` (production) nothing is minted: `noKeys` says the
+   * operator must create the first key.
    */
   async ensureBootstrapAdmin(
     bootstrapKey: string | undefined,
-  ): Promise<{ registered: 'given' | 'generated' | null; secret?: string }> {
+    options: { generate?: boolean } = {},
+  ): Promise<{ registered: 'given' | 'generated' | null; secret?: string; noKeys?: true }> {
     const actor: Actor = { id: null, name: 'system:bootstrap', role: 'system' };
     return this.keys.transaction(async (tx) => {
       await this.keys.lockBootstrap(tx);
@@ -256,6 +259,9 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       } else {
         if ((await this.keys.countKeys(tx)) > 0) {
           return { registered: null };
+        }
+        if (options.generate === false) {
+          return { registered: null, noKeys: true };
         }
         secret = generateApiKeySecret();
         registered = 'generated';

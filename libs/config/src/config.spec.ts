@@ -38,7 +38,9 @@ describe('loadConfig', () => {
         dns: { resolvers: [], timeoutMs: 2000, tries: 2 },
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
-        feed: { pollSeconds: 5, signingKey: undefined },
+        feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true },
+        production: false,
+        retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
       });
     });
@@ -61,7 +63,7 @@ describe('loadConfig', () => {
     });
 
     it('ignores unrelated variables', () => {
-      expect(loadConfig({ PATH: '/usr/bin', NODE_ENV: 'production' })).toEqual(loadConfig({}));
+      expect(loadConfig({ PATH: '/usr/bin', NODE_ENV: 'development' })).toEqual(loadConfig({}));
     });
   });
 
@@ -96,6 +98,9 @@ describe('loadConfig', () => {
           EXCEPTION_APPROVAL_PREFIX_V6: '56',
           FEED_POLL_SECONDS: '2',
           FEED_SIGNING_KEY: 'seed-in-base64',
+          FEED_SIGNING_KEY_IN_DATABASE: 'false',
+          DOMAIN_CHECK_RETENTION_DAYS: '30',
+          DOMAIN_CHECK_HISTORY_MAX: '20',
         }),
       ).toEqual({
         databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
@@ -119,7 +124,9 @@ describe('loadConfig', () => {
         dns: { resolvers: ['192.0.2.53', '[2001:db8::53]:5353', 'resolver.internal:53'], timeoutMs: 1500, tries: 3 },
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
-        feed: { pollSeconds: 2, signingKey: 'seed-in-base64' },
+        feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false },
+        production: false,
+        retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
       });
     });
@@ -214,6 +221,10 @@ describe('loadConfig', () => {
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '+'],
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '%'],
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + ' '],
+      ['FEED_SIGNING_KEY_IN_DATABASE', 'sometimes'],
+      ['DOMAIN_CHECK_RETENTION_DAYS', '0'],
+      ['DOMAIN_CHECK_HISTORY_MAX', '9'],
+      ['DOMAIN_CHECK_HISTORY_MAX', '10001'],
     ])('%s=%j', (name, value) => {
       const error = refusal({ [name]: value });
       expect(error.name).toBe('ConfigError');
@@ -232,6 +243,33 @@ describe('loadConfig', () => {
 
     it('lists the allowed log levels', () => {
       expect(refusal({ LOG_LEVEL: 'verbose' }).message).toMatch(/info/);
+    });
+  });
+
+  describe('NODE_ENV=production', () => {
+    const seed = Buffer.alloc(32, 7).toString('base64');
+
+    it('refuses to start without FEED_SIGNING_KEY, naming it and the way to keep a generated key', () => {
+      const { message } = refusal({ NODE_ENV: 'production' });
+      expect(message).toContain('FEED_SIGNING_KEY must be set when NODE_ENV=production');
+      expect(message).toContain('FEED_SIGNING_KEY_IN_DATABASE=true');
+      expect(refusal({ NODE_ENV: 'production', FEED_SIGNING_KEY_IN_DATABASE: 'false' }).message).toContain('FEED_SIGNING_KEY');
+    });
+
+    it('starts with FEED_SIGNING_KEY, or with a generated key explicitly allowed in the database', () => {
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: seed })).toMatchObject({
+        production: true,
+        feed: { signingKey: seed, signingKeyInDatabase: false },
+      });
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY_IN_DATABASE: 'true' })).toMatchObject({
+        production: true,
+        feed: { signingKey: undefined, signingKeyInDatabase: true },
+      });
+    });
+
+    it('outside production a generated key may be kept in the database unless that is turned off', () => {
+      expect(loadConfig({ NODE_ENV: 'test' }).production).toBe(false);
+      expect(refusal({ FEED_SIGNING_KEY_IN_DATABASE: 'false' }).message).toContain('FEED_SIGNING_KEY must be set');
     });
   });
 

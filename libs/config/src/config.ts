@@ -31,7 +31,18 @@ export interface HeloPassConfig {
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
+  /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
+  readonly production: boolean;
+  readonly retention: RetentionConfig;
   readonly blocklists: BlocklistConfig;
+}
+
+/** How long the worker keeps records that would otherwise grow without end. */
+export interface RetentionConfig {
+  /** Domain checks older than this are purged (each domain's latest few are always kept). */
+  readonly domainCheckDays: number;
+  /** The most checks kept per domain; older ones beyond it are purged whatever their age. */
+  readonly domainCheckHistoryMax: number;
 }
 
 /** DNS blocklists a mail server must not be on (issue: "not used for illegitimate email"). */
@@ -51,6 +62,8 @@ export interface FeedConfig {
   readonly pollSeconds: number;
   /** Ed25519 key that signs the renderings; absent: one is generated and kept in the database. */
   readonly signingKey: string | undefined;
+  /** Whether a generated key may be kept in the database when signingKey is absent (not by default in production). */
+  readonly signingKeyInDatabase: boolean;
 }
 
 export interface ExceptionRulesConfig {
@@ -197,8 +210,23 @@ function blocklists(env: Env): BlocklistConfig {
   };
 }
 
+function feed(env: Env, production: boolean): FeedConfig {
+  const signingKey = optional(env, 'FEED_SIGNING_KEY');
+  const signingKeyInDatabase = boolean(env, 'FEED_SIGNING_KEY_IN_DATABASE', !production);
+  if (signingKey === undefined && !signingKeyInDatabase) {
+    // A key generated into the database is readable by anyone who can read a backup.
+    throw new ConfigError(
+      production
+        ? 'FEED_SIGNING_KEY must be set when NODE_ENV=production (or set FEED_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
+        : 'FEED_SIGNING_KEY must be set when FEED_SIGNING_KEY_IN_DATABASE=false',
+    );
+  }
+  return { pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600), signingKey, signingKeyInDatabase };
+}
+
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): HeloPassConfig {
+  const production = optional(env, 'NODE_ENV') === 'production';
   const bootstrapAdminKey = optional(env, 'BOOTSTRAP_ADMIN_KEY');
   if (bootstrapAdminKey !== undefined && !isWellFormedApiKey(bootstrapAdminKey)) {
     // The value itself is a secret: never repeat it.
@@ -212,6 +240,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     bootstrapAdminKey,
+    production,
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     embeddedPostgresPort: integer(env, 'EMBEDDED_POSTGRES_PORT', 54329, 1024, 65535),
@@ -232,9 +261,10 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     },
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
-    feed: {
-      pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600),
-      signingKey: optional(env, 'FEED_SIGNING_KEY'),
+    feed: feed(env, production),
+    retention: {
+      domainCheckDays: integer(env, 'DOMAIN_CHECK_RETENTION_DAYS', 90, 1, 3650),
+      domainCheckHistoryMax: integer(env, 'DOMAIN_CHECK_HISTORY_MAX', 100, 10, 10_000),
     },
     blocklists: blocklists(env),
   };
