@@ -118,6 +118,14 @@ describe('KeyCache', () => {
     expect((failure as DatabaseUnavailableError).reason).toBe('busy');
     await expect(cache.find('hp_hanging', true)).rejects.toBeInstanceOf(DatabaseUnavailableError);
     expect(state.lookups).toBe(1);
+
+    // One probe at a time: while it waits, the others fail at once instead of waiting too.
+    state.time += 1000;
+    const probe = cache.find('hp_probing', true).catch((error: unknown) => error);
+    state.time += 5000;
+    await expect(cache.find('hp_waiting', true)).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    expect(state.lookups).toBe(2);
+    expect(await probe).toBeInstanceOf(DatabaseUnavailableError);
   });
 
   it('passes on errors that are not about availability', async () => {

@@ -40,6 +40,8 @@ export class KeyCache<R> {
   /** No lookup goes to the database before this instant. */
   private closedUntil = 0;
   private downSince: number | undefined;
+  /** A lookup is checking whether the database is back; the others do not wait for it. */
+  private probing = false;
   /** Bumped by every forget/clear: a lookup that overlapped one must not store what it read before it. */
   private generation = 0;
   private readonly now: () => number;
@@ -67,15 +69,15 @@ export class KeyCache<R> {
     if (trusted && missedAt !== undefined && now - missedAt < this.options.ttlMs) {
       return null;
     }
-    if (now < this.closedUntil) {
+    if (now < this.closedUntil || (this.downSince !== undefined && this.probing)) {
       if (cached) {
         return cached.record;
       }
       throw new DatabaseUnavailableError('unreachable', 'the database is unavailable; keys not yet known cannot be checked');
     }
-    if (this.downSince !== undefined) {
-      // This lookup is the probe; the requests arriving meanwhile do not wait for it.
-      this.closedUntil = now + this.options.probeIntervalMs;
+    const probe = this.downSince !== undefined;
+    if (probe) {
+      this.probing = true;
     }
     const generation = this.generation;
     let record: R | null;
@@ -91,6 +93,10 @@ export class KeyCache<R> {
         return cached.record;
       }
       throw error instanceof DatabaseUnavailableError ? error : new DatabaseUnavailableError(reason);
+    } finally {
+      if (probe) {
+        this.probing = false;
+      }
     }
     this.markUp();
     if (generation !== this.generation) {
