@@ -7,13 +7,19 @@ import { RateLimitedException } from './problem.js';
 import type { HeloPassRequest } from './request-context.js';
 
 const MINUTE_MS = 60_000;
-/** Callers (keys or addresses) each limiter remembers at most (its store is an LRU). */
-const REMEMBERED_CALLERS = 10_000;
+/**
+ * Client addresses the per-address limit remembers at most (its store is an
+ * LRU); the per-key and failure limiters keep the plugin's 5 000 each.
+ */
+const REMEMBERED_ADDRESSES = 10_000;
+
+/** Whole seconds until a window ends, at least 1 (`Retry-After`). */
+const secondsLeft = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs / 1000));
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
 /** The allowlist feed, which filters poll: a budget of its own. */
-export function isFeedRoute(request: FastifyRequest): boolean {
+function isFeedRoute(request: FastifyRequest): boolean {
   return (request.routeOptions.url ?? request.url).startsWith('/v1/allowlist');
 }
 
@@ -46,15 +52,14 @@ export class RateLimits {
       global: true,
       max: limits.perMinute,
       timeWindow: MINUTE_MS,
-      cache: REMEMBERED_CALLERS,
+      cache: REMEMBERED_ADDRESSES,
       // Requests that present a key are counted per key (or as failures) by the auth guard.
       allowList: (request) =>
         request.url.startsWith('/health/') || (request.headers.authorization !== undefined && request.url.startsWith('/v1/')),
-      errorResponseBuilder: (_request, context) =>
-        new RateLimitedException(
-          Math.max(1, Math.ceil(context.ttl / 1000)),
-          `too many requests from this address; retry after ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
-        ),
+      errorResponseBuilder: (_request, context) => {
+        const seconds = secondsLeft(context.ttl);
+        return new RateLimitedException(seconds, `too many requests from this address; retry after ${seconds} s`);
+      },
     });
     const fastify = app.getHttpAdapter().getInstance();
     const byCaller = (request: FastifyRequest) => (request as HeloPassRequest).caller?.id ?? 'none';
@@ -68,7 +73,7 @@ export class RateLimits {
   async refuseWhileBlocked(request: FastifyRequest): Promise<void> {
     const status = await this.limiter(this.failures)(request, { increment: false });
     if (!status.isAllowed && status.remaining === 0 && status.ttl > 0) {
-      const seconds = Math.max(1, status.ttlInSeconds);
+      const seconds = secondsLeft(status.ttl);
       throw new RateLimitedException(seconds, `too many failed authentications from this address; retry after ${seconds} s`);
     }
   }
@@ -90,7 +95,7 @@ export class RateLimits {
       .header('x-ratelimit-remaining', String(status.remaining))
       .header('x-ratelimit-reset', String(status.ttlInSeconds));
     if (status.isExceeded) {
-      const seconds = Math.max(1, status.ttlInSeconds);
+      const seconds = secondsLeft(status.ttl);
       throw new RateLimitedException(seconds, `too many requests for this API key; retry after ${seconds} s`);
     }
   }
