@@ -41,6 +41,15 @@ describe('loadConfig', () => {
         feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true },
         production: false,
         retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
+        database: {
+          connectTimeoutMs: 5000,
+          statementTimeoutMs: 30_000,
+          lockTimeoutMs: 10_000,
+          idleInTransactionTimeoutMs: 60_000,
+          retryAfterSeconds: 5,
+        },
+        http: { connectionTimeoutMs: 120_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 },
+        rateLimits: { perMinute: 600, feedPerMinute: 1200, authFailuresPerMinute: 20, trustedProxies: [] },
       });
     });
 
@@ -126,6 +135,9 @@ describe('loadConfig', () => {
         feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false },
         production: false,
         retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },
+        database: loadConfig({}).database,
+        http: loadConfig({}).http,
+        rateLimits: loadConfig({}).rateLimits,
       });
     });
 
@@ -289,6 +301,59 @@ describe('loadConfig', () => {
       const { message } = refusal({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
       expect(message).toContain('DATABASE_URL');
       expect(message).not.toContain('hunter2');
+    });
+  });
+
+  describe('limits and timeouts', () => {
+    it('reads the database, HTTP and rate-limit settings', () => {
+      const config = loadConfig({
+        DB_CONNECT_TIMEOUT_MS: '2000',
+        DB_STATEMENT_TIMEOUT_MS: '15000',
+        DB_LOCK_TIMEOUT_MS: '3000',
+        DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '20000',
+        DB_RETRY_AFTER_SECONDS: '10',
+        HTTP_CONNECTION_TIMEOUT_MS: '90000',
+        HTTP_REQUEST_TIMEOUT_MS: '10000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+        RATE_LIMIT_PER_MINUTE: '100',
+        RATE_LIMIT_FEED_PER_MINUTE: '300',
+        RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '5',
+        TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,2001:db8::/32',
+      });
+      expect(config.database).toEqual({
+        connectTimeoutMs: 2000,
+        statementTimeoutMs: 15_000,
+        lockTimeoutMs: 3000,
+        idleInTransactionTimeoutMs: 20_000,
+        retryAfterSeconds: 10,
+      });
+      expect(config.http).toEqual({ connectionTimeoutMs: 90_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 });
+      expect(config.rateLimits).toEqual({
+        perMinute: 100,
+        feedPerMinute: 300,
+        authFailuresPerMinute: 5,
+        trustedProxies: ['10.0.0.0/8', '192.0.2.1', '2001:db8::/32'],
+      });
+    });
+
+    it.each([
+      ['DB_CONNECT_TIMEOUT_MS', '0'],
+      ['DB_STATEMENT_TIMEOUT_MS', '10s'],
+      ['DB_RETRY_AFTER_SECONDS', '0'],
+      ['HTTP_REQUEST_TIMEOUT_MS', '999'],
+      ['RATE_LIMIT_PER_MINUTE', '0'],
+      ['RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 'many'],
+      ['TRUSTED_PROXIES', '10.0.0.0/33'],
+      ['TRUSTED_PROXIES', 'proxy.internal'],
+      ['TRUSTED_PROXIES', '192.0.2.1;192.0.2.2'],
+    ])('refuses %s=%j, naming it', (name, value) => {
+      expect(refusal({ [name]: value }).message).toContain(name);
+    });
+
+    it('refuses a connection timeout that would cut kept-alive connections first', () => {
+      expect(refusal({ HTTP_CONNECTION_TIMEOUT_MS: '60000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '72000' }).message).toMatch(
+        /^HTTP_CONNECTION_TIMEOUT_MS/,
+      );
     });
   });
 

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { parseResolverList } from '@app/dns';
 import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, isWellFormedApiKey } from '@app/domain';
 
@@ -34,6 +35,9 @@ export interface HeloPassConfig {
   /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
   readonly production: boolean;
   readonly retention: RetentionConfig;
+  readonly database: DatabaseLimitsConfig;
+  readonly http: HttpLimitsConfig;
+  readonly rateLimits: RateLimitsConfig;
 }
 
 /** How long the worker keeps records that would otherwise grow without end. */
@@ -42,6 +46,40 @@ export interface RetentionConfig {
   readonly domainCheckDays: number;
   /** The most checks kept per domain; older ones beyond it are purged whatever their age. */
   readonly domainCheckHistoryMax: number;
+}
+
+/** How long the app waits on PostgreSQL before it gives up and answers 503. */
+export interface DatabaseLimitsConfig {
+  /** Opening a connection, or waiting for a free one in the pool. */
+  readonly connectTimeoutMs: number;
+  /** One statement; the server cancels it after this (SQLSTATE 57014). */
+  readonly statementTimeoutMs: number;
+  /** Waiting for a row or table lock (SQLSTATE 55P03). */
+  readonly lockTimeoutMs: number;
+  /** A session left idle inside an open transaction is ended by the server. */
+  readonly idleInTransactionTimeoutMs: number;
+  /** The `Retry-After` of a 503 answered while the database is unavailable. */
+  readonly retryAfterSeconds: number;
+}
+
+export interface HttpLimitsConfig {
+  /** A connection with no traffic in either direction for this long is closed. */
+  readonly connectionTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this. */
+  readonly requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface RateLimitsConfig {
+  /** Requests per minute per API key (and per client address for requests without a key). */
+  readonly perMinute: number;
+  /** Requests per minute per API key to the allowlist feed. */
+  readonly feedPerMinute: number;
+  /** Failed authentications per minute per client address; beyond, 429 before the key is looked at. */
+  readonly authFailuresPerMinute: number;
+  /** Proxies whose X-Forwarded-For is believed: addresses and CIDR prefixes. Empty: none. */
+  readonly trustedProxies: string[];
 }
 
 export interface FeedConfig {
@@ -193,6 +231,52 @@ function feed(env: Env, production: boolean): FeedConfig {
   return { pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600), signingKey, signingKeyInDatabase };
 }
 
+function addressList(env: Env, name: string): string[] {
+  const entries = (optional(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  for (const entry of entries) {
+    if (!ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry)) {
+      throw new ConfigError(`${name} must be a comma-separated list of IP addresses and CIDR prefixes`);
+    }
+  }
+  return entries;
+}
+
+function databaseLimits(env: Env): DatabaseLimitsConfig {
+  return {
+    connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
+    statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    lockTimeoutMs: integer(env, 'DB_LOCK_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    idleInTransactionTimeoutMs: integer(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    retryAfterSeconds: integer(env, 'DB_RETRY_AFTER_SECONDS', 5, 1, 600),
+  };
+}
+
+function httpLimits(env: Env): HttpLimitsConfig {
+  const keepAliveTimeoutMs = integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 3_600_000);
+  const connectionTimeoutMs = integer(env, 'HTTP_CONNECTION_TIMEOUT_MS', 120_000, 1000, 3_600_000);
+  if (connectionTimeoutMs <= keepAliveTimeoutMs) {
+    // Otherwise an idle kept-alive connection (a feed poller between polls) is cut by the wrong timer.
+    throw new ConfigError('HTTP_CONNECTION_TIMEOUT_MS must be longer than HTTP_KEEP_ALIVE_TIMEOUT_MS');
+  }
+  return {
+    connectionTimeoutMs,
+    requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    keepAliveTimeoutMs,
+  };
+}
+
+function rateLimits(env: Env): RateLimitsConfig {
+  return {
+    perMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    feedPerMinute: integer(env, 'RATE_LIMIT_FEED_PER_MINUTE', 1200, 1, 1_000_000),
+    authFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+    trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
+  };
+}
+
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): HeloPassConfig {
   const production = optional(env, 'NODE_ENV') === 'production';
@@ -235,5 +319,8 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       domainCheckDays: integer(env, 'DOMAIN_CHECK_RETENTION_DAYS', 90, 1, 3650),
       domainCheckHistoryMax: integer(env, 'DOMAIN_CHECK_HISTORY_MAX', 100, 10, 10_000),
     },
+    database: databaseLimits(env),
+    http: httpLimits(env),
+    rateLimits: rateLimits(env),
   };
 }
