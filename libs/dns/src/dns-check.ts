@@ -151,10 +151,11 @@ export class DnsCheck implements DnsLookup {
     const answer = query({ signal }).catch(
       (error: unknown): DnsOutcome<T> => ({ status: 'error', resolver: '', error: error instanceof Error ? error.message : String(error) }),
     );
-    // The deadline holds even for a lookup that does not watch the signal itself.
+    // The deadline holds even for a lookup that does not watch the signal itself;
+    // one that does (DnsClient) answers first, naming the resolver it was waiting for.
     let onAbort: (() => void) | undefined;
     const abandoned = new Promise<DnsOutcome<T>>((resolve) => {
-      onAbort = () => resolve(abandonedOutcome(signal));
+      onAbort = () => setImmediate(() => resolve(abandonedOutcome(signal)));
       signal.addEventListener('abort', onAbort, { once: true });
     });
     const pending = Promise.race([answer, abandoned]).finally(() => signal.removeEventListener('abort', onAbort!));
