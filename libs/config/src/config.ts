@@ -28,6 +28,7 @@ export interface HeloPassConfig {
   readonly idempotencyRetentionHours: number;
   readonly ownership: OwnershipConfig;
   readonly dns: DnsConfig;
+  readonly dnsCheck: DnsCheckConfig;
   /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
@@ -108,6 +109,12 @@ export interface DnsConfig {
   readonly resolvers: string[];
   readonly timeoutMs: number;
   readonly tries: number;
+}
+
+/** Bounds on one DNS check (an ownership check, a challenge look, a diagnosis): DESIGN.md, Ownership §7. */
+export interface DnsCheckConfig {
+  /** The longest one check may take, all its lookups together; past it, the check ends as "could not tell". */
+  readonly deadlineMs: number;
 }
 
 export interface OwnershipConfig {
@@ -311,6 +318,9 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       resolvers: resolverList(env, 'DNS_RESOLVERS'),
       timeoutMs: integer(env, 'DNS_TIMEOUT_MS', 2000, 50, 30_000),
       tries: integer(env, 'DNS_TRIES', 2, 1, 5),
+    },
+    dnsCheck: {
+      deadlineMs: integer(env, 'DNS_CHECK_DEADLINE_MS', 5000, 100, 120_000),
     },
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
