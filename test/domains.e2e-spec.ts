@@ -185,7 +185,7 @@ describe('domains: TXT challenges', () => {
     const domain = await addDomain();
     dns.txt(domain.challenge.recordName, [domain.challenge.recordValue]);
     await verify(domain.id).expect(200);
-    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const } };
+    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const, owner: null } };
     const start = clock.now().getTime();
     try {
       dns.remove(domain.challenge.recordName);
@@ -241,7 +241,7 @@ describe('domains: TXT challenges', () => {
       })
       .expect(200);
     expect(overridden.body).toMatchObject({ status: 'verified', override: { by: t.keys.admin.id, active: true } });
-    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const } };
+    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const, owner: null } };
     const start = clock.now().getTime();
     try {
       for (const hours of [24, 48, 72, 96, 120]) {
@@ -263,7 +263,7 @@ describe('domains: TXT challenges', () => {
     const start = clock.now().getTime();
     try {
       clock.set(new Date(start + 7 * 24 * HOUR));
-      const expired = await domains.check(domain.id, 'retry', { actor: { id: null, name: 'system:worker', role: 'system' } });
+      const expired = await domains.check(domain.id, 'retry', { actor: { id: null, name: 'system:worker', role: 'system', owner: null } });
       expect(expired.domain.status).toBe('failed');
       expect(expired.check.outcome).toBe('expired');
       const refused = await verify(domain.id).expect(422);

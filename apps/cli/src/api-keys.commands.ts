@@ -3,7 +3,7 @@ import { ApiKeysService, type ApiKeyView } from '@app/access';
 import { isRole, NotFoundError, parseDuration, ROLES, type Actor } from '@app/domain';
 import type { CliRuntime } from './runtime.js';
 
-const CLI_ACTOR: Actor = { id: null, name: 'system:cli', role: 'system' };
+const CLI_ACTOR: Actor = { id: null, name: 'system:cli', role: 'system', owner: null };
 
 function expiresIn(text: string): number {
   const ms = parseDuration(text);

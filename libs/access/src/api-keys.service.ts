@@ -7,7 +7,11 @@ import {
   apiKeyPrefix,
   generateApiKeySecret,
   hashApiKeySecret,
+  InvalidFieldError,
+  InvalidOwnerError,
+  isPersonRole,
   isWellFormedApiKey,
+  normalizeOwner,
   NotFoundError,
   RuleViolationError,
   cursorPosition,
@@ -23,6 +27,8 @@ export interface ApiKeyView {
   id: string;
   name: string;
   role: Role;
+  /** The person behind the key (for a filter key: the host it serves, if named). */
+  owner: string | null;
   prefix: string;
   createdAt: Date;
   lastUsedAt: Date | null;
@@ -39,6 +45,7 @@ export interface AuthenticatedKey {
   id: string;
   name: string;
   role: Role;
+  owner: string | null;
 }
 
 /** `lastUsedAt` is refreshed at most this often per key, not written on every request. */
@@ -53,11 +60,39 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 const KEY_CACHE_MS = 60_000;
 export const KEYS_CHANNEL = 'helopass_keys';
 
+/** Owners of keys made before owners existed (see the migration); nobody new may take such a name. */
+const LEGACY_OWNER_PREFIX = 'legacy-key-';
+
+/**
+ * The owner a new key records: required for a person's role (admin, csr,
+ * auditor), optional for a filter key; normalized, so that one person is one
+ * owner however it is spelled.
+ */
+function keyOwner(role: Role, input: string | null | undefined): string | null {
+  if (input === undefined || input === null) {
+    if (isPersonRole(role)) {
+      throw new InvalidFieldError('owner', 'is required for admin, csr and auditor keys: the e-mail address or directory handle of the person');
+    }
+    return null;
+  }
+  let owner: string;
+  try {
+    owner = normalizeOwner(input);
+  } catch (error) {
+    throw error instanceof InvalidOwnerError ? new InvalidFieldError('owner', error.message) : error;
+  }
+  if (owner.startsWith(LEGACY_OWNER_PREFIX)) {
+    throw new InvalidFieldError('owner', `must not start with ${LEGACY_OWNER_PREFIX}, which names keys made before owners existed`);
+  }
+  return owner;
+}
+
 function toView(record: ApiKeyRecord): ApiKeyView {
   return {
     id: record.id,
     name: record.name,
     role: record.role,
+    owner: record.owner,
     prefix: record.prefix,
     createdAt: record.createdAt,
     lastUsedAt: record.lastUsedAt,
@@ -117,10 +152,11 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   }
 
   async create(
-    input: { name: string; role: Role; expiresAt?: Date | null },
+    input: { name: string; role: Role; owner?: string | null; expiresAt?: Date | null },
     actor: Actor,
     requestId?: string,
   ): Promise<CreatedApiKey> {
+    const owner = keyOwner(input.role, input.owner);
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw new RuleViolationError('expiresAt must be in the future');
     }
@@ -129,6 +165,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       const created = await this.keys.insert(tx, {
         name: input.name,
         role: input.role,
+        owner,
         prefix: apiKeyPrefix(secret),
         secretHash: hashApiKeySecret(secret),
         expiresAt: input.expiresAt ?? null,
@@ -191,7 +228,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       return null;
     }
     this.noteUse(record.id, now);
-    return { id: record.id, name: record.name, role: record.role };
+    return { id: record.id, name: record.name, role: record.role, owner: record.owner };
   }
 
   private async lookup(secret: string, now: number): Promise<ApiKeyRecord | null> {
@@ -237,7 +274,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   async ensureBootstrapAdmin(
     bootstrapKey: string | undefined,
   ): Promise<{ registered: 'given' | 'generated' | null; secret?: string }> {
-    const actor: Actor = { id: null, name: 'system:bootstrap', role: 'system' };
+    const actor: Actor = { id: null, name: 'system:bootstrap', role: 'system', owner: null };
     return this.keys.transaction(async (tx) => {
       await this.keys.lockBootstrap(tx);
       let secret: string;
@@ -263,6 +300,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       const created = await this.keys.insert(tx, {
         name: 'bootstrap admin',
         role: 'admin',
+        owner: this.config.bootstrapAdminOwner,
         prefix: apiKeyPrefix(secret),
         secretHash: hashApiKeySecret(secret),
         expiresAt: null,

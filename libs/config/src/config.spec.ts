@@ -22,6 +22,7 @@ describe('loadConfig', () => {
         port: 3000,
         logLevel: 'info',
         bootstrapAdminKey: undefined,
+        bootstrapAdminOwner: 'bootstrap-admin',
         bodyLimitBytes: 64 * 1024,
         dataDir: '.data',
         embeddedPostgresPort: 54329,
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
           PORT: '',
           LOG_LEVEL: '',
           BOOTSTRAP_ADMIN_KEY: '',
+          BOOTSTRAP_ADMIN_OWNER: '',
           BODY_LIMIT_BYTES: '',
           DATA_DIR: '',
           EMBEDDED_POSTGRES_PORT: '',
@@ -73,6 +75,7 @@ describe('loadConfig', () => {
           PORT: '8080',
           LOG_LEVEL: 'debug',
           BOOTSTRAP_ADMIN_KEY: validKey,
+          BOOTSTRAP_ADMIN_OWNER: ' Ops@Example.com ',
           BODY_LIMIT_BYTES: '1048576',
           DATA_DIR: '/var/lib/helopass',
           EMBEDDED_POSTGRES_PORT: '55432',
@@ -102,6 +105,7 @@ describe('loadConfig', () => {
         port: 8080,
         logLevel: 'debug',
         bootstrapAdminKey: validKey,
+        bootstrapAdminOwner: 'ops@example.com',
         bodyLimitBytes: 1_048_576,
         dataDir: '/var/lib/helopass',
         embeddedPostgresPort: 55432,
@@ -212,6 +216,9 @@ describe('loadConfig', () => {
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '+'],
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '%'],
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + ' '],
+      ['BOOTSTRAP_ADMIN_OWNER', 'two words'],
+      ['BOOTSTRAP_ADMIN_OWNER', 'alice@'],
+      ['BOOTSTRAP_ADMIN_OWNER', 'o'.repeat(255)],
     ])('%s=%j', (name, value) => {
       const error = refusal({ [name]: value });
       expect(error.name).toBe('ConfigError');

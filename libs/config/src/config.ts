@@ -1,5 +1,5 @@
 import { parseResolverList } from '@app/dns';
-import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, isWellFormedApiKey } from '@app/domain';
+import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, InvalidOwnerError, isWellFormedApiKey, normalizeOwner } from '@app/domain';
 
 /** A bad setting; start-up stops with this message, which names the variable. */
 export class ConfigError extends Error {
@@ -16,6 +16,8 @@ export interface HeloPassConfig {
   readonly logLevel: LogLevel;
   /** Registered as an admin key at start-up when no active admin key exists. */
   readonly bootstrapAdminKey: string | undefined;
+  /** The owner (person) of the bootstrap admin key, normalized. */
+  readonly bootstrapAdminOwner: string;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   /** Where the embedded PostgreSQL keeps its data. */
@@ -166,6 +168,14 @@ function exceptionRules(env: Env): ExceptionRulesConfig {
   };
 }
 
+function owner(env: Env, name: string, fallback: string): string {
+  try {
+    return normalizeOwner(optional(env, name) ?? fallback);
+  } catch (error) {
+    throw error instanceof InvalidOwnerError ? new ConfigError(`${name} ${error.message}`) : error;
+  }
+}
+
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): HeloPassConfig {
   const bootstrapAdminKey = optional(env, 'BOOTSTRAP_ADMIN_KEY');
@@ -181,6 +191,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     bootstrapAdminKey,
+    bootstrapAdminOwner: owner(env, 'BOOTSTRAP_ADMIN_OWNER', 'bootstrap-admin'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     embeddedPostgresPort: integer(env, 'EMBEDDED_POSTGRES_PORT', 54329, 1024, 65535),
