@@ -1,8 +1,18 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, ManualClock, sha256Hex } from '@app/domain';
 import { reverseName, startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
-import { auditTrail, bearer, createMailServer, createOrganization, randomIpv4, startTestApp, type TestApp, type TestKey } from './support/test-app.js';
+import {
+  auditTrail,
+  bearer,
+  createMailServer,
+  createOrganization,
+  randomIpv4,
+  startIsolatedTestApp,
+  type TestApp,
+  type TestKey,
+} from './support/test-app.js';
 
 const DAY = 86_400_000;
 
@@ -14,12 +24,13 @@ const DAY = 86_400_000;
  */
 describe('four eyes and proof', () => {
   let dns: TestDnsServer;
-  let t: TestApp;
+  // A database of its own: one test watches which sessions wait for locks.
+  let t: TestApp & { databaseUrl: string };
   const clock = new ManualClock(new Date('2026-12-01T09:00:00.000Z'));
 
   beforeAll(async () => {
     dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, clock);
+    t = await startIsolatedTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, clock);
   });
   afterAll(async () => {
     await t?.close();
@@ -184,6 +195,46 @@ describe('four eyes and proof', () => {
       }
     });
 
+    it('a change of the server waits for a grant in flight, and then sees its exception (the server row lock)', async () => {
+      const server = await provenMailServer(t, dns, { addresses: [randomIpv4()] });
+      const holder = new pg.Client({ connectionString: t.databaseUrl });
+      // Outside any transaction: pg_stat_activity is read once per transaction.
+      const watcher = new pg.Client({ connectionString: t.databaseUrl });
+      await Promise.all([holder.connect(), watcher.connect()]);
+      const waiting = async () =>
+        (
+          await watcher.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows[0]!.n;
+      try {
+        // Hold the organization's row, as a suspension in flight would: the grant, having read the
+        // server, waits there to write its exception (whose foreign key needs that row).
+        await holder.query('BEGIN');
+        await holder.query('SELECT id FROM organizations WHERE id = $1 FOR UPDATE', [server.organizationId]);
+        // (supertest sends a request once it is awaited or then()-ed)
+        const granting = grant(t.keys.csr, { mailServerId: server.mailServerId, reason: 'while the server changes' }).then((response) => response);
+        await expect.poll(waiting, { timeout: 10_000, interval: 20 }).toBe(1);
+        let patched: Awaited<typeof granting> | undefined;
+        const patching = t.http
+          .patch(`/v1/mail-servers/${server.mailServerId}`)
+          .set(bearer(t.keys.csr2))
+          .send({ addresses: [randomIpv4()] })
+          .then((response) => (patched = response));
+        // The change must wait for the grant's lock on the server; were there none, it would finish now.
+        await expect.poll(async () => patched !== undefined || (await waiting()) === 2, { timeout: 10_000, interval: 20 }).toBe(true);
+        await holder.query('ROLLBACK');
+        const [granted] = await Promise.all([granting, patching]);
+        expect([granted.status, patched!.status]).toEqual([201, 409]);
+        expect(patched!.body.detail).toContain(granted.body.id);
+        const now = (await t.http.get(`/v1/mail-servers/${server.mailServerId}`).set(bearer(t.keys.csr)).expect(200)).body;
+        expect(now.addresses).toEqual(granted.body.addresses);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await Promise.all([holder.end(), watcher.end()]);
+      }
+    });
+
     it('approval after the server changed is 422 naming the change, and writes nothing', async () => {
       const server = await provenMailServer(t, dns, { addresses: [randomIpv4()] });
       const pending = await grant(t.keys.csr, {
@@ -266,5 +317,19 @@ describe('four eyes and proof', () => {
     const { seq: _seq, prevHash, hash, actorOwner, ...fields } = row;
     expect(hash).toBe(sha256Hex(prevHash + canonicalJson({ ...fields, actorOwner })));
     expect(hash).not.toBe(sha256Hex(prevHash + canonicalJson(fields)));
+  });
+
+  it('documents owners, the override flow and the re-check in the OpenAPI document', async () => {
+    const document = (await t.http.get('/docs/json').expect(200)).body;
+    const schemas = document.components.schemas;
+    expect(schemas.CreateApiKeyDto.properties).toHaveProperty('owner');
+    expect(schemas.ApiKeyResponseDto.properties).toHaveProperty('owner');
+    expect(schemas.AuditActorDto.properties).toHaveProperty('owner');
+    expect(schemas.ExceptionResponseDto.properties).toHaveProperty('requestedByOwner');
+    expect(schemas.DomainResponseDto.properties).toHaveProperty('pendingOverride');
+    expect(schemas.OwnershipResponseDto.properties).toHaveProperty('spfOnlyAddresses');
+    expect(document.paths['/v1/domains/{id}/override/approve'].post['x-roles']).toEqual(['admin']);
+    expect(document.paths['/v1/domains/{id}/override/reject'].post['x-roles']).toEqual(['admin']);
+    expect(document.paths['/v1/exceptions/{id}/approve'].post.responses).toHaveProperty('422');
   });
 });

@@ -197,4 +197,18 @@ describe('command line: import of hand-kept Postfix maps', () => {
     expect(await t.prisma.mailServer.count({ where: { organizationId: org.id } })).toBe(3);
     expect(await t.prisma.exception.count({ where: { organizationId: org.id } })).toBe(3);
   }, 60_000);
+
+  it('access map: a public suffix is refused as a helo exception even with a justification, before anything is written', async () => {
+    const org = await createOrganization(t);
+    const file = mapFile('suffix_access', ['com     OK', 'co.uk   OK', 'github.io OK']);
+    const done = await cli(['--org', org.id, '--from', file, '--format', 'postfix-access', '--address', '192.0.2.201', '--justification', 'copied from the old map as it was', '--json']);
+    expect(done.code, done.stderr).toBe(3);
+    expect(linesOf(done).map((line) => [line.outcome, line.reason])).toEqual([
+      ['refused', expect.stringContaining('com is a public suffix')],
+      ['refused', expect.stringContaining('co.uk is a public suffix')],
+      ['refused', expect.stringContaining('github.io is a public suffix')],
+    ]);
+    expect(await t.prisma.mailServer.count({ where: { organizationId: org.id } })).toBe(0);
+    expect(await t.prisma.exception.count({ where: { organizationId: org.id } })).toBe(0);
+  }, 60_000);
 });
