@@ -4,7 +4,7 @@ import type { DnsLookup } from '@app/dns';
 import { DNS_LOOKUP } from './dns.module.js';
 import { Clock, NotFoundError } from '@app/domain';
 import { DomainsRepository } from './domains.repository.js';
-import { collectEvidence, type Evidence } from './evidence.js';
+import { addressesOnSpfAlone, collectEvidence, type Evidence } from './evidence.js';
 import { OwnershipRepository, type ServerClaims } from './ownership.repository.js';
 
 export interface OwnershipView extends Evidence {
@@ -36,7 +36,14 @@ export class OwnershipService {
     }
     const claimsChanged =
       stored.evidence.heloHostname !== server.heloHostname || stored.evidence.addresses.join() !== server.addresses.join();
-    return { ...stored.evidence, mailServerId, checkedAt: stored.checkedAt, stale: stored.stale || claimsChanged };
+    return {
+      ...stored.evidence,
+      // Evidence stored before this field existed reads the same as fresh evidence.
+      spfOnlyAddresses: addressesOnSpfAlone(stored.evidence),
+      mailServerId,
+      checkedAt: stored.checkedAt,
+      stale: stored.stale || claimsChanged,
+    };
   }
 
   /** Recomputes the evidence now. */
