@@ -38,6 +38,7 @@ ENV CI=true \
 COPY . .
 RUN npm ci --no-audit --no-fund \
  && test -f dist/apps/api/src/main.js \
+ && test -f dist/apps/worker/src/main.js \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---------------------------------------------------------------------------

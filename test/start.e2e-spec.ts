@@ -37,15 +37,38 @@ async function start(env: Record<string, string>): Promise<Started> {
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('API on ') || (env.RUN_WORKER !== 'false' && !output.includes('worker running'))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
+  await until(
+    () => output.includes('API on ') && (env.RUN_WORKER === 'false' || output.includes('worker running as process')),
+    () => {
       child.kill('SIGKILL');
-      throw new Error(`the service did not start:\n${output}`);
+      return `the service did not start:\n${output}`;
+    },
+  );
+  return { child, output: () => output, exited };
+}
+
+async function until(done: () => boolean, failure: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) {
+      throw new Error(failure());
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { child, output: () => output, exited };
+}
+
+/** The pids the service reported for its worker processes, in order. */
+function workerPids(output: string): number[] {
+  return [...output.matchAll(/^\[helopass\] worker running as process (\d+) /gm)].map((match) => Number(match[1]));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function stop(started: Started): Promise<number | null> {
@@ -99,7 +122,12 @@ describe('npm start', () => {
       const output = first.output();
       expect(output).toContain(`API on http://127.0.0.1:${port}/v1`);
       expect(output).toContain(`docs on http://127.0.0.1:${port}/docs`);
-      expect(output).toContain('worker running');
+      // The worker is a process of its own, reporting ready over its IPC channel.
+      const [workerPid] = workerPids(output);
+      expect(workerPid).toBeDefined();
+      expect(workerPid).not.toBe(first.child.pid);
+      expect(alive(workerPid!)).toBe(true);
+      expect(output).toContain(`[helopass-worker] running as process ${workerPid}`);
       const key = /^\[helopass\]\s+(hp_[A-Za-z0-9_-]+)$/m.exec(output)?.[1];
       expect(key).toBeDefined();
       const base = `http://127.0.0.1:${port}`;
@@ -112,10 +140,27 @@ describe('npm start', () => {
       });
       expect(created.status).toBe(201);
       organizationId = ((await created.json()) as { id: string }).id;
+
+      // A worker that dies is reported and started again; the API keeps answering meanwhile.
+      process.kill(workerPid!, 'SIGKILL');
+      await until(
+        () => workerPids(first.output()).length === 2,
+        () => `the worker was not restarted:\n${first.output()}`,
+      );
+      expect(first.output()).toContain(`[helopass] worker (process ${workerPid}) exited unexpectedly (signal SIGKILL); restarting in 1 s`);
+      expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     } finally {
       expect(await stop(first)).toBe(0);
     }
-    expect(first.output()).toContain('SIGINT: stopping');
+    // Ctrl-C stops the worker, then the API, then the embedded PostgreSQL.
+    const stopped = first.output();
+    const restarted = workerPids(stopped)[1]!;
+    const order = ['[helopass] SIGINT: stopping', `[helopass] worker stopped (process ${restarted})`, '[helopass] API stopped', '[helopass] embedded PostgreSQL stopped'];
+    const positions = order.map((line) => stopped.indexOf(line));
+    expect(positions.every((position) => position >= 0), stopped).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(stopped).toContain(`[helopass-worker] SIGTERM: stopping`);
+    expect(alive(restarted)).toBe(false);
     expect(await accepts(pgPort)).toBe(false);
 
     // Again on the same data: nothing new printed, the data is still there.
@@ -131,7 +176,8 @@ describe('npm start', () => {
     } finally {
       expect(await stop(second)).toBe(0);
     }
-  });
+    // Two starts of PostgreSQL, the API and the worker, and a worker restart: more than the default timeout on a busy machine.
+  }, 120_000);
 
   it('with DATABASE_URL and BOOTSTRAP_ADMIN_KEY, registers that key as admin', async () => {
     const adminUrl = inject('adminUrl');
@@ -139,14 +185,20 @@ describe('npm start', () => {
     const port = await freePort();
     const bootstrapKey = `operator_${'k'.repeat(30)}`;
     try {
-      const started = await start({ DATABASE_URL: databaseUrl, PORT: String(port), BOOTSTRAP_ADMIN_KEY: bootstrapKey });
+      const started = await start({
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        BOOTSTRAP_ADMIN_KEY: bootstrapKey,
+        BOOTSTRAP_ADMIN_OWNER: 'Ops.Lead@Example.com',
+      });
       try {
         expect(started.output()).toContain('BOOTSTRAP_ADMIN_KEY registered');
         expect(started.output()).not.toContain(bootstrapKey);
         const keys = await fetch(`http://127.0.0.1:${port}/v1/api-keys`, { headers: { authorization: `Bearer ${bootstrapKey}` } });
         expect(keys.status).toBe(200);
-        const body = (await keys.json()) as { items: { role: string }[] };
-        expect(body.items.map((item) => item.role)).toEqual(['admin']);
+        const body = (await keys.json()) as { items: { role: string; owner: string }[] };
+        // The person behind it, as BOOTSTRAP_ADMIN_OWNER names them (normalized).
+        expect(body.items.map((item) => [item.role, item.owner])).toEqual([['admin', 'ops.lead@example.com']]);
       } finally {
         expect(await stop(started)).toBe(0);
       }

@@ -29,18 +29,35 @@ export interface TestKey {
   key: string;
   role: Role;
   name: string;
+  /** The person behind the key (null for the filter key). */
+  owner: string | null;
 }
 
 export interface TestApp {
   app: NestFastifyApplication;
   http: ReturnType<typeof request>;
-  keys: { admin: TestKey; admin2: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey };
+  /**
+   * One key per role, each of another person, a second admin and csr (other
+   * persons again), and `adminAgain`: a second key of the same person as
+   * `admin`, which four eyes must treat as `admin` itself.
+   */
+  keys: { admin: TestKey; admin2: TestKey; adminAgain: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey };
   logs: LogCapture;
   prisma: PrismaService;
   /** `METHOD /path` of every route the HTTP server registered. */
   routes: string[];
   close(): Promise<void>;
 }
+
+/**
+ * Specs fire many requests with the same keys from one address in a moment;
+ * the suite's own traffic must not meet the limits (rate-limit specs set small ones).
+ */
+const GENEROUS_RATE_LIMITS = {
+  RATE_LIMIT_PER_MINUTE: '1000000',
+  RATE_LIMIT_FEED_PER_MINUTE: '1000000',
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000000',
+};
 
 export const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
 
@@ -49,7 +66,7 @@ export const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('
  * one fresh API key per role.
  */
 export async function startTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
-  const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), LOG_LEVEL: 'info', ...env });
+  const config = loadConfig({ DATABASE_URL: inject('databaseUrl'), LOG_LEVEL: 'info', ...GENEROUS_RATE_LIMITS, ...env });
   const logs = new LogCapture();
   const routes: string[] = [];
   const app = await createApp(config, {
@@ -58,18 +75,21 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
     onRoute: (method, url) => routes.push(`${method} ${url}`),
   });
   const apiKeys = app.get(ApiKeysService);
-  const system = { id: null, name: 'system:test', role: 'system' as const };
-  const mint = async (role: Role, label: string): Promise<TestKey> => {
-    const created = await apiKeys.create({ name: unique(label), role }, system);
-    return { id: created.id, key: created.key, role, name: created.name };
+  const system = { id: null, name: 'system:test', role: 'system' as const, owner: null };
+  const mint = async (role: Role, label: string, owner: string | null = `${unique(label)}@example.test`): Promise<TestKey> => {
+    const created = await apiKeys.create({ name: unique(label), role, owner }, system);
+    return { id: created.id, key: created.key, role, name: created.name, owner: created.owner };
   };
+  const admin = await mint('admin', 'admin');
   const keys = {
-    admin: await mint('admin', 'admin'),
+    admin,
     admin2: await mint('admin', 'admin2'),
+    // The same person as `admin`, the owner spelled differently: one person all the same.
+    adminAgain: await mint('admin', 'admin-again', admin.owner!.toUpperCase()),
     csr: await mint('csr', 'csr'),
     csr2: await mint('csr', 'csr2'),
     auditor: await mint('auditor', 'auditor'),
-    filter: await mint('filter', 'filter'),
+    filter: await mint('filter', 'filter', null),
   };
   return {
     app,

@@ -1,5 +1,6 @@
+import ipaddr from 'ipaddr.js';
 import { parseBlocklistZones, parseResolverList, type BlocklistZone } from '@app/dns';
-import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, isWellFormedApiKey } from '@app/domain';
+import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, InvalidOwnerError, isWellFormedApiKey, normalizeOwner } from '@app/domain';
 
 /** A bad setting; start-up stops with this message, which names the variable. */
 export class ConfigError extends Error {
@@ -16,6 +17,8 @@ export interface HeloPassConfig {
   readonly logLevel: LogLevel;
   /** Registered as an admin key at start-up when no active admin key exists. */
   readonly bootstrapAdminKey: string | undefined;
+  /** The owner (person) of the bootstrap admin key, normalized. */
+  readonly bootstrapAdminOwner: string;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   /** Where the embedded PostgreSQL keeps its data. */
@@ -27,6 +30,7 @@ export interface HeloPassConfig {
   readonly idempotencyRetentionHours: number;
   readonly ownership: OwnershipConfig;
   readonly dns: DnsConfig;
+  readonly dnsCheck: DnsCheckConfig;
   /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
@@ -35,6 +39,9 @@ export interface HeloPassConfig {
   readonly production: boolean;
   readonly retention: RetentionConfig;
   readonly blocklists: BlocklistConfig;
+  readonly database: DatabaseLimitsConfig;
+  readonly http: HttpLimitsConfig;
+  readonly rateLimits: RateLimitsConfig;
 }
 
 /** How long the worker keeps records that would otherwise grow without end. */
@@ -43,6 +50,40 @@ export interface RetentionConfig {
   readonly domainCheckDays: number;
   /** The most checks kept per domain; older ones beyond it are purged whatever their age. */
   readonly domainCheckHistoryMax: number;
+}
+
+/** How long the app waits on PostgreSQL before it gives up and answers 503. */
+export interface DatabaseLimitsConfig {
+  /** Opening a connection, or waiting for a free one in the pool. */
+  readonly connectTimeoutMs: number;
+  /** One statement; the server cancels it after this (SQLSTATE 57014). */
+  readonly statementTimeoutMs: number;
+  /** Waiting for a row or table lock (SQLSTATE 55P03). */
+  readonly lockTimeoutMs: number;
+  /** A session left idle inside an open transaction is ended by the server. */
+  readonly idleInTransactionTimeoutMs: number;
+  /** The `Retry-After` of a 503 answered while the database is unavailable. */
+  readonly retryAfterSeconds: number;
+}
+
+export interface HttpLimitsConfig {
+  /** A connection with no traffic in either direction for this long is closed. */
+  readonly connectionTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this. */
+  readonly requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface RateLimitsConfig {
+  /** Requests per minute per API key (and per client address for requests without a key). */
+  readonly perMinute: number;
+  /** Requests per minute per API key to the allowlist feed. */
+  readonly feedPerMinute: number;
+  /** Failed authentications per minute per client address; beyond, 429 before the key is looked at. */
+  readonly authFailuresPerMinute: number;
+  /** Proxies whose X-Forwarded-For is believed: addresses and CIDR prefixes. Empty: none. */
+  readonly trustedProxies: string[];
 }
 
 /** DNS blocklists a mail server must not be on (issue: "not used for illegitimate email"). */
@@ -83,6 +124,12 @@ export interface DnsConfig {
   readonly resolvers: string[];
   readonly timeoutMs: number;
   readonly tries: number;
+}
+
+/** Bounds on one DNS check (an ownership check, a challenge look, a diagnosis): DESIGN.md, Ownership §7. */
+export interface DnsCheckConfig {
+  /** The longest one check may take, all its lookups together; past it, the check ends as "could not tell". */
+  readonly deadlineMs: number;
 }
 
 export interface OwnershipConfig {
@@ -192,6 +239,74 @@ function exceptionRules(env: Env): ExceptionRulesConfig {
   };
 }
 
+function feed(env: Env, production: boolean): FeedConfig {
+  const signingKey = optional(env, 'FEED_SIGNING_KEY');
+  const signingKeyInDatabase = boolean(env, 'FEED_SIGNING_KEY_IN_DATABASE', !production);
+  if (signingKey === undefined && !signingKeyInDatabase) {
+    // A key generated into the database is readable by anyone who can read a backup.
+    throw new ConfigError(
+      production
+        ? 'FEED_SIGNING_KEY must be set when NODE_ENV=production (or set FEED_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
+        : 'FEED_SIGNING_KEY must be set when FEED_SIGNING_KEY_IN_DATABASE=false',
+    );
+  }
+  return { pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600), signingKey, signingKeyInDatabase };
+}
+
+function addressList(env: Env, name: string): string[] {
+  const entries = (optional(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  for (const entry of entries) {
+    if (!ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry)) {
+      throw new ConfigError(`${name} must be a comma-separated list of IP addresses and CIDR prefixes`);
+    }
+  }
+  return entries;
+}
+
+function databaseLimits(env: Env): DatabaseLimitsConfig {
+  return {
+    connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
+    statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    lockTimeoutMs: integer(env, 'DB_LOCK_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    idleInTransactionTimeoutMs: integer(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    retryAfterSeconds: integer(env, 'DB_RETRY_AFTER_SECONDS', 5, 1, 600),
+  };
+}
+
+function httpLimits(env: Env): HttpLimitsConfig {
+  const keepAliveTimeoutMs = integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 3_600_000);
+  const connectionTimeoutMs = integer(env, 'HTTP_CONNECTION_TIMEOUT_MS', 120_000, 1000, 3_600_000);
+  if (connectionTimeoutMs <= keepAliveTimeoutMs) {
+    // Otherwise an idle kept-alive connection (a feed poller between polls) is cut by the wrong timer.
+    throw new ConfigError('HTTP_CONNECTION_TIMEOUT_MS must be longer than HTTP_KEEP_ALIVE_TIMEOUT_MS');
+  }
+  return {
+    connectionTimeoutMs,
+    requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    keepAliveTimeoutMs,
+  };
+}
+
+function rateLimits(env: Env): RateLimitsConfig {
+  return {
+    perMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    feedPerMinute: integer(env, 'RATE_LIMIT_FEED_PER_MINUTE', 1200, 1, 1_000_000),
+    authFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+    trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
+  };
+}
+
+function owner(env: Env, name: string, fallback: string): string {
+  try {
+    return normalizeOwner(optional(env, name) ?? fallback);
+  } catch (error) {
+    throw error instanceof InvalidOwnerError ? new ConfigError(`${name} ${error.message}`) : error;
+  }
+}
+
 function blocklistZones(env: Env, name: string): BlocklistZone[] {
   try {
     return parseBlocklistZones(optional(env, name) ?? '');
@@ -208,20 +323,6 @@ function blocklists(env: Env): BlocklistConfig {
     maxAddresses: integer(env, 'DNSBL_MAX_ADDRESSES', 256, 1, 65_536),
     recheckIntervalMinutes: integer(env, 'BLOCKLIST_RECHECK_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60),
   };
-}
-
-function feed(env: Env, production: boolean): FeedConfig {
-  const signingKey = optional(env, 'FEED_SIGNING_KEY');
-  const signingKeyInDatabase = boolean(env, 'FEED_SIGNING_KEY_IN_DATABASE', !production);
-  if (signingKey === undefined && !signingKeyInDatabase) {
-    // A key generated into the database is readable by anyone who can read a backup.
-    throw new ConfigError(
-      production
-        ? 'FEED_SIGNING_KEY must be set when NODE_ENV=production (or set FEED_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
-        : 'FEED_SIGNING_KEY must be set when FEED_SIGNING_KEY_IN_DATABASE=false',
-    );
-  }
-  return { pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600), signingKey, signingKeyInDatabase };
 }
 
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
@@ -241,6 +342,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     bootstrapAdminKey,
     production,
+    bootstrapAdminOwner: owner(env, 'BOOTSTRAP_ADMIN_OWNER', 'bootstrap-admin'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     embeddedPostgresPort: integer(env, 'EMBEDDED_POSTGRES_PORT', 54329, 1024, 65535),
@@ -259,6 +361,9 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       timeoutMs: integer(env, 'DNS_TIMEOUT_MS', 2000, 50, 30_000),
       tries: integer(env, 'DNS_TRIES', 2, 1, 5),
     },
+    dnsCheck: {
+      deadlineMs: integer(env, 'DNS_CHECK_DEADLINE_MS', 5000, 100, 120_000),
+    },
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
     feed: feed(env, production),
@@ -266,6 +371,9 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       domainCheckDays: integer(env, 'DOMAIN_CHECK_RETENTION_DAYS', 90, 1, 3650),
       domainCheckHistoryMax: integer(env, 'DOMAIN_CHECK_HISTORY_MAX', 100, 10, 10_000),
     },
+    database: databaseLimits(env),
+    http: httpLimits(env),
+    rateLimits: rateLimits(env),
     blocklists: blocklists(env),
   };
 }

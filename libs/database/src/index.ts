@@ -5,3 +5,5 @@ export * from './database.module.js';
 export * from './migrations.js';
 export * from './embedded-postgres.js';
 export * from './resolve-database.js';
+export * from './connection-options.js';
+export * from './database-unavailable.js';

@@ -1,5 +1,7 @@
 export * from './types.js';
+export * from './limits.js';
 export * from './dns-client.js';
+export * from './dns-check.js';
 export * from './spf.js';
 export * from './blocklist.js';
 export * from './blocklist-names.js';

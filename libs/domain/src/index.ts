@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './pagination.js';
 export * from './clock.js';
 export * from './versioned.js';
+export * from './owner.js';

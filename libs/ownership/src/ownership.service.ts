@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import type { DnsLookup } from '@app/dns';
-import { DNS_LOOKUP } from './dns.module.js';
+import { DnsChecks } from '@app/dns';
 import { Clock, NotFoundError } from '@app/domain';
 import { DomainsRepository } from './domains.repository.js';
-import { collectEvidence, type Evidence } from './evidence.js';
+import { addressesOnSpfAlone, collectEvidence, type Evidence } from './evidence.js';
 import { OwnershipRepository, type ServerClaims } from './ownership.repository.js';
 
 export interface OwnershipView extends Evidence {
@@ -23,7 +22,7 @@ export class OwnershipService {
     private readonly ownership: OwnershipRepository,
     private readonly domains: DomainsRepository,
     private readonly clock: Clock,
-    @Inject(DNS_LOOKUP) private readonly dns: DnsLookup,
+    private readonly dnsChecks: DnsChecks,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
@@ -36,7 +35,14 @@ export class OwnershipService {
     }
     const claimsChanged =
       stored.evidence.heloHostname !== server.heloHostname || stored.evidence.addresses.join() !== server.addresses.join();
-    return { ...stored.evidence, mailServerId, checkedAt: stored.checkedAt, stale: stored.stale || claimsChanged };
+    return {
+      ...stored.evidence,
+      // Evidence stored before this field existed reads the same as fresh evidence.
+      spfOnlyAddresses: addressesOnSpfAlone(stored.evidence),
+      mailServerId,
+      checkedAt: stored.checkedAt,
+      stale: stored.stale || claimsChanged,
+    };
   }
 
   /** Recomputes the evidence now. */
@@ -69,7 +75,20 @@ export class OwnershipService {
 
   private async compute(server: ServerClaims): Promise<OwnershipView> {
     const domains = await this.domains.verifiedNames(server.organizationId);
-    const evidence = await collectEvidence(server, domains, this.dns);
+    // One DNS check per computation: one deadline, each question asked once.
+    const check = this.dnsChecks.begin();
+    let evidence: Evidence;
+    try {
+      evidence = await collectEvidence(server, domains, check);
+    } finally {
+      check.end();
+    }
+    if (evidence.dnsCheck.deadlineExceeded !== null) {
+      this.logger.warn(
+        { mailServerId: server.id, lookups: evidence.dnsCheck.lookups, deadlineMs: evidence.dnsCheck.deadlineMs },
+        'ownership check ran out of its DNS deadline',
+      );
+    }
     const checkedAt = this.clock.now();
     await this.ownership.store(server, evidence, checkedAt);
     return { ...evidence, mailServerId: server.id, checkedAt, stale: false };
