@@ -5,7 +5,7 @@ import { ManualClock } from '@app/domain';
 import { startWorker } from '../apps/worker/src/worker.js';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
-import { auditTrail, bearer, startIsolatedTestApp, startTestApp, type TestApp, type TestKey } from './support/test-app.js';
+import { auditTrail, bearer, startIsolatedTestApp, type TestApp, type TestKey } from './support/test-app.js';
 
 // "Not used for illegitimate email": grants, approvals and re-checks against
 // DNS blocklists served by a real DNS server on 127.0.0.1, through c-ares.
@@ -267,13 +267,3 @@ describe('DNS blocklists and exceptions', () => {
   });
 });
 
-describe('without DNS blocklists', () => {
-  it('warns at start-up that the check is off', async () => {
-    const t = await startTestApp();
-    try {
-      await expect.poll(() => t.logs.text).toContain('no DNS blocklist is configured (DNSBL_ZONES, DNSBL_DOMAIN_ZONES)');
-    } finally {
-      await t.close();
-    }
-  });
-});

@@ -23,7 +23,7 @@ function zoneName(): string {
 
 function checker(
   zones: { address?: string; domain?: string },
-  options: { clock?: ManualClock; maxAddresses?: number } = {},
+  options: { clock?: ManualClock; maxAddresses?: number; concurrency?: number } = {},
 ): { checker: BlocklistChecker; clock: ManualClock } {
   const clock = options.clock ?? new ManualClock(new Date('2026-12-02T10:00:00Z'));
   const dns = new DnsClient({ resolvers: [server.address], timeoutMs: 300, tries: 1 });
@@ -35,6 +35,7 @@ function checker(
       domainZones: parseBlocklistZones(zones.domain ?? ''),
       maxAddresses: options.maxAddresses ?? 256,
       clock,
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     }),
   };
 }
@@ -206,6 +207,27 @@ describe('checking a mail server', () => {
     ]);
     expect(report.listed).toEqual([{ subject: '10.20.0.0', zone, query: `0.0.20.10.${zone}`, answers: ['127.0.0.2'] }]);
     expect(asked(`1.0.20.10.${zone}`)).toBe(0);
+  });
+
+  it('stops at the check’s deadline: what was not answered by then is unknown, and the rest is never sent', async () => {
+    const zone = zoneName();
+    for (const last of [0, 1, 2, 3]) {
+      server.timeout(`${last}.113.0.203.${zone}`);
+    }
+    const { checker: blocklists } = checker({ address: zone }, { concurrency: 1 });
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error('EDEADLINE: deadline exceeded')), 450);
+
+    const report = await blocklists.checkServer({ prefixes: ['203.0.113.0/30'] }, { signal: deadline.signal });
+    clearTimeout(timer);
+
+    expect(report.listed).toEqual([]);
+    expect(report.unknown.map((item) => item.subject)).toEqual(['203.0.113.0', '203.0.113.1', '203.0.113.2', '203.0.113.3']);
+    expect(report.unknown.at(-1)?.reason).toContain('deadline exceeded');
+    // One lookup at a time, 300 ms each: the deadline leaves the last ones unsent.
+    const sent = [0, 1, 2, 3].map((last) => asked(`${last}.113.0.203.${zone}`));
+    expect(sent.slice(0, 1)).toEqual([1]);
+    expect(sent.slice(2)).toEqual([0, 0]);
   });
 
   it('looks nothing up when no zone is configured', async () => {

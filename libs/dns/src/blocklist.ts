@@ -3,13 +3,13 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { addressQueryName, domainQueryName, prefixProbe } from './blocklist-names.js';
 import { classifyBlocklistAnswer, type BlocklistVerdict, type BlocklistZone } from './blocklist-zones.js';
-import type { DnsOutcome } from './types.js';
+import type { DnsOutcome, LookupOptions } from './types.js';
 
 /** The lookups a blocklist check makes; `DnsClient` provides them through the configured resolvers. */
 export interface BlocklistDns {
   /** A records with their TTLs in seconds. */
-  aWithTtl(name: string): Promise<DnsOutcome<RecordWithTtl>>;
-  txt(name: string): Promise<DnsOutcome<string>>;
+  aWithTtl(name: string, options?: LookupOptions): Promise<DnsOutcome<RecordWithTtl>>;
+  txt(name: string, options?: LookupOptions): Promise<DnsOutcome<string>>;
 }
 
 export interface BlocklistCheckerOptions {
@@ -84,6 +84,11 @@ const MAX_TTL_SECONDS = 3600;
 /** A list's TXT reason is third-party text shown to operators: kept printable and short. */
 const MAX_REASON_LENGTH = 300;
 
+function abandoned(signal: AbortSignal): DnsOutcome<never> {
+  const reason: unknown = signal.reason;
+  return { status: 'timeout', resolver: '', error: reason instanceof Error ? reason.message : 'EDEADLINE: the check ran out of time' };
+}
+
 /**
  * Looks addresses and names up in DNS blocklists (RFC 5782) and caches each
  * answer for its TTL. A lookup that could not be answered (timeout,
@@ -115,37 +120,41 @@ export class BlocklistChecker {
   }
 
   /** Asks every address zone about one address (IPv4, IPv6 or IPv4-mapped). */
-  lookupAddress(address: string): Promise<ZoneOutcome[]> {
-    return Promise.all(this.options.addressZones.map((zone) => this.lookup(zone, addressQueryName(address, zone.name), address)));
+  lookupAddress(address: string, options: LookupOptions = {}): Promise<ZoneOutcome[]> {
+    return Promise.all(
+      this.options.addressZones.map((zone) => this.lookup(zone, addressQueryName(address, zone.name), address, options.signal)),
+    );
   }
 
   /** Asks every domain zone about a host name. */
-  lookupDomain(name: string): Promise<ZoneOutcome[]> {
-    return Promise.all(this.options.domainZones.map((zone) => this.lookup(zone, domainQueryName(name, zone.name), name)));
+  lookupDomain(name: string, options: LookupOptions = {}): Promise<ZoneOutcome[]> {
+    return Promise.all(this.options.domainZones.map((zone) => this.lookup(zone, domainQueryName(name, zone.name), name, options.signal)));
   }
 
   /**
    * Checks a mail server: the addresses of each prefix (all of a small IPv4
    * prefix, the network address of a wider one; see `prefixProbe`) in the
-   * address zones, and its HELO name in the domain zones.
+   * address zones, and its HELO name in the domain zones. `signal`: the
+   * check's deadline; lookups not answered by then are `unknown`, and those
+   * not yet sent are not sent.
    */
-  async checkServer(server: { prefixes: readonly string[]; heloHostname?: string }): Promise<BlocklistReport> {
+  async checkServer(server: { prefixes: readonly string[]; heloHostname?: string }, options: LookupOptions = {}): Promise<BlocklistReport> {
     const prefixes: PrefixCoverage[] = [];
     const subjects: Array<{ subject: string; outcomes: Promise<ZoneOutcome[]> }> = [];
     for (const prefix of server.prefixes) {
       const probe = prefixProbe(prefix, this.options.maxAddresses);
       if (probe === undefined) {
-        subjects.push({ subject: prefix, outcomes: this.lookupAddress(prefix) });
+        subjects.push({ subject: prefix, outcomes: this.lookupAddress(prefix, options) });
         prefixes.push({ prefix, checked: 0, total: '0', partial: true });
         continue;
       }
       prefixes.push({ prefix, checked: probe.addresses.length, total: probe.total, partial: probe.partial });
       for (const address of probe.addresses) {
-        subjects.push({ subject: address, outcomes: this.lookupAddress(address) });
+        subjects.push({ subject: address, outcomes: this.lookupAddress(address, options) });
       }
     }
     if (server.heloHostname !== undefined) {
-      subjects.push({ subject: server.heloHostname, outcomes: this.lookupDomain(server.heloHostname) });
+      subjects.push({ subject: server.heloHostname, outcomes: this.lookupDomain(server.heloHostname, options) });
     }
     const listed: ListedFinding[] = [];
     const unknown: UnknownFinding[] = [];
@@ -169,7 +178,7 @@ export class BlocklistChecker {
     };
   }
 
-  private async lookup(zone: BlocklistZone, query: string | undefined, subject: string): Promise<ZoneOutcome> {
+  private async lookup(zone: BlocklistZone, query: string | undefined, subject: string, signal: AbortSignal | undefined): Promise<ZoneOutcome> {
     if (query === undefined) {
       return { zone: zone.name, query: '', status: 'unknown', reason: `cannot build a query name for "${subject.slice(0, 64)}" in this zone` };
     }
@@ -179,18 +188,22 @@ export class BlocklistChecker {
     }
     let pending = this.inFlight.get(query);
     if (pending === undefined) {
-      pending = this.ask(zone, query).finally(() => this.inFlight.delete(query));
+      pending = this.ask(zone, query, signal).finally(() => this.inFlight.delete(query));
       this.inFlight.set(query, pending);
     }
     return { zone: zone.name, query, ...(await pending) };
   }
 
-  private async ask(zone: BlocklistZone, query: string): Promise<BlocklistVerdict> {
-    const outcome = await this.limit(() => this.options.dns.aWithTtl(query));
+  private async ask(zone: BlocklistZone, query: string, signal: AbortSignal | undefined): Promise<BlocklistVerdict> {
+    const outcome = await this.limit(
+      (): Promise<DnsOutcome<RecordWithTtl>> =>
+        // Queued behind other lookups past the check's deadline: not sent at all.
+        signal?.aborted === true ? Promise.resolve(abandoned(signal)) : this.options.dns.aWithTtl(query, { signal }),
+    );
     const addresses: DnsOutcome<string> = outcome.status === 'ok' ? { ...outcome, records: outcome.records.map((record) => record.address) } : outcome;
     let verdict = classifyBlocklistAnswer(zone, addresses);
     if (verdict.status === 'listed') {
-      const reason = await this.reason(query);
+      const reason = await this.reason(query, signal);
       verdict = reason === undefined ? verdict : { ...verdict, reason };
     }
     const ttlSeconds =
@@ -207,8 +220,8 @@ export class BlocklistChecker {
   }
 
   /** RFC 5782 §2.1: a list may explain an entry in a TXT record at the same name. Its absence changes nothing. */
-  private async reason(query: string): Promise<string | undefined> {
-    const outcome = await this.limit(() => this.options.dns.txt(query));
+  private async reason(query: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+    const outcome = await this.limit(() => (signal?.aborted === true ? Promise.resolve(abandoned(signal)) : this.options.dns.txt(query, { signal })));
     if (outcome.status !== 'ok') {
       return undefined;
     }

@@ -14,6 +14,7 @@ import { BLOCKLIST_DNS } from '@app/ownership';
 export class BlocklistScreening implements OnModuleInit {
   private readonly logger = new Logger(BlocklistScreening.name);
   private readonly checker: BlocklistChecker;
+  private readonly deadlineMs: number;
 
   constructor(@Inject(BLOCKLIST_DNS) dns: BlocklistDns, clock: Clock, @Inject(HELOPASS_CONFIG) config: HeloPassConfig) {
     this.checker = new BlocklistChecker({
@@ -23,6 +24,7 @@ export class BlocklistScreening implements OnModuleInit {
       maxAddresses: config.blocklists.maxAddresses,
       clock,
     });
+    this.deadlineMs = config.dnsCheck.deadlineMs;
   }
 
   onModuleInit(): void {
@@ -38,8 +40,23 @@ export class BlocklistScreening implements OnModuleInit {
     return this.checker.enabled;
   }
 
-  /** Looks up the addresses and the HELO name an exception covers (or would cover). */
-  check(server: { heloHostname: string; addresses: readonly string[] }): Promise<BlocklistReport> {
-    return this.checker.checkServer({ prefixes: server.addresses, heloHostname: server.heloHostname });
+  /**
+   * Looks up the addresses and the HELO name an exception covers (or would
+   * cover), all within one deadline (`DNS_CHECK_DEADLINE_MS`, real time like
+   * every DNS check's): lookups it cuts short are `unknown`, never listed.
+   */
+  async check(server: { heloHostname: string; addresses: readonly string[] }): Promise<BlocklistReport> {
+    const ms = this.deadlineMs;
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new Error(`EDEADLINE: deadline exceeded: a blocklist check may take at most ${ms} ms (DNS_CHECK_DEADLINE_MS)`)),
+      ms,
+    );
+    timer.unref();
+    try {
+      return await this.checker.checkServer({ prefixes: server.addresses, heloHostname: server.heloHostname }, { signal: deadline.signal });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
