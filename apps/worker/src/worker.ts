@@ -3,7 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { PgBoss } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
-import { ExceptionChecksService, ExceptionDecisionsService } from '@app/exceptions';
+import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { DomainsService, OwnershipService } from '@app/ownership';
 import { RetentionService } from './retention.service.js';
 import { WorkerModule } from './worker.module.js';
@@ -42,6 +42,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  warnWhenBlocklistsAreOff(app.get(BlocklistScreening), logger);
   const domains = app.get(DomainsService);
   const ownership = app.get(OwnershipService);
   const exceptions = app.get(ExceptionDecisionsService);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { BlocklistChecker, type BlocklistDns, type BlocklistReport } from '@app/dns';
 import { Clock } from '@app/domain';
@@ -11,8 +11,7 @@ import { BLOCKLIST_DNS } from '@app/ownership';
  * resolvers. One checker (and so one answer cache) per process.
  */
 @Injectable()
-export class BlocklistScreening implements OnModuleInit {
-  private readonly logger = new Logger(BlocklistScreening.name);
+export class BlocklistScreening {
   private readonly checker: BlocklistChecker;
   private readonly deadlineMs: number;
 
@@ -27,12 +26,14 @@ export class BlocklistScreening implements OnModuleInit {
     this.deadlineMs = config.dnsCheck.deadlineMs;
   }
 
-  onModuleInit(): void {
-    if (!this.enabled) {
-      this.logger.warn(
-        'no DNS blocklist is configured (DNSBL_ZONES, DNSBL_DOMAIN_ZONES): exceptions are granted without checking that the server is not used for illegitimate email',
-      );
-    }
+  /**
+   * What the API and the worker log at start-up when the check is off (not
+   * the command line, whose output is machine-read); null when it is on.
+   */
+  get startupWarning(): string | null {
+    return this.enabled
+      ? null
+      : 'no DNS blocklist is configured (DNSBL_ZONES, DNSBL_DOMAIN_ZONES): exceptions are granted without checking that the server is not used for illegitimate email';
   }
 
   /** False when no zone is configured: every check then finds nothing. */
@@ -58,5 +59,13 @@ export class BlocklistScreening implements OnModuleInit {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** Logs `startupWarning` (API and worker start-up). */
+export function warnWhenBlocklistsAreOff(screening: BlocklistScreening, logger: { warn(message: string): void }): void {
+  const warning = screening.startupWarning;
+  if (warning !== null) {
+    logger.warn(warning);
   }
 }

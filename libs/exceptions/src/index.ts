@@ -9,3 +9,4 @@ export * from './exceptions.module.js';
 export type { ExceptionFilter } from './exceptions.repository.js';
 export * from './blocklist-rules.js';
 export * from './exception-checks.service.js';
+export * from './blocklist-screening.js';
