@@ -168,7 +168,7 @@ describe('DNS blocklists and exceptions', () => {
     afterCache();
     const rechecked = await act(t.keys.csr, granted.body.id, 'recheck').expect(200);
     expect(rechecked.body).toMatchObject({ status: 'active', changed: null, blocklists: { listed: [], unknown: [{ subject: address }] } });
-    expect(await inFeed(address)()).toBe(true);
+    await expect.poll(inFeed(address)).toBe(true);
   });
 
   it('refuses to approve a request for a server listed since it was made', async () => {
@@ -206,7 +206,7 @@ describe('DNS blocklists and exceptions', () => {
     afterCache();
     const lifted = await act(t.keys.csr, id, 'recheck').expect(200);
     expect(lifted.body).toMatchObject({ status: 'suspended', suspensionCauses: ['organization'], changed: 'suspension_cause_lifted' });
-    expect(await inFeed(address)()).toBe(false);
+    await expect.poll(inFeed(address)).toBe(false);
     await organization('reactivate');
     expect(await causes()).toEqual({ status: 'active', causes: [] });
     await expect.poll(inFeed(address)).toBe(true);
@@ -219,7 +219,7 @@ describe('DNS blocklists and exceptions', () => {
     expect(await causes()).toEqual({ status: 'suspended', causes: ['organization', 'blocklist'] });
     await organization('reactivate');
     expect(await causes()).toEqual({ status: 'suspended', causes: ['blocklist'] });
-    expect(await inFeed(address)()).toBe(false);
+    await expect.poll(inFeed(address)).toBe(false);
     delist(address);
     afterCache();
     await act(t.keys.csr, id, 'recheck').expect(200);
