@@ -42,6 +42,7 @@ const ACCESS: Record<string, Role[] | 'public'> = {
   'POST /v1/exceptions/:id/reject': ['csr', 'admin'],
   'POST /v1/exceptions/:id/revoke': ['csr', 'admin'],
   'POST /v1/exceptions/:id/renew': ['csr', 'admin'],
+  'POST /v1/exceptions/:id/recheck': ['csr', 'admin'],
   'GET /v1/allowlist': ['filter', 'auditor', 'admin'],
   'GET /v1/allowlist.sig': ['filter', 'auditor', 'admin'],
   'GET /v1/allowlist/signing-key': ['filter', 'auditor', 'admin'],
