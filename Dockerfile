@@ -32,13 +32,16 @@ ENV CI=true \
     CHECKPOINT_DISABLE=1
 
 # `npm ci` runs the root `postinstall` (`node scripts/prisma-generate.mjs &&
-# nest build api`), so the sources must be present before it. The `node`
+# node scripts/build.mjs`: nest build, and the standalone sync agent bundled
+# into dist/helopass-sync.mjs for mail hosts to copy out of the image), so the
+# sources must be present before it. The `node`
 # devDependency fetches a Node 24 binary for `npm run`: unneeded here, harmless,
 # and pruned below.
 COPY . .
 RUN npm ci --no-audit --no-fund \
  && test -f dist/apps/api/src/main.js \
  && test -f dist/apps/worker/src/main.js \
+ && test -f dist/helopass-sync.mjs \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---------------------------------------------------------------------------

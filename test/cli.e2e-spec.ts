@@ -61,18 +61,18 @@ describe('command line: api-keys', () => {
 
   it('refuses bad arguments with a non-zero exit and a message', async () => {
     await expect(cli(['api-keys', 'create', '--name', 'x', '--role', 'root'])).rejects.toMatchObject({
-      code: 1,
+      code: 2,
       stderr: expect.stringContaining('--role'),
     });
     const name = unique('refused');
     for (const role of ['admin', 'csr', 'auditor']) {
       await expect(cli(['api-keys', 'create', '--name', name, '--role', role])).rejects.toMatchObject({
-        code: 1,
+        code: 2,
         stderr: expect.stringContaining('--owner is required'),
       });
     }
     await expect(cli(['api-keys', 'create', '--name', name, '--role', 'csr', '--owner', 'two words'])).rejects.toMatchObject({
-      code: 1,
+      code: 2,
       stderr: expect.stringContaining('--owner must be an e-mail address or a directory handle'),
     });
     expect(await t.prisma.apiKey.count({ where: { name } })).toBe(0);

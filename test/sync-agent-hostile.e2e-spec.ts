@@ -8,22 +8,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSyncAgent } from './support/sync-agent.js';
 
-const CLI = 'dist/apps/cli/src/main.js';
 const FILTER_KEY = 'hp_hostileFeedTestKeyhostileFeedTestKey0';
-
-interface Run {
-  code: number | null;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 }, (error, _stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr });
-    });
-  });
-}
 
 function body(version: number, lines: string[], eol = '\n'): Buffer {
   const count = `${lines.length} ${lines.length === 1 ? 'entry' : 'entries'}`;
@@ -107,7 +94,7 @@ describe('feed sync agent against a hostile feed over HTTPS', () => {
   });
 
   const sync = (file: string, scenario: string, extra: string[] = [], env: Record<string, string> = { NODE_EXTRA_CA_CERTS: caFile }) =>
-    cli(['sync', '--url', `${base}/${scenario}/v1/allowlist/postfix-cidr`, '--out', file, '--public-key', publicKeyFile, '--max-bytes', '64k', '--once', ...extra], {
+    runSyncAgent(['--url', `${base}/${scenario}/v1/allowlist/postfix-cidr`, '--out', file, '--public-key', publicKeyFile, '--max-bytes', '64k', '--once', ...extra], {
       HELOPASS_SYNC_KEY: FILTER_KEY,
       ...env,
     });

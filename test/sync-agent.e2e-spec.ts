@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,25 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
+import { runSyncAgent as agent, SYNC_AGENT, AGENT_NODE } from './support/sync-agent.js';
 import { bearer, startIsolatedTestApp, type TestApp } from './support/test-app.js';
-
-const CLI = 'dist/apps/cli/src/main.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The built CLI in a child process; resolves with its exit status instead of rejecting. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const lines = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
@@ -76,7 +60,7 @@ describe('feed sync agent: helopass sync', () => {
   /** One `sync --once`; checked against the feed's public key unless `extra` names another key or --unsigned. */
   function sync(file: string, extra: string[] = [], env: Record<string, string> = {}, url = `${base}/v1/allowlist/postfix-cidr`) {
     const trust = extra.includes('--public-key') || extra.includes('--unsigned') ? [] : ['--public-key', publicKeyFile];
-    return cli(['sync', '--url', url, '--out', file, '--once', '--timeout', '5s', ...trust, ...extra], { HELOPASS_SYNC_KEY: filterKey, ...env });
+    return agent(['--url', url, '--out', file, '--once', '--timeout', '5s', ...trust, ...extra], { HELOPASS_SYNC_KEY: filterKey, ...env });
   }
 
   it('writes the served body, answers unchanged through a 304 without touching the file, and reloads once per change', async () => {
@@ -102,7 +86,7 @@ describe('feed sync agent: helopass sync', () => {
 
     await grant('192.0.2.41');
     // The key on the command line this time: it must not come back in the output either.
-    const third = await cli(['sync', '--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--key', filterKey, '--public-key', publicKeyFile, ...reload]);
+    const third = await agent(['--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--key', filterKey, '--public-key', publicKeyFile, ...reload]);
     expect(third.code).toBe(0);
     expect(third.stderr).toMatch(/changed .*first_cidr/);
     expect(await readFile(file, 'utf8')).toBe(await served('postfix-cidr'));
@@ -143,7 +127,7 @@ describe('feed sync agent: helopass sync', () => {
 
   it('refuses to start without a public key unless told --unsigned, and then warns on every run', async () => {
     const file = join(dir, 'unsigned_cidr');
-    const keyless = await cli(['sync', '--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--once'], { HELOPASS_SYNC_KEY: filterKey });
+    const keyless = await agent(['--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--once'], { HELOPASS_SYNC_KEY: filterKey });
     expect(keyless.code).toBe(2);
     expect(keyless.stderr).toContain("error: give the feed's public key with --public-key (obtained out of band, see the README), or --unsigned");
     expect(await stat(file).catch(() => 'absent')).toBe('absent');
@@ -271,9 +255,138 @@ describe('feed sync agent: helopass sync', () => {
     expect(await sync(file, reload, { PATH: path }, url)).toMatchObject({ code: 0, stderr: expect.stringMatching(/\(not modified\)\n$/) });
   });
 
+  it('runs as one copied file with nothing beside it: no repository, no node_modules, no build', async () => {
+    const host = await mkdtemp(join(tmpdir(), 'helopass-mailhost-'));
+    try {
+      const installed = join(host, 'helopass-sync');
+      await copyFile(SYNC_AGENT, installed);
+      const bundle = await readFile(installed, 'utf8');
+      expect(bundle.startsWith('#!/usr/bin/env node\n')).toBe(true);
+      // Only Node's own modules: every static import and require names a `node:` built-in.
+      const imported = [...bundle.matchAll(/^import .* from ['"]([^'"]+)['"]|require\(['"]([^'"]+)['"]\)/gm)].map((match) => match[1] ?? match[2]);
+      expect(imported.filter((name) => !name!.startsWith('node:'))).toEqual([]);
+
+      const version = await agent(['--version'], {}, { agent: installed, cwd: host });
+      expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
+      const file = join(host, 'helopass-client.cidr');
+      const run = await agent(['--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--public-key', publicKeyFile, '--once'], { HELOPASS_SYNC_KEY: filterKey }, { agent: installed, cwd: host });
+      expect(run, run.stderr).toMatchObject({ code: 0, stderr: expect.stringContaining('changed') });
+      expect(await readFile(file, 'utf8')).toBe(await served('postfix-cidr'));
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the key from --key-file, from one place only, and keeps only its state file beside the map', async () => {
+    const maps = join(dir, 'key-file-maps');
+    await mkdir(maps);
+    const keyFile = join(dir, 'sync.key');
+    await writeFile(keyFile, `${filterKey}\n`, { mode: 0o600 });
+    const file = join(maps, 'helopass-client.cidr');
+    const args = ['--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--public-key', publicKeyFile, '--once'];
+
+    const run = await agent([...args, '--key-file', keyFile]);
+    expect(run, run.stderr).toMatchObject({ code: 0, stderr: expect.stringContaining('changed') });
+    expect(run.stderr).not.toContain('warning');
+    expect(await readFile(file, 'utf8')).toBe(await served('postfix-cidr'));
+    // What the README documents beside the map: the map and <map>.helopass-sync.json, which holds no key.
+    expect((await readdir(maps)).sort()).toEqual(['helopass-client.cidr', 'helopass-client.cidr.helopass-sync.json']);
+    const state = await readFile(`${file}.helopass-sync.json`, 'utf8');
+    expect(Object.keys(JSON.parse(state)).sort()).toEqual(['etag', 'lastModified', 'pendingApply', 'sha256', 'syncedAt', 'url', 'version']);
+    expect(state).not.toContain(filterKey);
+
+    const twice = await agent([...args, '--key-file', keyFile], { HELOPASS_SYNC_KEY: filterKey });
+    expect(twice).toMatchObject({ code: 2, stderr: expect.stringContaining('give the filter API key one way: HELOPASS_SYNC_KEY, --key-file or --key (got --key-file and HELOPASS_SYNC_KEY)') });
+    const missing = await agent([...args, '--key-file', join(dir, 'no-such.key')]);
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot read --key-file') });
+    await writeFile(join(dir, 'empty.key'), '\n', { mode: 0o600 });
+    const empty = await agent([...args, '--key-file', join(dir, 'empty.key')]);
+    expect(empty).toMatchObject({ code: 2, stderr: expect.stringContaining('empty.key is empty') });
+    const none = await agent(args);
+    expect(none).toMatchObject({ code: 2, stderr: expect.stringContaining('give the filter API key in HELOPASS_SYNC_KEY or a file named by --key-file') });
+
+    await chmod(keyFile, 0o644);
+    const readable = await agent([...args, '--key-file', keyFile]);
+    expect(readable).toMatchObject({ code: 0, stderr: expect.stringContaining(`warning: ${keyFile} can be read by every user of this host; chmod 600 it`) });
+    for (const result of [run, twice, missing, empty, readable]) {
+      expect(result.stdout + result.stderr).not.toContain(filterKey);
+    }
+  });
+
+  it('the systemd units in scripts/mailhost/systemd sync as they stand (their ExecStart, with --once)', async () => {
+    const root = join(dir, 'mailhost-units');
+    const bin = join(root, 'bin');
+    await mkdir(bin, { recursive: true });
+    const calls = join(root, 'calls');
+    // Stand-ins for Postfix's postmap and postfix commands: they record how they were called.
+    for (const program of ['postmap', 'postfix']) {
+      await writeFile(join(bin, program), `#!/bin/sh\necho "${program} $*" >> '${calls}'\n`, { mode: 0o755 });
+    }
+    const keyFile = join(root, 'sync.key');
+    await writeFile(keyFile, `${filterKey}\n`, { mode: 0o600 });
+    const units = [
+      ['helopass-sync-client.service', 'postfix-cidr', () => ['postfix reload']],
+      ['helopass-sync-helo.service', 'postfix-helo', (postfix: string) => [`postmap ${postfix}/helopass-helo`, 'postfix reload']],
+    ] as const;
+    // The long-running services, and the one-shot ones their timers start; each on a /etc/postfix of its own.
+    const runs = ['scripts/mailhost/systemd', 'scripts/mailhost/systemd/timer'].flatMap((folder) =>
+      units.map(([name, rendering, hooks]) => ({ unit: join(folder, name), rendering, hooks })),
+    );
+    for (const [index, { unit, rendering, hooks }] of runs.entries()) {
+      const postfix = join(root, String(index), 'postfix');
+      await mkdir(postfix, { recursive: true });
+      const where: [string, string][] = [
+        ['https://helopass.example', base],
+        ['/etc/helopass/sync.key', keyFile],
+        ['/etc/helopass/feed.pub', publicKeyFile],
+        ['/etc/postfix', postfix],
+      ];
+      const text = await readFile(unit, 'utf8');
+      const execStart = /^ExecStart=(.+)$/m.exec(text)![1]!;
+      // systemd's own splitting: words, or "double-quoted" words.
+      const words = [...execStart.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!);
+      expect(words[0]).toBe('/usr/local/bin/helopass-sync');
+      expect(words).toContain('--key-file');
+      const args = words.slice(1).map((word) => where.reduce((value, [from, to]) => value.replace(from, to), word));
+      await rm(calls, { force: true });
+
+      const run = await agent([...args, '--once'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
+      expect(run, `${unit}: ${run.stderr}`).toMatchObject({ code: 0, stderr: expect.stringContaining(' changed ') });
+      expect(await readFile(args[args.indexOf('--out') + 1]!, 'utf8')).toBe(await served(rendering));
+      expect(await lines(calls)).toEqual(hooks(postfix));
+    }
+  });
+
+  it.skipIf(!existsSync('/usr/bin/systemd-analyze') || !existsSync('/usr/lib/systemd/system'))('the systemd units pass systemd-analyze verify', async () => {
+    for (const folder of ['scripts/mailhost/systemd', 'scripts/mailhost/systemd/timer']) {
+      // A root of their own, holding the system's units and the agent where the units expect it.
+      const root = await mkdtemp(join(tmpdir(), 'helopass-units-'));
+      try {
+        await cp('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true });
+        await mkdir(join(root, 'usr/local/bin'), { recursive: true });
+        await copyFile(SYNC_AGENT, join(root, 'usr/local/bin/helopass-sync'));
+        await chmod(join(root, 'usr/local/bin/helopass-sync'), 0o755);
+        const units = (await readdir(folder)).filter((name) => name.endsWith('.service') || name.endsWith('.timer'));
+        expect(units.length).toBeGreaterThanOrEqual(2);
+        await mkdir(join(root, 'etc/systemd/system'), { recursive: true });
+        for (const unit of units) {
+          await copyFile(join(folder, unit), join(root, 'etc/systemd/system', unit));
+        }
+        const verified = await new Promise<{ code: number | null; output: string }>((resolve) => {
+          execFile('/usr/bin/systemd-analyze', ['verify', `--root=${root}`, ...units.map((unit) => join(root, 'etc/systemd/system', unit))], (error, stdout, stderr) =>
+            resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, output: stdout + stderr }),
+          );
+        });
+        expect({ folder, ...verified }).toEqual({ folder, code: 0, output: '' });
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('with --interval keeps syncing until SIGTERM, then exits cleanly', async () => {
     const file = join(dir, 'looped_cidr');
-    const child = spawn(process.execPath, [CLI, 'sync', '--url', `${base}/v1/allowlist/rspamd-ip`, '--out', file, '--public-key', publicKeyFile, '--interval', '1s'], {
+    const child = spawn(AGENT_NODE, [SYNC_AGENT, '--url', `${base}/v1/allowlist/rspamd-ip`, '--out', file, '--public-key', publicKeyFile, '--interval', '1s'], {
       env: { ...process.env, HELOPASS_SYNC_KEY: filterKey },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

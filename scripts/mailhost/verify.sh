@@ -122,26 +122,41 @@ start_feed() {
 }
 
 # Keep one map file in step with the feed: the HeloPass sync agent when it is
-# built (dist/), as documented — with the feed's public key handed over out of
-# band (the stub writes it to a file; the agent is never told to fetch it from
-# the feed it checks); else the same by hand with curl. MAIL_CONFIG points
-# postmap and `postfix reload` at the private instance. Plain http is allowed
-# because the stub listens on loopback.
+# built (dist/helopass-sync.mjs), installed as documented — one file copied
+# to $W/bin/helopass-sync and run by the machine's node, nothing of the
+# repository beside it — with the filter key in a 0600 file and the feed's
+# public key handed over out of band (the stub writes it to a file; the agent
+# is never told to fetch it from the feed it checks); else the same by hand
+# with curl. MAIL_CONFIG points postmap and `postfix reload` at the private
+# instance. Plain http is allowed because the stub listens on loopback.
 REPO="$(cd "$HERE/../.." && pwd)"
-AGENT="$REPO/dist/apps/cli/src/main.js"
+BUILT_AGENT="$REPO/dist/helopass-sync.mjs"
+AGENT="$W/bin/helopass-sync"
+install_agent() {
+  [ -f "$BUILT_AGENT" ] || return 0
+  mkdir -p "$W/bin"
+  install -m 0755 "$BUILT_AGENT" "$AGENT"
+  (umask 077 && printf '%s\n' "$KEY" >"$W/sync.key")
+}
+run_agent() { # rendering file [agent flags]
+  local rendering="$1" file="$2"
+  shift 2
+  (cd / && MAIL_CONFIG="$PF" "$AGENT" --url "http://127.0.0.1:$FEED_PORT/v1/allowlist/$rendering" --out "$file" \
+    --key-file "$W/sync.key" --public-key "$W/feed.pub" "$@" --once 2>&1)
+}
 sync_map() { # rendering file [--postmap] [--reload-cmd CMD]
   local rendering="$1" file="$2" out
   shift 2
-  if [ -f "$AGENT" ] && [ -f "$REPO/dist/apps/cli/src/sync/sync-agent.js" ]; then
-    if out="$(cd "$REPO" && MAIL_CONFIG="$PF" HELOPASS_SYNC_KEY="$KEY" node "$AGENT" sync \
-      --url "http://127.0.0.1:$FEED_PORT/v1/allowlist/$rendering" --out "$file" --public-key "$W/feed.pub" "$@" --once 2>&1)"; then
+  [ -x "$AGENT" ] || install_agent
+  if [ -x "$AGENT" ]; then
+    if out="$(run_agent "$rendering" "$file" "$@")"; then
       pass "sync agent: ${out//$'\n'/ }"
     else
       fail "sync agent for $rendering" "$out"
       return 1
     fi
   else
-    info "sync agent not built ($AGENT); fetching $rendering with curl instead"
+    info "sync agent not built ($BUILT_AGENT); fetching $rendering with curl instead"
     curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$FEED_PORT/v1/allowlist/$rendering" -o "$file.tmp" && mv "$file.tmp" "$file" || { fail "fetch $rendering"; return 1; }
     [ "${1:-}" = --postmap ] && { postmap -c "$PF" "hash:$file"; shift; }
     [ "${1:-}" = --reload-cmd ] && MAIL_CONFIG="$PF" sh -c "$2"
@@ -153,13 +168,13 @@ sync_map() { # rendering file [--postmap] [--reload-cmd CMD]
 refused_map() { # rendering file [agent flags]
   local rendering="$1" file="$2" out rc before
   shift 2
-  if [ ! -f "$AGENT" ]; then
-    info "sync agent not built ($AGENT); its refusal of a bad $rendering body is not checked"
+  [ -x "$AGENT" ] || install_agent
+  if [ ! -x "$AGENT" ]; then
+    info "sync agent not built ($BUILT_AGENT); its refusal of a bad $rendering body is not checked"
     return 0
   fi
   before="$(sha256sum <"$file")"
-  out="$(cd "$REPO" && MAIL_CONFIG="$PF" HELOPASS_SYNC_KEY="$KEY" node "$AGENT" sync \
-    --url "http://127.0.0.1:$FEED_PORT/v1/allowlist/$rendering" --out "$file" --public-key "$W/feed.pub" "$@" --once 2>&1)"
+  out="$(run_agent "$rendering" "$file" "$@")"
   rc=$?
   if [ "$rc" -eq 3 ] && [ "$(sha256sum <"$file")" = "$before" ]; then
     pass "sync agent refused the body (exit 3), map file untouched: ${out//$'\n'/ }"

@@ -25,14 +25,23 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
+/**
+ * The exit statuses the README documents: 0 done; 1 could not be done (the
+ * database unreachable, an unexpected error); 2 bad command line or input
+ * (commander's own errors are 1: they become 2 here; `sync` chooses its own
+ * the same way); 3 `import` refused some lines, `sync` refused the body.
+ * A command that finished sets process.exitCode and lets the process end by itself.
+ */
+const CLI_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
 main(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
-    process.exit(error.exitCode);
+    process.exit(error.exitCode === CLI_EXIT.ok ? CLI_EXIT.ok : CLI_EXIT.usage);
   }
   const known = error instanceof ConfigError || error instanceof DomainError;
   console.error(`helopass: ${error instanceof Error ? error.message : String(error)}`);
   if (!known && error instanceof Error && error.stack) {
     console.error(error.stack);
   }
-  process.exit(known ? 2 : 1);
+  process.exit(known ? CLI_EXIT.usage : CLI_EXIT.failed);
 });

