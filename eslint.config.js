@@ -63,6 +63,26 @@ export default defineConfig([
     },
   },
   {
+    // DTOs take optional fields and instants through the shared validators
+    // (apps/api/src/common/validators.ts): IsOptional() lets null through
+    // every other check, and IsDate() takes years PostgreSQL cannot store.
+    files: ['apps/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              importNames: ['IsOptional', 'IsDate'],
+              message: 'use IsOptionalNonNull() / IsInstant() from apps/api/src/common/validators.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Specs read JSON response bodies, whose shape the assertions themselves check.
     files: ['test/**/*.ts', '**/*.spec.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { ROLES, type Role } from '@app/domain';
+import { IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 100, example: 'postfix mx1' })
@@ -15,9 +15,8 @@ export class CreateApiKeyDto {
   role!: Role;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the key stops working; never when absent' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   expiresAt?: Date;
 }
 
