@@ -3,10 +3,12 @@
 # HeloPass API image.
 #
 #   docker build -t helopass .
-#   docker run -e DATABASE_URL=postgres://user:pass@db:5432/helopass -p 3000:3000 helopass
+#   docker run -e DATABASE_URL=postgres://user:pass@db:5432/helopass -e FEED_SIGNING_KEY=… -p 3000:3000 helopass
 #
 # DATABASE_URL is required here: without it the app would try to start an
 # embedded PostgreSQL inside the container, which this image is not set up for.
+# NODE_ENV=production (below) also requires FEED_SIGNING_KEY (or
+# FEED_SIGNING_KEY_IN_DATABASE=true) and never generates an admin key.
 # Pending migrations are applied at start-up (MIGRATE_ON_START, default true).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -36,6 +38,7 @@ ENV CI=true \
 COPY . .
 RUN npm ci --no-audit --no-fund \
  && test -f dist/apps/api/src/main.js \
+ && test -f dist/apps/worker/src/main.js \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // ESLint 10 flat config: @eslint/js recommended + typescript-eslint
 // recommended (syntax-only rules, no type information needed).
+import path from 'node:path';
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
@@ -26,6 +27,53 @@ const nodeGlobals = Object.fromEntries(
     'structuredClone',
   ].map((name) => [name, 'readonly']),
 );
+
+// Each app (apps/<name>) is built and run on its own; what two apps share
+// lives in libs/ and is imported as @app/<lib>. An import that reaches into
+// another app's folder (apps/api importing apps/worker, a lib importing an
+// app) is an error. A path to another app's built file to run is not an import.
+const root = import.meta.dirname;
+
+/** `apps/<name>` of a file, `libs` for a lib, null elsewhere (tests, scripts). */
+function areaOf(file) {
+  const [top, name] = path.relative(root, file).split(path.sep);
+  if (top === 'apps' && name !== undefined) {
+    return `apps/${name}`;
+  }
+  return top === 'libs' ? 'libs' : null;
+}
+
+const noCrossAppImports = {
+  meta: {
+    type: 'problem',
+    docs: { description: "forbid importing another app's code (share it through libs/ instead)" },
+    schema: [],
+    messages: {
+      crossApp: '{{from}} must not import {{to}} code ("{{source}}"); move what both need into a lib under libs/',
+    },
+  },
+  create(context) {
+    const from = areaOf(context.filename);
+    if (from === null) {
+      return {};
+    }
+    const check = (source) => {
+      if (source?.type !== 'Literal' || typeof source.value !== 'string' || !source.value.startsWith('.')) {
+        return;
+      }
+      const to = areaOf(path.resolve(path.dirname(context.filename), source.value));
+      if (to !== null && to !== 'libs' && to !== from) {
+        context.report({ node: source, messageId: 'crossApp', data: { from, to, source: source.value } });
+      }
+    };
+    return {
+      ImportDeclaration: (node) => check(node.source),
+      ExportNamedDeclaration: (node) => check(node.source),
+      ExportAllDeclaration: (node) => check(node.source),
+      ImportExpression: (node) => check(node.source),
+    };
+  },
+};
 
 export default defineConfig([
   globalIgnores(['dist/', 'node_modules/', '.data/', 'coverage/', 'libs/database/src/generated/']),
@@ -81,6 +129,11 @@ export default defineConfig([
         },
       ],
     },
+  },
+  {
+    files: ['apps/**/*.{ts,js,mjs}', 'libs/**/*.{ts,js,mjs}'],
+    plugins: { helopass: { rules: { 'no-cross-app-imports': noCrossAppImports } } },
+    rules: { 'helopass/no-cross-app-imports': 'error' },
   },
   {
     // Specs read JSON response bodies, whose shape the assertions themselves check.

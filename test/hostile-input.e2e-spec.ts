@@ -150,6 +150,9 @@ function expectSound(operation: Operation, request: Case, response: RawResponse,
   if (response.status >= 500) {
     throw new Error(`server error: ${what}`);
   }
+  if (response.status === 429) {
+    throw new Error(`rate-limited, so the case never reached the route (the test app's limits should be generous): ${what}`);
+  }
   if (response.status >= 400) {
     if (!String(response.headers['content-type']).startsWith('application/problem+json')) {
       throw new Error(`refusal is not problem+json: ${what}`);

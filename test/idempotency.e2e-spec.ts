@@ -79,6 +79,33 @@ describe('Idempotency-Key', () => {
     await t.http.post('/v1/organizations').set(bearer(t.keys.csr)).set('idempotency-key', key).send(body).expect(201);
   });
 
+  it('keeps a key-creating response without its secret: a replay says it was shown once and mints nothing', async () => {
+    const idempotencyKey = randomUUID();
+    const name = unique('idem key');
+    const send = (body: Record<string, unknown>) =>
+      t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).set('idempotency-key', idempotencyKey).send(body);
+    const first = await send({ name, role: 'filter' }).expect(201);
+    const secret = first.body.key as string;
+    expect(secret).toMatch(/^hp_[A-Za-z0-9_-]{43}$/);
+    expect(first.body).not.toHaveProperty('secretShownOnce');
+
+    const stored = await t.prisma.idempotencyRecord.findFirstOrThrow({ where: { apiKeyId: t.keys.admin.id, key: idempotencyKey } });
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(JSON.stringify(stored)).not.toContain(secret.slice(3));
+
+    const replay = await send({ name, role: 'filter' }).expect(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual({ ...first.body, key: null, secretShownOnce: true });
+    expect(JSON.stringify(replay.body)).not.toContain(secret.slice(3));
+    expect(await t.prisma.apiKey.count({ where: { name } })).toBe(1);
+    // The key from the first response is the one that was minted, and it works.
+    await t.http.get('/v1/allowlist/postfix-cidr').set({ authorization: `Bearer ${secret}` }).expect(200);
+
+    const other = await send({ name, role: 'csr' }).expect(422);
+    expect(other.body.detail).toContain('Idempotency-Key');
+    expect(await t.prisma.apiKey.count({ where: { name } })).toBe(1);
+  });
+
   it('replays updates too, and refuses a malformed key', async () => {
     const org = await createOrganization(t);
     const key = randomUUID();

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
 
 const MAIN = 'dist/apps/api/src/main.js';
+const WORKER_MAIN = 'dist/apps/worker/src/main.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,20 +37,63 @@ async function start(env: Record<string, string>): Promise<Started> {
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('API on ') || (env.RUN_WORKER !== 'false' && !output.includes('worker running'))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
+  await until(
+    () => output.includes('API on ') && (env.RUN_WORKER === 'false' || output.includes('worker running as process')),
+    () => {
       child.kill('SIGKILL');
-      throw new Error(`the service did not start:\n${output}`);
+      return `the service did not start:\n${output}`;
+    },
+  );
+  return { child, output: () => output, exited };
+}
+
+async function until(done: () => boolean, failure: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) {
+      throw new Error(failure());
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { child, output: () => output, exited };
+}
+
+/** The pids the service reported for its worker processes, in order. */
+function workerPids(output: string): number[] {
+  return [...output.matchAll(/^\[helopass\] worker running as process (\d+) /gm)].map((match) => Number(match[1]));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function stop(started: Started): Promise<number | null> {
   started.child.kill('SIGINT');
   return started.exited;
+}
+
+/** Runs a process that is expected to stop by itself; answers its exit code and everything it printed. */
+async function runToExit(main: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output };
+}
+
+async function countRows(databaseUrl: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<{ n: number }>(sql)).rows[0]!.n;
+  } finally {
+    await client.end();
+  }
 }
 
 async function accepts(port: number): Promise<boolean> {
@@ -78,7 +122,12 @@ describe('npm start', () => {
       const output = first.output();
       expect(output).toContain(`API on http://127.0.0.1:${port}/v1`);
       expect(output).toContain(`docs on http://127.0.0.1:${port}/docs`);
-      expect(output).toContain('worker running');
+      // The worker is a process of its own, reporting ready over its IPC channel.
+      const [workerPid] = workerPids(output);
+      expect(workerPid).toBeDefined();
+      expect(workerPid).not.toBe(first.child.pid);
+      expect(alive(workerPid!)).toBe(true);
+      expect(output).toContain(`[helopass-worker] running as process ${workerPid}`);
       const key = /^\[helopass\]\s+(hp_[A-Za-z0-9_-]+)$/m.exec(output)?.[1];
       expect(key).toBeDefined();
       const base = `http://127.0.0.1:${port}`;
@@ -91,10 +140,27 @@ describe('npm start', () => {
       });
       expect(created.status).toBe(201);
       organizationId = ((await created.json()) as { id: string }).id;
+
+      // A worker that dies is reported and started again; the API keeps answering meanwhile.
+      process.kill(workerPid!, 'SIGKILL');
+      await until(
+        () => workerPids(first.output()).length === 2,
+        () => `the worker was not restarted:\n${first.output()}`,
+      );
+      expect(first.output()).toContain(`[helopass] worker (process ${workerPid}) exited unexpectedly (signal SIGKILL); restarting in 1 s`);
+      expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     } finally {
       expect(await stop(first)).toBe(0);
     }
-    expect(first.output()).toContain('SIGINT: stopping');
+    // Ctrl-C stops the worker, then the API, then the embedded PostgreSQL.
+    const stopped = first.output();
+    const restarted = workerPids(stopped)[1]!;
+    const order = ['[helopass] SIGINT: stopping', `[helopass] worker stopped (process ${restarted})`, '[helopass] API stopped', '[helopass] embedded PostgreSQL stopped'];
+    const positions = order.map((line) => stopped.indexOf(line));
+    expect(positions.every((position) => position >= 0), stopped).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(stopped).toContain(`[helopass-worker] SIGTERM: stopping`);
+    expect(alive(restarted)).toBe(false);
     expect(await accepts(pgPort)).toBe(false);
 
     // Again on the same data: nothing new printed, the data is still there.
@@ -110,7 +176,8 @@ describe('npm start', () => {
     } finally {
       expect(await stop(second)).toBe(0);
     }
-  });
+    // Two starts of PostgreSQL, the API and the worker, and a worker restart: more than the default timeout on a busy machine.
+  }, 120_000);
 
   it('with DATABASE_URL and BOOTSTRAP_ADMIN_KEY, registers that key as admin', async () => {
     const adminUrl = inject('adminUrl');
@@ -126,6 +193,61 @@ describe('npm start', () => {
         expect(keys.status).toBe(200);
         const body = (await keys.json()) as { items: { role: string }[] };
         expect(body.items.map((item) => item.role)).toEqual(['admin']);
+      } finally {
+        expect(await stop(started)).toBe(0);
+      }
+    } finally {
+      await dropDatabase(adminUrl, databaseUrl);
+    }
+  });
+
+  it('with NODE_ENV=production, the API and the worker refuse to start without FEED_SIGNING_KEY, and touch nothing', async () => {
+    const adminUrl = inject('adminUrl');
+    const databaseUrl = await createScratchDatabase(adminUrl, 'production');
+    try {
+      for (const main of [MAIN, WORKER_MAIN]) {
+        const { code, output } = await runToExit(main, {
+          NODE_ENV: 'production',
+          DATABASE_URL: databaseUrl,
+          FEED_SIGNING_KEY: '',
+          FEED_SIGNING_KEY_IN_DATABASE: '',
+          BOOTSTRAP_ADMIN_KEY: '',
+        });
+        expect(code).toBe(1);
+        expect(output).toContain('cannot start: FEED_SIGNING_KEY must be set when NODE_ENV=production');
+        expect(output).toContain('FEED_SIGNING_KEY_IN_DATABASE=true');
+        expect(output).not.toContain('hp_');
+      }
+      // Not even migrated: the database is as empty as it was.
+      expect(await countRows(databaseUrl, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`)).toBe(0);
+    } finally {
+      await dropDatabase(adminUrl, databaseUrl);
+    }
+  });
+
+  it('with NODE_ENV=production and no key at all, starts without generating one and says how to create the first admin key', async () => {
+    const adminUrl = inject('adminUrl');
+    const databaseUrl = await createScratchDatabase(adminUrl, 'production');
+    const port = await freePort();
+    try {
+      const started = await start({
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        RUN_WORKER: 'false',
+        FEED_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
+        BOOTSTRAP_ADMIN_KEY: '',
+      });
+      try {
+        const output = started.output();
+        expect(output).toContain('no API key exists yet');
+        expect(output).toContain('api-keys create --role admin');
+        expect(output).not.toMatch(/hp_[A-Za-z0-9_-]{40,}/);
+        expect(await countRows(databaseUrl, 'SELECT count(*)::int AS n FROM api_keys')).toBe(0);
+        // The feed is signed with FEED_SIGNING_KEY: no key was generated into the database.
+        expect(await countRows(databaseUrl, 'SELECT count(*)::int AS n FROM feed_signing_key')).toBe(0);
+        expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+        expect((await fetch(`http://127.0.0.1:${port}/v1/api-keys`)).status).toBe(401);
       } finally {
         expect(await stop(started)).toBe(0);
       }

@@ -41,6 +41,8 @@ describe('feed sync agent: helopass sync', () => {
   let base: string;
   let dir: string;
   let filterKey: string;
+  /** the feed's public key, as an admin hands it to the mail host out of band */
+  let publicKeyFile: string;
 
   beforeAll(async () => {
     dns = await startTestDnsServer();
@@ -49,6 +51,9 @@ describe('feed sync agent: helopass sync', () => {
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     dir = await mkdtemp(join(tmpdir(), 'helopass-sync-e2e-'));
     filterKey = t.keys.filter.key;
+    const signingKey = (await t.http.get('/v1/allowlist/signing-key').set(bearer(t.keys.admin)).expect(200)).body as { pem: string };
+    publicKeyFile = join(dir, 'feed.pub');
+    await writeFile(publicKeyFile, signingKey.pem);
   });
   afterAll(async () => {
     await t?.close();
@@ -68,8 +73,10 @@ describe('feed sync agent: helopass sync', () => {
     await expect.poll(() => served('postfix-cidr'), { timeout: 5000 }).toContain(`${address}/32 OK`);
   }
 
+  /** One `sync --once`; checked against the feed's public key unless `extra` names another key or --unsigned. */
   function sync(file: string, extra: string[] = [], env: Record<string, string> = {}, url = `${base}/v1/allowlist/postfix-cidr`) {
-    return cli(['sync', '--url', url, '--out', file, '--once', '--timeout', '5s', ...extra], { HELOPASS_SYNC_KEY: filterKey, ...env });
+    const trust = extra.includes('--public-key') || extra.includes('--unsigned') ? [] : ['--public-key', publicKeyFile];
+    return cli(['sync', '--url', url, '--out', file, '--once', '--timeout', '5s', ...trust, ...extra], { HELOPASS_SYNC_KEY: filterKey, ...env });
   }
 
   it('writes the served body, answers unchanged through a 304 without touching the file, and reloads once per change', async () => {
@@ -95,7 +102,7 @@ describe('feed sync agent: helopass sync', () => {
 
     await grant('192.0.2.41');
     // The key on the command line this time: it must not come back in the output either.
-    const third = await cli(['sync', '--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--key', filterKey, ...reload]);
+    const third = await cli(['sync', '--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--key', filterKey, '--public-key', publicKeyFile, ...reload]);
     expect(third.code).toBe(0);
     expect(third.stderr).toMatch(/changed .*first_cidr/);
     expect(await readFile(file, 'utf8')).toBe(await served('postfix-cidr'));
@@ -108,8 +115,7 @@ describe('feed sync agent: helopass sync', () => {
 
   it('with --public-key accepts the feed signature and refuses a body the given key did not sign', async () => {
     const signingKey = (await t.http.get('/v1/allowlist/signing-key').set(bearer(t.keys.filter)).expect(200)).body as { base64: string; pem: string };
-    const pemFile = join(dir, 'feed.pub');
-    await writeFile(pemFile, signingKey.pem);
+    const pemFile = publicKeyFile;
     const wrong = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('base64');
     const file = join(dir, 'signed_cidr');
 
@@ -120,8 +126,8 @@ describe('feed sync agent: helopass sync', () => {
 
     await grant('192.0.2.42');
     const refused = await sync(file, ['--public-key', wrong]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/error .*signed_cidr: bad signature: the body is not signed by the given --public-key; the current file is kept/);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/refused .*signed_cidr: bad signature: the body is not signed by the given --public-key; the current file is kept/);
     expect(await readFile(file, 'utf8')).toBe(kept);
     expect((await stat(file)).mtimeMs).toBe(keptAt);
 
@@ -130,8 +136,41 @@ describe('feed sync agent: helopass sync', () => {
     expect(await readFile(file, 'utf8')).toContain('192.0.2.42/32 OK');
 
     const malformed = await sync(join(dir, 'never'), ['--public-key', 'no-such-key-file']);
-    expect(malformed.code).toBe(1);
+    expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--public-key is neither');
+    expect(await stat(join(dir, 'never')).catch(() => 'absent')).toBe('absent');
+  });
+
+  it('refuses to start without a public key unless told --unsigned, and then warns on every run', async () => {
+    const file = join(dir, 'unsigned_cidr');
+    const keyless = await cli(['sync', '--url', `${base}/v1/allowlist/postfix-cidr`, '--out', file, '--once'], { HELOPASS_SYNC_KEY: filterKey });
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toContain("error: give the feed's public key with --public-key (obtained out of band, see the README), or --unsigned");
+    expect(await stat(file).catch(() => 'absent')).toBe('absent');
+
+    const both = await sync(file, ['--unsigned', '--public-key', publicKeyFile]);
+    expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('give either --public-key or --unsigned, not both') });
+
+    for (const expected of [/changed .*unsigned_cidr: .*; signature NOT checked \(--unsigned\)\n$/, /unchanged .*\(not modified\); signature NOT checked/]) {
+      const run = await sync(file, ['--unsigned']);
+      expect(run.code).toBe(0);
+      const [warning, outcome] = run.stderr.trim().split('\n');
+      expect(warning).toMatch(/helopass sync: warning: --unsigned: bodies are not signature-checked; whoever can answer for 127\.0\.0\.1:\d+ can write .*unsigned_cidr$/);
+      expect(`${outcome}\n`).toMatch(expected);
+    }
+    expect(await readFile(file, 'utf8')).toBe(await served('postfix-cidr'));
+  });
+
+  it('refuses plain http to a host that is not loopback, and the JSON rendering, before sending anything', async () => {
+    const file = join(dir, 'never_cidr');
+    // 192.0.2.1 (TEST-NET-1) is never contacted: the URL is refused first.
+    const cleartext = await sync(file, [], {}, 'http://192.0.2.1/v1/allowlist/postfix-cidr');
+    expect(cleartext.code).toBe(2);
+    expect(cleartext.stderr).toContain('error: --url uses plain http:// to a host that is not loopback');
+    const json = await sync(file, [], {}, `${base}/v1/allowlist`);
+    expect(json.code).toBe(2);
+    expect(json.stderr).toContain('the JSON rendering is not a map file and is not synced');
+    expect(await stat(file).catch(() => 'absent')).toBe('absent');
   });
 
   it('keeps the current file when the feed is down, answers 503, sends a foreign or empty body, or refuses the key', async () => {
@@ -165,12 +204,12 @@ describe('feed sync agent: helopass sync', () => {
       expect(unavailable.stderr).toContain('the feed answered HTTP 503');
 
       const html = await sync(file, reload, {}, `http://127.0.0.1:${impostorPort}/html/postfix-cidr`);
-      expect(html.code).toBe(1);
-      expect(html.stderr).toContain('refused: the body does not start with "# HeloPass allowlist"');
+      expect(html.code).toBe(3);
+      expect(html.stderr).toContain('refused ' + file + ': the body does not start with "# HeloPass allowlist"');
 
       const empty = await sync(file, reload, {}, `http://127.0.0.1:${impostorPort}/empty/postfix-cidr`);
-      expect(empty.code).toBe(1);
-      expect(empty.stderr).toContain('refused: the body is empty');
+      expect(empty.code).toBe(3);
+      expect(empty.stderr).toContain('refused ' + file + ': the body is empty');
 
       const unknownKey = 'hp_unknownKEYunknownKEYunknownKEYunknown0';
       const unauthorized = await sync(file, reload, { HELOPASS_SYNC_KEY: unknownKey });
@@ -234,7 +273,7 @@ describe('feed sync agent: helopass sync', () => {
 
   it('with --interval keeps syncing until SIGTERM, then exits cleanly', async () => {
     const file = join(dir, 'looped_cidr');
-    const child = spawn(process.execPath, [CLI, 'sync', '--url', `${base}/v1/allowlist/rspamd-ip`, '--out', file, '--interval', '1s'], {
+    const child = spawn(process.execPath, [CLI, 'sync', '--url', `${base}/v1/allowlist/rspamd-ip`, '--out', file, '--public-key', publicKeyFile, '--interval', '1s'], {
       env: { ...process.env, HELOPASS_SYNC_KEY: filterKey },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -1,3 +1,4 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@app/config';
 import { ManualClock } from '@app/domain';
@@ -7,6 +8,27 @@ import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js'
 import { auditTrail, bearer, createMailServer, createOrganization, startIsolatedTestApp, unique, type TestApp } from './support/test-app.js';
 
 const HOUR = 3_600_000;
+/** What `npm run start:worker` runs (and `npm start` forks). */
+const WORKER_MAIN = 'dist/apps/worker/src/main.js';
+
+/** Collects a child's output; resolves `exited` with its exit code. */
+function watch(child: ChildProcess): { output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { output: () => output, exited };
+}
+
+async function until(done: () => boolean, failure: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) {
+      throw new Error(failure());
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 describe('worker', () => {
   let dns: TestDnsServer;
@@ -79,5 +101,31 @@ describe('worker', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('runs alone (npm run start:worker) on DATABASE_URL, and stops on SIGTERM with exit 0', async () => {
+    const child = spawn(process.execPath, [WORKER_MAIN], {
+      env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const run = watch(child);
+    await until(() => run.output().includes(`[helopass-worker] running as process ${child.pid}`), () => `the worker did not start:\n${run.output()}`);
+    expect(run.output()).not.toContain('embedded PostgreSQL');
+    child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('[helopass-worker] SIGTERM: stopping');
+  });
+
+  it('started by npm start, reports ready over IPC and stops by itself when that process goes away', async () => {
+    const child = fork(WORKER_MAIN, [], {
+      env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', MIGRATE_ON_START: 'false', ...env() },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const run = watch(child);
+    const ready = await new Promise<unknown>((resolve) => child.once('message', resolve));
+    expect(ready).toEqual({ type: 'helopass-worker-ready' });
+    child.disconnect(); // what the worker sees when the API process dies without stopping it
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('[helopass-worker] the API process went away: stopping');
   });
 });

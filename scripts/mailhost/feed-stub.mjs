@@ -2,7 +2,7 @@
 // A stand-in for the HeloPass allowlist feed, used by scripts/mailhost/verify.sh
 // to check what rspamd (and a sync step) really send, without running the API.
 //
-//   node scripts/mailhost/feed-stub.mjs --dir DIR --key KEY [--port 8808] [--log FILE]
+//   node scripts/mailhost/feed-stub.mjs --dir DIR --key KEY [--port 8808] [--log FILE] [--public-key-out FILE]
 //
 // Serves DIR/<rendering> (postfix-cidr, postfix-helo, rspamd-ip, rspamd-helo)
 // at /v1/allowlist/<rendering> on 127.0.0.1 only, the way the feed does:
@@ -10,13 +10,16 @@
 // password; strong ETag, Last-Modified, HEAD with the same validators,
 // If-None-Match / If-Modified-Since -> 304, no Expires header. The body is
 // re-read on every request, so a test can change a file to simulate a change.
-// `<rendering>.sig` answers the raw 64-byte Ed25519 signature of the body
-// (ETag `"<body tag>.sig"`), signed with a key made at start-up, and
-// /v1/allowlist/signing-key its public key as {"base64": …, "pem": …}.
+// Every body carries X-Allowlist-Signature (base64), and `<rendering>.sig`
+// answers the raw 64-byte Ed25519 signature of the body (ETag
+// `"<body tag>.sig"`), signed with a key made at start-up;
+// /v1/allowlist/signing-key answers its public key as {"base64": …, "pem": …},
+// and --public-key-out writes the PEM to a file before the stub listens: the
+// out-of-band copy a mail host's sync agent is given.
 // Every request is logged as one JSON line (method, path, auth scheme, user,
 // conditional headers, status) to --log (default stdout).
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 
@@ -29,8 +32,9 @@ const dir = arg('dir');
 const key = arg('key');
 const port = Number(arg('port', '8808'));
 const logFile = arg('log');
+const publicKeyOut = arg('public-key-out');
 if (!dir || !key) {
-  console.error('usage: feed-stub.mjs --dir DIR --key KEY [--port 8808] [--log FILE]');
+  console.error('usage: feed-stub.mjs --dir DIR --key KEY [--port 8808] [--log FILE] [--public-key-out FILE]');
   process.exit(2);
 }
 const signingKey = generateKeyPairSync('ed25519');
@@ -40,6 +44,7 @@ const publicKeyJson = JSON.stringify({
   base64: Buffer.from(publicRaw, 'base64url').toString('base64'),
   pem: signingKey.publicKey.export({ format: 'pem', type: 'spki' }),
 });
+if (publicKeyOut) writeFileSync(publicKeyOut, signingKey.publicKey.export({ format: 'pem', type: 'spki' }));
 const RENDERINGS = new Set(['postfix-cidr', 'postfix-helo', 'rspamd-ip', 'rspamd-helo']);
 
 function log(entry) {
@@ -119,7 +124,12 @@ const server = createServer((req, res) => {
   if (notModified) return finish(304, validators);
   return finish(
     200,
-    { ...validators, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) },
+    {
+      ...validators,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(body.length),
+      'x-allowlist-signature': sign(null, body, signingKey.privateKey).toString('base64'),
+    },
     body,
   );
 });

@@ -114,7 +114,7 @@ start_feed() {
   { feed_header postfix-helo 1 'Postfix access(5) table for check_helo_access (postmap it), before reject_unknown_helo_hostname'; printf '%s OK\n' "$HELO"; } >"$FEED/postfix-helo"
   # Backdate the files so that a later change gets a strictly newer Last-Modified.
   touch -d '-1 hour' "$FEED"/*
-  node "$HERE/feed-stub.mjs" --dir "$FEED" --key "$KEY" --port "$FEED_PORT" --log "$W/feed.log" &
+  node "$HERE/feed-stub.mjs" --dir "$FEED" --key "$KEY" --port "$FEED_PORT" --log "$W/feed.log" --public-key-out "$W/feed.pub" &
   echo $! >"$W/feed-stub.pid"
   for _ in $(seq 1 50); do grep -q listening "$W/feed.log" 2>/dev/null && return 0; sleep 0.1; done
   fail "feed stub did not start on 127.0.0.1:$FEED_PORT" "$(cat "$W/feed.log" 2>/dev/null)"
@@ -122,18 +122,19 @@ start_feed() {
 }
 
 # Keep one map file in step with the feed: the HeloPass sync agent when it is
-# built (dist/), as documented; else the same by hand with curl. MAIL_CONFIG
-# points postmap and `postfix reload` at the private instance.
+# built (dist/), as documented — with the feed's public key handed over out of
+# band (the stub writes it to a file; the agent is never told to fetch it from
+# the feed it checks); else the same by hand with curl. MAIL_CONFIG points
+# postmap and `postfix reload` at the private instance. Plain http is allowed
+# because the stub listens on loopback.
 REPO="$(cd "$HERE/../.." && pwd)"
 AGENT="$REPO/dist/apps/cli/src/main.js"
 sync_map() { # rendering file [--postmap] [--reload-cmd CMD]
   local rendering="$1" file="$2" out
   shift 2
   if [ -f "$AGENT" ] && [ -f "$REPO/dist/apps/cli/src/sync/sync-agent.js" ]; then
-    local public_key
-    public_key="$(curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$FEED_PORT/v1/allowlist/signing-key" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).base64)')"
     if out="$(cd "$REPO" && MAIL_CONFIG="$PF" HELOPASS_SYNC_KEY="$KEY" node "$AGENT" sync \
-      --url "http://127.0.0.1:$FEED_PORT/v1/allowlist/$rendering" --out "$file" --public-key "$public_key" "$@" --once 2>&1)"; then
+      --url "http://127.0.0.1:$FEED_PORT/v1/allowlist/$rendering" --out "$file" --public-key "$W/feed.pub" "$@" --once 2>&1)"; then
       pass "sync agent: ${out//$'\n'/ }"
     else
       fail "sync agent for $rendering" "$out"
@@ -146,6 +147,25 @@ sync_map() { # rendering file [--postmap] [--reload-cmd CMD]
     [ "${1:-}" = --reload-cmd ] && MAIL_CONFIG="$PF" sh -c "$2"
   fi
   sleep 1 # a reload is asynchronous: smtpd processes restart after their session
+}
+
+# The agent must refuse the feed's current body (exit status 3) and leave the map file as it was.
+refused_map() { # rendering file [agent flags]
+  local rendering="$1" file="$2" out rc before
+  shift 2
+  if [ ! -f "$AGENT" ]; then
+    info "sync agent not built ($AGENT); its refusal of a bad $rendering body is not checked"
+    return 0
+  fi
+  before="$(sha256sum <"$file")"
+  out="$(cd "$REPO" && MAIL_CONFIG="$PF" HELOPASS_SYNC_KEY="$KEY" node "$AGENT" sync \
+    --url "http://127.0.0.1:$FEED_PORT/v1/allowlist/$rendering" --out "$file" --public-key "$W/feed.pub" "$@" --once 2>&1)"
+  rc=$?
+  if [ "$rc" -eq 3 ] && [ "$(sha256sum <"$file")" = "$before" ]; then
+    pass "sync agent refused the body (exit 3), map file untouched: ${out//$'\n'/ }"
+  else
+    fail "sync agent should refuse the $rendering body with exit status 3 and keep the file" "exit $rc: $out"
+  fi
 }
 
 # --- Postfix ------------------------------------------------------------------
@@ -282,6 +302,13 @@ verify_postfix() {
   { FEED_VERSION=2 feed_header postfix-cidr 0 'Postfix cidr_table for check_client_access, before reject_unknown_helo_hostname'; } >"$FEED/postfix-cidr"
   sync_map postfix-cidr "$PF/helopass-client.cidr" --reload-cmd "postfix reload"
   expect_reply "cidr entry removed from the feed (sync agent + reload): rejected again" "RCPT $REJECT" "$HELO"
+  # A signed body outside the rendering's grammar: Postfix would load `0.0.0.0/0 OK` and let
+  # every client through; the agent refuses the body, so neither the file nor Postfix changes.
+  { FEED_VERSION=3 feed_header postfix-cidr 1 'Postfix cidr_table for check_client_access, before reject_unknown_helo_hostname'; printf '0.0.0.0/0 OK\n'; } >"$FEED/postfix-cidr"
+  cp "$FEED/postfix-cidr" "$W/hostile.cidr"
+  info "what Postfix makes of that body: postmap -q 127.0.0.1 -> $(postmap -c "$PF" -q 127.0.0.1 "cidr:$W/hostile.cidr" 2>&1)"
+  refused_map postfix-cidr "$PF/helopass-client.cidr" --reload-cmd "postfix reload"
+  expect_reply "feed body with 0.0.0.0/0 OK refused by the sync agent: still rejected" "RCPT $REJECT" "$HELO"
   sync_map postfix-helo "$PF/helopass-helo" --postmap --reload-cmd "postfix reload"
   expect_reply "helo entry '$HELO OK' (sync agent --postmap + reload): accepted" "RCPT 250" "$HELO"
   expect_reply "helo entry, EHLO with a trailing dot '$HELO.': rejected" "RCPT 450 4.7.1 <$HELO.>: Helo command rejected: Host not found" "$HELO."

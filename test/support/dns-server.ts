@@ -32,6 +32,12 @@ export interface TestDnsServer {
   chaseCnames: boolean;
   /** Adds TXT records at `name`; each array is one record, each element one character-string (≤ 255 octets). */
   txt(name: string, ...records: string[][]): void;
+  /**
+   * Adds TXT records at `name`, each text one record cut into 255-octet
+   * character-strings (as DNS control panels do): any length a DNS message
+   * holds, so up to about 64 KB a record, sent over TCP (RFC 7766).
+   */
+  txtText(name: string, ...texts: string[]): void;
   cname(name: string, target: string): void;
   a(name: string, addresses: string[]): void;
   aaaa(name: string, addresses: string[]): void;
@@ -104,6 +110,22 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
   };
 
   const state = { chaseCnames: true };
+
+  const addTxt = (name: string, ...records: string[][]): void => {
+    for (const strings of records) {
+      for (const text of strings) {
+        // RFC 1035 §3.3: a <character-string> is one length octet and at most 255 octets.
+        if (Buffer.byteLength(text) > 255) {
+          throw new Error(`TXT character-string longer than 255 octets at ${name}; split it`);
+        }
+      }
+    }
+    add(
+      name,
+      'TXT',
+      records.map((strings) => ({ type: 'TXT', data: strings })),
+    );
+  };
 
   const respond = (request: Packet, send: (response: Packet) => Promise<unknown>): void => {
     // Never answer a response: two servers pointed at each other would loop.
@@ -190,20 +212,15 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
     set chaseCnames(value: boolean) {
       state.chaseCnames = value;
     },
-    txt(name, ...records) {
-      for (const strings of records) {
-        for (const text of strings) {
-          // RFC 1035 §3.3: a <character-string> is one length octet and at most 255 octets.
-          if (Buffer.byteLength(text) > 255) {
-            throw new Error(`TXT character-string longer than 255 octets at ${name}; split it`);
-          }
+    txt: addTxt,
+    txtText(name, ...texts) {
+      for (const text of texts) {
+        if (!/^[\x20-\x7e]*$/.test(text)) {
+          throw new Error(`txtText takes printable ASCII only, at ${name}`);
         }
       }
-      add(
-        name,
-        'TXT',
-        records.map((strings) => ({ type: 'TXT', data: strings })),
-      );
+      const strings = (text: string) => Array.from({ length: Math.max(1, Math.ceil(text.length / 255)) }, (_, i) => text.slice(i * 255, (i + 1) * 255));
+      addTxt(name, ...texts.map(strings));
     },
     cname(name, target) {
       entry(name).records.set('CNAME', [{ type: 'CNAME', domain: target }]);

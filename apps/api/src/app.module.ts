@@ -16,6 +16,7 @@ import { OwnershipApiModule } from './ownership/ownership.module.js';
 import { AuthGuard } from './common/auth.guard.js';
 
 import { ProblemFilter } from './common/problem.filter.js';
+import { RateLimits } from './common/rate-limits.js';
 import { EtagInterceptor } from './common/versioned.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
@@ -56,6 +57,7 @@ export class AppModule {
         AllowlistApiModule,
       ],
       providers: [
+        RateLimits,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         // Outermost first: idempotency records what the ETag interceptor produced.

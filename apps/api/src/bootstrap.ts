@@ -9,6 +9,7 @@ import { Logger } from 'nestjs-pino';
 import type { HeloPassConfig } from '@app/config';
 import { AppModule, type AppOptions } from './app.module.js';
 import { answerClientError, sendProblem } from './common/problem.filter.js';
+import { RateLimits } from './common/rate-limits.js';
 import { assertBodyDepth, createValidationPipe } from './common/validation.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,7 +30,8 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
       'Exceptions to the HELO hostname check, granted to customers whose mail servers fail it, ' +
         'proven through DNS and fed to Postfix and rspamd. Every route but health and docs needs ' +
         '`Authorization: Bearer <api key>`; `x-roles` lists the roles a route accepts. Errors are ' +
-        'RFC 9457 problem+json.',
+        'RFC 9457 problem+json. Any route may answer 429 (a rate limit is used up) or 503 (the database ' +
+        'is unavailable), both with `Retry-After` in seconds.',
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' })
@@ -44,6 +46,8 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
  */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
+  // First: the plugin's per-address limit attaches to the routes registered after it.
+  await app.get(RateLimits).install(app);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -73,6 +77,13 @@ export async function createApp(config: HeloPassConfig, options: AppOptions = {}
     // problem+json too.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(error, request, reply, frameworkLogger),
     clientErrorHandler: answerClientError,
+    // X-Forwarded-For names the client only when it comes from a proxy we were told to trust.
+    trustProxy: config.rateLimits.trustedProxies.length > 0 ? config.rateLimits.trustedProxies : false,
+    // A socket idle this long is closed; the whole request must arrive within requestTimeout
+    // (slow senders cannot hold connections); kept-alive connections of pollers wait keepAliveTimeout.
+    connectionTimeout: config.http.connectionTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
   });
   const onRoute = options.onRoute;
   if (onRoute) {

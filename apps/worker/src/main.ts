@@ -1,9 +1,18 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@app/config';
-import { resolveDatabase } from '@app/database';
-import { startWorker } from './worker.js';
+import { resolveDatabase, type ResolvedDatabase } from '@app/database';
+import { startWorker, type RunningWorker } from './worker.js';
 
-/** The worker on its own (`npm run start:worker`): for deployments that scale it apart from the API. */
+/** What `npm start` waits for on the IPC channel (apps/api/src/worker-process.ts). */
+const READY = 'helopass-worker-ready';
+
+/**
+ * The worker on its own (`npm run start:worker`), for deployments that scale
+ * it apart from the API; also what `npm start` runs as its child process,
+ * which then passes the resolved DATABASE_URL. SIGINT or SIGTERM stops it,
+ * letting a running sweep finish; started by `npm start`, it also stops when
+ * that process goes away (its IPC channel closes).
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -15,23 +24,53 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const database = await resolveDatabase(config, (line) => console.log(`[helopass-worker] ${line}`));
-  const worker = await startWorker({ ...config, databaseUrl: database.connectionString }).catch(async (error: unknown) => {
-    await database.stop();
-    throw error;
-  });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) {
+  const say = (line: string) => console.log(`[helopass-worker] ${line}`);
+  const state: { running?: { worker: RunningWorker; database: ResolvedDatabase }; stopRequested?: string; stopping: boolean } = {
+    stopping: false,
+  };
+  // Signals are taken from the start: one that arrives while the worker boots stops it once it has.
+  const stop = (why: string) => {
+    state.stopRequested ??= why;
+    if (state.running === undefined || state.stopping) {
       return;
     }
-    stopping = true;
-    await worker.stop();
-    await database.stop();
-    process.exit(0);
+    state.stopping = true;
+    say(`${state.stopRequested}: stopping`);
+    const { worker, database } = state.running;
+    void (async () => {
+      let code = 0;
+      try {
+        await worker.stop();
+      } catch (error) {
+        console.error('HeloPass worker did not stop cleanly:', error instanceof Error ? error.message : error);
+        code = 1;
+      }
+      await database.stop();
+      process.exit(code);
+    })();
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (process.send !== undefined) {
+    process.on('disconnect', () => stop('the API process went away'));
+  }
+
+  const database = await resolveDatabase(config, say);
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker({ ...config, databaseUrl: database.connectionString });
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+  state.running = { worker, database };
+  say(`running as process ${process.pid}`);
+  if (process.send !== undefined && process.connected) {
+    process.send({ type: READY });
+  }
+  if (state.stopRequested !== undefined) {
+    stop(state.stopRequested);
+  }
 }
 
 main().catch((error: unknown) => {

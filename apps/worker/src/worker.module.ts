@@ -5,6 +5,7 @@ import { DatabaseModule } from '@app/database';
 import type { Clock } from '@app/domain';
 import { ExceptionsModule } from '@app/exceptions';
 import { OwnershipModule } from '@app/ownership';
+import { RetentionService } from './retention.service.js';
 
 /** What the worker runs: the same services the API uses, without HTTP. */
 @Module({})
@@ -20,6 +21,7 @@ export class WorkerModule {
         // Domain lapses found by the worker suspend the exceptions that rest on them.
         ExceptionsModule,
       ],
+      providers: [RetentionService],
     };
   }
 }

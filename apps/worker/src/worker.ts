@@ -5,10 +5,13 @@ import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
 import { ExceptionDecisionsService } from '@app/exceptions';
 import { DomainsService, OwnershipService } from '@app/ownership';
+import { RetentionService } from './retention.service.js';
 import { WorkerModule } from './worker.module.js';
 
 /** The queue of the periodic sweep: exception expiries, due domain checks, then stale ownership evidence. */
 export const SWEEP_QUEUE = 'helopass-sweep';
+/** The queue of the retention purge: idempotency records and domain checks past their retention. */
+export const RETENTION_QUEUE = 'helopass-retention';
 
 export interface WorkerOptions {
   readonly clock?: Clock;
@@ -20,6 +23,8 @@ export interface WorkerOptions {
 export interface RunningWorker {
   /** Queues a sweep now instead of waiting for the next minute. */
   sweepNow(): Promise<void>;
+  /** Queues a retention purge now instead of waiting for the next ten minutes. */
+  purgeNow(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const domains = app.get(DomainsService);
   const ownership = app.get(OwnershipService);
   const exceptions = app.get(ExceptionDecisionsService);
+  const retention = app.get(RetentionService);
 
   const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
   boss.on('error', (error: Error) => logger.error({ err: error }, 'job queue error'));
@@ -55,6 +61,14 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
         logger.log({ expired, checked, refreshed }, 'sweep done');
       }
     });
+    await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });
+    await boss.schedule(RETENTION_QUEUE, '*/10 * * * *');
+    await boss.work(RETENTION_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
+      const purged = await retention.purge();
+      if (purged.idempotencyRecords + purged.domainChecks > 0) {
+        logger.log(purged, 'retention purge done');
+      }
+    });
   } catch (error) {
     await boss.stop({ graceful: false }).catch(() => undefined);
     await app.close();
@@ -64,6 +78,9 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   return {
     sweepNow: async () => {
       await boss.send(SWEEP_QUEUE, {});
+    },
+    purgeNow: async () => {
+      await boss.send(RETENTION_QUEUE, {});
     },
     stop: async () => {
       await boss.stop({ graceful: true, timeout: 10_000 });

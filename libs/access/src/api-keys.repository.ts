@@ -57,8 +57,8 @@ export class ApiKeysRepository {
     return tx.apiKey.update({ where: { id }, data: { revokedAt: at } });
   }
 
-  /** Tells every process (on commit) to forget what it remembers of this key. */
-  async announceRevocation(tx: Transaction, prefix: string): Promise<void> {
+  /** Tells every process (on commit) to forget what it remembers of this key (created or revoked). */
+  async announceChange(tx: Transaction, prefix: string): Promise<void> {
     await tx.$executeRaw`SELECT pg_notify('helopass_keys', ${prefix})`;
   }
 

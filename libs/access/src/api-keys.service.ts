@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import pg from 'pg';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { AuditLog } from '@app/database';
+import { AuditLog, connectionOptions } from '@app/database';
 import {
   apiKeyHashMatches,
   apiKeyPrefix,
@@ -17,6 +17,7 @@ import {
   type Role,
 } from '@app/domain';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository.js';
+import { KeyCache } from './key-cache.js';
 
 /** An API key as shown to admins: never the secret, never its hash. */
 export interface ApiKeyView {
@@ -41,6 +42,11 @@ export interface AuthenticatedKey {
   role: Role;
 }
 
+/** Why a presented key was refused (logged, never told to the caller). */
+export type AuthenticationFailure = 'malformed' | 'unknown' | 'revoked' | 'expired';
+
+export type AuthenticationResult = { key: AuthenticatedKey } | { failure: AuthenticationFailure };
+
 /** `lastUsedAt` is refreshed at most this often per key, not written on every request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 /**
@@ -51,6 +57,10 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000;
  * serving its last snapshot to them).
  */
 const KEY_CACHE_MS = 60_000;
+/** Keys, and separately unknown prefixes, remembered at most (LRU). */
+const KEY_CACHE_ENTRIES = 10_000;
+/** While the database is down, one key lookup a second checks whether it is back. */
+const KEY_PROBE_INTERVAL_MS = 1000;
 export const KEYS_CHANNEL = 'helopass_keys';
 
 function toView(record: ApiKeyRecord): ApiKeyView {
@@ -70,7 +80,7 @@ function toView(record: ApiKeyRecord): ApiKeyView {
 export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWrites = new Map<string, number>();
-  private readonly known = new Map<string, { record: ApiKeyRecord; fetchedAt: number }>();
+  private readonly cache: KeyCache<ApiKeyRecord>;
 
   private listener: pg.Client | undefined;
   private stopped = false;
@@ -79,7 +89,14 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     private readonly keys: ApiKeysRepository,
     private readonly audit: AuditLog,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
-  ) {}
+  ) {
+    this.cache = new KeyCache((prefix) => this.keys.findByPrefix(prefix), {
+      ttlMs: KEY_CACHE_MS,
+      maxEntries: KEY_CACHE_ENTRIES,
+      lookupTimeoutMs: config.database.connectTimeoutMs,
+      probeIntervalMs: KEY_PROBE_INTERVAL_MS,
+    });
+  }
 
   async onModuleInit(): Promise<void> {
     await this.listen();
@@ -95,7 +112,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     if (this.stopped || this.listener || this.config.databaseUrl === undefined) {
       return;
     }
-    const client = new pg.Client({ connectionString: this.config.databaseUrl });
+    const client = new pg.Client(connectionOptions(this.config.databaseUrl, this.config.database));
     this.listener = client;
     // Without the listener every lookup goes to the database again (falling back
     // on what is remembered only when the database cannot answer).
@@ -104,7 +121,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
         this.listener = undefined;
       }
     };
-    client.on('notification', () => this.known.clear());
+    client.on('notification', () => this.cache.clear());
     client.on('error', drop);
     client.on('end', drop);
     try {
@@ -133,6 +150,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
         secretHash: hashApiKeySecret(secret),
         expiresAt: input.expiresAt ?? null,
       });
+      await this.keys.announceChange(tx, created.prefix);
       await this.audit.append(tx, {
         actor,
         action: 'api_key.created',
@@ -143,6 +161,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       });
       return created;
     });
+    this.cache.forget(record.prefix);
     return { ...toView(record), key: secret };
   }
 
@@ -162,8 +181,8 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
         return toView(existing);
       }
       const revoked = await this.keys.revoke(tx, id, new Date());
-      this.known.delete(revoked.prefix);
-      await this.keys.announceRevocation(tx, revoked.prefix);
+      this.cache.forget(revoked.prefix);
+      await this.keys.announceChange(tx, revoked.prefix);
       await this.audit.append(tx, {
         actor,
         action: 'api_key.revoked',
@@ -177,45 +196,31 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** The key a request presents, if it is known, unrevoked and unexpired. */
-  async authenticate(secret: string): Promise<AuthenticatedKey | null> {
+  /**
+   * The key a request presents, if it is known, unrevoked and unexpired, or
+   * why not. Throws DatabaseUnavailableError when the key is not known to
+   * this process and the database cannot be asked.
+   */
+  async authenticate(secret: string): Promise<AuthenticationResult> {
     if (!isWellFormedApiKey(secret)) {
-      return null;
+      return { failure: 'malformed' };
     }
-    const now = Date.now();
-    const record = await this.lookup(secret, now);
-    if (!record || !apiKeyHashMatches(secret, record.secretHash)) {
-      return null;
-    }
-    if (record.revokedAt || (record.expiresAt && record.expiresAt.getTime() <= now)) {
-      return null;
-    }
-    this.noteUse(record.id, now);
-    return { id: record.id, name: record.name, role: record.role };
-  }
-
-  private async lookup(secret: string, now: number): Promise<ApiKeyRecord | null> {
-    const prefix = apiKeyPrefix(secret);
-    const cached = this.known.get(prefix);
     if (!this.listener) {
       void this.listen();
-    } else if (cached && now - cached.fetchedAt < KEY_CACHE_MS) {
-      return cached.record;
     }
-    try {
-      const record = await this.keys.findByPrefix(prefix);
-      if (record) {
-        this.known.set(prefix, { record, fetchedAt: now });
-      } else {
-        this.known.delete(prefix);
-      }
-      return record;
-    } catch (error) {
-      if (cached) {
-        return cached.record;
-      }
-      throw error;
+    const record = await this.cache.find(apiKeyPrefix(secret), this.listener !== undefined);
+    const now = Date.now();
+    if (!record || !apiKeyHashMatches(secret, record.secretHash)) {
+      return { failure: 'unknown' };
     }
+    if (record.revokedAt) {
+      return { failure: 'revoked' };
+    }
+    if (record.expiresAt && record.expiresAt.getTime() <= now) {
+      return { failure: 'expired' };
+    }
+    this.noteUse(record.id, now);
+    return { key: { id: record.id, name: record.name, role: record.role } };
   }
 
   private noteUse(id: string, now: number): void {
@@ -233,10 +238,13 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
    * Makes sure an operator can get in: registers BOOTSTRAP_ADMIN_KEY when no
    * active admin key exists, or mints an admin key when there are no keys at
    * all. Returns a generated secret (to be shown once) when one was minted.
+   * With `generate: false` (production) nothing is minted: `noKeys` says the
+   * operator must create the first key.
    */
   async ensureBootstrapAdmin(
     bootstrapKey: string | undefined,
-  ): Promise<{ registered: 'given' | 'generated' | null; secret?: string }> {
+    options: { generate?: boolean } = {},
+  ): Promise<{ registered: 'given' | 'generated' | null; secret?: string; noKeys?: true }> {
     const actor: Actor = { id: null, name: 'system:bootstrap', role: 'system' };
     return this.keys.transaction(async (tx) => {
       await this.keys.lockBootstrap(tx);
@@ -257,6 +265,9 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
         if ((await this.keys.countKeys(tx)) > 0) {
           return { registered: null };
         }
+        if (options.generate === false) {
+          return { registered: null, noKeys: true };
+        }
         secret = generateApiKeySecret();
         registered = 'generated';
       }
@@ -267,6 +278,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
         secretHash: hashApiKeySecret(secret),
         expiresAt: null,
       });
+      await this.keys.announceChange(tx, created.prefix);
       await this.audit.append(tx, {
         actor,
         action: 'api_key.created',

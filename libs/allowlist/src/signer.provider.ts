@@ -9,7 +9,8 @@ export const FEED_SIGNER = Symbol('FEED_SIGNER');
  * The key that signs the renderings: FEED_SIGNING_KEY when set (recommended
  * in production: the key then lives only in the deployment's secrets);
  * otherwise one generated on first start and kept in the database, so that
- * every replica signs with the same key.
+ * every replica signs with the same key — only where that is allowed
+ * (FEED_SIGNING_KEY_IN_DATABASE; not by default with NODE_ENV=production).
  */
 export const feedSignerProvider: Provider = {
   provide: FEED_SIGNER,
@@ -17,6 +18,9 @@ export const feedSignerProvider: Provider = {
   useFactory: async (config: HeloPassConfig, prisma: PrismaService): Promise<FeedSigner> => {
     if (config.feed.signingKey !== undefined) {
       return FeedSigner.fromSetting(config.feed.signingKey);
+    }
+    if (!config.feed.signingKeyInDatabase) {
+      throw new Error('FEED_SIGNING_KEY is not set and FEED_SIGNING_KEY_IN_DATABASE does not allow generating one');
     }
     const candidate = FeedSigner.generate();
     // The first process to start wins; the others read its key.

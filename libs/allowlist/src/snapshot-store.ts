@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import pg from 'pg';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { connectionOptions } from '@app/database';
 import { Clock } from '@app/domain';
 import { FEED_CHANNEL } from '@app/exceptions';
 import { AllowlistRepository } from './allowlist.repository.js';
@@ -144,7 +145,7 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     if (this.stopped || this.listener) {
       return;
     }
-    const client = new pg.Client({ connectionString: this.config.databaseUrl });
+    const client = new pg.Client(connectionOptions(this.config.databaseUrl, this.config.database));
     this.listener = client;
     client.on('notification', () => void this.reload());
     const drop = () => {

@@ -36,9 +36,21 @@ describe('loadConfig', () => {
           retryBaseSeconds: 60,
         },
         dns: { resolvers: [], timeoutMs: 2000, tries: 2 },
+        dnsCheck: { deadlineMs: 5000 },
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
-        feed: { pollSeconds: 5, signingKey: undefined },
+        feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true },
+        production: false,
+        retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
+        database: {
+          connectTimeoutMs: 5000,
+          statementTimeoutMs: 30_000,
+          lockTimeoutMs: 10_000,
+          idleInTransactionTimeoutMs: 60_000,
+          retryAfterSeconds: 5,
+        },
+        http: { connectionTimeoutMs: 120_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 },
+        rateLimits: { perMinute: 600, feedPerMinute: 1200, authFailuresPerMinute: 20, trustedProxies: [] },
       });
     });
 
@@ -60,7 +72,7 @@ describe('loadConfig', () => {
     });
 
     it('ignores unrelated variables', () => {
-      expect(loadConfig({ PATH: '/usr/bin', NODE_ENV: 'production' })).toEqual(loadConfig({}));
+      expect(loadConfig({ PATH: '/usr/bin', NODE_ENV: 'development' })).toEqual(loadConfig({}));
     });
   });
 
@@ -87,6 +99,7 @@ describe('loadConfig', () => {
           DNS_RESOLVERS: '192.0.2.53, [2001:db8::53]:5353,resolver.internal:53',
           DNS_TIMEOUT_MS: '1500',
           DNS_TRIES: '3',
+          DNS_CHECK_DEADLINE_MS: '8000',
           RUN_WORKER: 'false',
           EXCEPTION_MAX_DAYS: '180',
           EXCEPTION_DEFAULT_DAYS: '30',
@@ -95,6 +108,9 @@ describe('loadConfig', () => {
           EXCEPTION_APPROVAL_PREFIX_V6: '56',
           FEED_POLL_SECONDS: '2',
           FEED_SIGNING_KEY: 'seed-in-base64',
+          FEED_SIGNING_KEY_IN_DATABASE: 'false',
+          DOMAIN_CHECK_RETENTION_DAYS: '30',
+          DOMAIN_CHECK_HISTORY_MAX: '20',
         }),
       ).toEqual({
         databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
@@ -116,9 +132,15 @@ describe('loadConfig', () => {
           retryBaseSeconds: 30,
         },
         dns: { resolvers: ['192.0.2.53', '[2001:db8::53]:5353', 'resolver.internal:53'], timeoutMs: 1500, tries: 3 },
+        dnsCheck: { deadlineMs: 8000 },
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
-        feed: { pollSeconds: 2, signingKey: 'seed-in-base64' },
+        feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false },
+        production: false,
+        retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },
+        database: loadConfig({}).database,
+        http: loadConfig({}).http,
+        rateLimits: loadConfig({}).rateLimits,
       });
     });
 
@@ -133,6 +155,7 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ DNS_RESOLVERS: '192.0.2.53,,192.0.2.54' })).toThrow(/^DNS_RESOLVERS/);
       expect(() => loadConfig({ DNS_RESOLVERS: '192.0.2.53:99999' })).toThrow(/^DNS_RESOLVERS/);
       expect(() => loadConfig({ DNS_TIMEOUT_MS: '10' })).toThrow(/^DNS_TIMEOUT_MS/);
+      expect(() => loadConfig({ DNS_CHECK_DEADLINE_MS: '99' })).toThrow(/^DNS_CHECK_DEADLINE_MS must be a whole number between 100 and 120000/);
     });
 
     it('accepts both postgres:// and postgresql:// URLs', () => {
@@ -212,6 +235,10 @@ describe('loadConfig', () => {
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '+'],
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + '%'],
       ['BOOTSTRAP_ADMIN_KEY', 'k'.repeat(40) + ' '],
+      ['FEED_SIGNING_KEY_IN_DATABASE', 'sometimes'],
+      ['DOMAIN_CHECK_RETENTION_DAYS', '0'],
+      ['DOMAIN_CHECK_HISTORY_MAX', '9'],
+      ['DOMAIN_CHECK_HISTORY_MAX', '10001'],
     ])('%s=%j', (name, value) => {
       const error = refusal({ [name]: value });
       expect(error.name).toBe('ConfigError');
@@ -233,6 +260,33 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('NODE_ENV=production', () => {
+    const seed = Buffer.alloc(32, 7).toString('base64');
+
+    it('refuses to start without FEED_SIGNING_KEY, naming it and the way to keep a generated key', () => {
+      const { message } = refusal({ NODE_ENV: 'production' });
+      expect(message).toContain('FEED_SIGNING_KEY must be set when NODE_ENV=production');
+      expect(message).toContain('FEED_SIGNING_KEY_IN_DATABASE=true');
+      expect(refusal({ NODE_ENV: 'production', FEED_SIGNING_KEY_IN_DATABASE: 'false' }).message).toContain('FEED_SIGNING_KEY');
+    });
+
+    it('starts with FEED_SIGNING_KEY, or with a generated key explicitly allowed in the database', () => {
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: seed })).toMatchObject({
+        production: true,
+        feed: { signingKey: seed, signingKeyInDatabase: false },
+      });
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY_IN_DATABASE: 'true' })).toMatchObject({
+        production: true,
+        feed: { signingKey: undefined, signingKeyInDatabase: true },
+      });
+    });
+
+    it('outside production a generated key may be kept in the database unless that is turned off', () => {
+      expect(loadConfig({ NODE_ENV: 'test' }).production).toBe(false);
+      expect(refusal({ FEED_SIGNING_KEY_IN_DATABASE: 'false' }).message).toContain('FEED_SIGNING_KEY must be set');
+    });
+  });
+
   describe('secrets are never repeated in messages', () => {
     it.each([
       'hp_this-is-a-secret-but-has-a-slash/0123456789',
@@ -251,6 +305,59 @@ describe('loadConfig', () => {
       const { message } = refusal({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
       expect(message).toContain('DATABASE_URL');
       expect(message).not.toContain('hunter2');
+    });
+  });
+
+  describe('limits and timeouts', () => {
+    it('reads the database, HTTP and rate-limit settings', () => {
+      const config = loadConfig({
+        DB_CONNECT_TIMEOUT_MS: '2000',
+        DB_STATEMENT_TIMEOUT_MS: '15000',
+        DB_LOCK_TIMEOUT_MS: '3000',
+        DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '20000',
+        DB_RETRY_AFTER_SECONDS: '10',
+        HTTP_CONNECTION_TIMEOUT_MS: '90000',
+        HTTP_REQUEST_TIMEOUT_MS: '10000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+        RATE_LIMIT_PER_MINUTE: '100',
+        RATE_LIMIT_FEED_PER_MINUTE: '300',
+        RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '5',
+        TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,2001:db8::/32',
+      });
+      expect(config.database).toEqual({
+        connectTimeoutMs: 2000,
+        statementTimeoutMs: 15_000,
+        lockTimeoutMs: 3000,
+        idleInTransactionTimeoutMs: 20_000,
+        retryAfterSeconds: 10,
+      });
+      expect(config.http).toEqual({ connectionTimeoutMs: 90_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 });
+      expect(config.rateLimits).toEqual({
+        perMinute: 100,
+        feedPerMinute: 300,
+        authFailuresPerMinute: 5,
+        trustedProxies: ['10.0.0.0/8', '192.0.2.1', '2001:db8::/32'],
+      });
+    });
+
+    it.each([
+      ['DB_CONNECT_TIMEOUT_MS', '0'],
+      ['DB_STATEMENT_TIMEOUT_MS', '10s'],
+      ['DB_RETRY_AFTER_SECONDS', '0'],
+      ['HTTP_REQUEST_TIMEOUT_MS', '999'],
+      ['RATE_LIMIT_PER_MINUTE', '0'],
+      ['RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 'many'],
+      ['TRUSTED_PROXIES', '10.0.0.0/33'],
+      ['TRUSTED_PROXIES', 'proxy.internal'],
+      ['TRUSTED_PROXIES', '192.0.2.1;192.0.2.2'],
+    ])('refuses %s=%j, naming it', (name, value) => {
+      expect(refusal({ [name]: value }).message).toContain(name);
+    });
+
+    it('refuses a connection timeout that would cut kept-alive connections first', () => {
+      expect(refusal({ HTTP_CONNECTION_TIMEOUT_MS: '60000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '72000' }).message).toMatch(
+        /^HTTP_CONNECTION_TIMEOUT_MS/,
+      );
     });
   });
 

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { parseResolverList } from '@app/dns';
 import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, isWellFormedApiKey } from '@app/domain';
 
@@ -27,10 +28,59 @@ export interface HeloPassConfig {
   readonly idempotencyRetentionHours: number;
   readonly ownership: OwnershipConfig;
   readonly dns: DnsConfig;
+  readonly dnsCheck: DnsCheckConfig;
   /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
+  /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
+  readonly production: boolean;
+  readonly retention: RetentionConfig;
+  readonly database: DatabaseLimitsConfig;
+  readonly http: HttpLimitsConfig;
+  readonly rateLimits: RateLimitsConfig;
+}
+
+/** How long the worker keeps records that would otherwise grow without end. */
+export interface RetentionConfig {
+  /** Domain checks older than this are purged (each domain's latest few are always kept). */
+  readonly domainCheckDays: number;
+  /** The most checks kept per domain; older ones beyond it are purged whatever their age. */
+  readonly domainCheckHistoryMax: number;
+}
+
+/** How long the app waits on PostgreSQL before it gives up and answers 503. */
+export interface DatabaseLimitsConfig {
+  /** Opening a connection, or waiting for a free one in the pool. */
+  readonly connectTimeoutMs: number;
+  /** One statement; the server cancels it after this (SQLSTATE 57014). */
+  readonly statementTimeoutMs: number;
+  /** Waiting for a row or table lock (SQLSTATE 55P03). */
+  readonly lockTimeoutMs: number;
+  /** A session left idle inside an open transaction is ended by the server. */
+  readonly idleInTransactionTimeoutMs: number;
+  /** The `Retry-After` of a 503 answered while the database is unavailable. */
+  readonly retryAfterSeconds: number;
+}
+
+export interface HttpLimitsConfig {
+  /** A connection with no traffic in either direction for this long is closed. */
+  readonly connectionTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this. */
+  readonly requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface RateLimitsConfig {
+  /** Requests per minute per API key (and per client address for requests without a key). */
+  readonly perMinute: number;
+  /** Requests per minute per API key to the allowlist feed. */
+  readonly feedPerMinute: number;
+  /** Failed authentications per minute per client address; beyond, 429 before the key is looked at. */
+  readonly authFailuresPerMinute: number;
+  /** Proxies whose X-Forwarded-For is believed: addresses and CIDR prefixes. Empty: none. */
+  readonly trustedProxies: string[];
 }
 
 export interface FeedConfig {
@@ -38,6 +88,8 @@ export interface FeedConfig {
   readonly pollSeconds: number;
   /** Ed25519 key that signs the renderings; absent: one is generated and kept in the database. */
   readonly signingKey: string | undefined;
+  /** Whether a generated key may be kept in the database when signingKey is absent (not by default in production). */
+  readonly signingKeyInDatabase: boolean;
 }
 
 export interface ExceptionRulesConfig {
@@ -57,6 +109,12 @@ export interface DnsConfig {
   readonly resolvers: string[];
   readonly timeoutMs: number;
   readonly tries: number;
+}
+
+/** Bounds on one DNS check (an ownership check, a challenge look, a diagnosis): DESIGN.md, Ownership §7. */
+export interface DnsCheckConfig {
+  /** The longest one check may take, all its lookups together; past it, the check ends as "could not tell". */
+  readonly deadlineMs: number;
 }
 
 export interface OwnershipConfig {
@@ -166,8 +224,69 @@ function exceptionRules(env: Env): ExceptionRulesConfig {
   };
 }
 
+function feed(env: Env, production: boolean): FeedConfig {
+  const signingKey = optional(env, 'FEED_SIGNING_KEY');
+  const signingKeyInDatabase = boolean(env, 'FEED_SIGNING_KEY_IN_DATABASE', !production);
+  if (signingKey === undefined && !signingKeyInDatabase) {
+    // A key generated into the database is readable by anyone who can read a backup.
+    throw new ConfigError(
+      production
+        ? 'FEED_SIGNING_KEY must be set when NODE_ENV=production (or set FEED_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
+        : 'FEED_SIGNING_KEY must be set when FEED_SIGNING_KEY_IN_DATABASE=false',
+    );
+  }
+  return { pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600), signingKey, signingKeyInDatabase };
+}
+
+function addressList(env: Env, name: string): string[] {
+  const entries = (optional(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  for (const entry of entries) {
+    if (!ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry)) {
+      throw new ConfigError(`${name} must be a comma-separated list of IP addresses and CIDR prefixes`);
+    }
+  }
+  return entries;
+}
+
+function databaseLimits(env: Env): DatabaseLimitsConfig {
+  return {
+    connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
+    statementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    lockTimeoutMs: integer(env, 'DB_LOCK_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    idleInTransactionTimeoutMs: integer(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    retryAfterSeconds: integer(env, 'DB_RETRY_AFTER_SECONDS', 5, 1, 600),
+  };
+}
+
+function httpLimits(env: Env): HttpLimitsConfig {
+  const keepAliveTimeoutMs = integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1000, 3_600_000);
+  const connectionTimeoutMs = integer(env, 'HTTP_CONNECTION_TIMEOUT_MS', 120_000, 1000, 3_600_000);
+  if (connectionTimeoutMs <= keepAliveTimeoutMs) {
+    // Otherwise an idle kept-alive connection (a feed poller between polls) is cut by the wrong timer.
+    throw new ConfigError('HTTP_CONNECTION_TIMEOUT_MS must be longer than HTTP_KEEP_ALIVE_TIMEOUT_MS');
+  }
+  return {
+    connectionTimeoutMs,
+    requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    keepAliveTimeoutMs,
+  };
+}
+
+function rateLimits(env: Env): RateLimitsConfig {
+  return {
+    perMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    feedPerMinute: integer(env, 'RATE_LIMIT_FEED_PER_MINUTE', 1200, 1, 1_000_000),
+    authFailuresPerMinute: integer(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+    trustedProxies: addressList(env, 'TRUSTED_PROXIES'),
+  };
+}
+
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): HeloPassConfig {
+  const production = optional(env, 'NODE_ENV') === 'production';
   const bootstrapAdminKey = optional(env, 'BOOTSTRAP_ADMIN_KEY');
   if (bootstrapAdminKey !== undefined && !isWellFormedApiKey(bootstrapAdminKey)) {
     // The value itself is a secret: never repeat it.
@@ -181,6 +300,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     bootstrapAdminKey,
+    production,
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     embeddedPostgresPort: integer(env, 'EMBEDDED_POSTGRES_PORT', 54329, 1024, 65535),
@@ -199,11 +319,18 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       timeoutMs: integer(env, 'DNS_TIMEOUT_MS', 2000, 50, 30_000),
       tries: integer(env, 'DNS_TRIES', 2, 1, 5),
     },
+    dnsCheck: {
+      deadlineMs: integer(env, 'DNS_CHECK_DEADLINE_MS', 5000, 100, 120_000),
+    },
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
-    feed: {
-      pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600),
-      signingKey: optional(env, 'FEED_SIGNING_KEY'),
+    feed: feed(env, production),
+    retention: {
+      domainCheckDays: integer(env, 'DOMAIN_CHECK_RETENTION_DAYS', 90, 1, 3650),
+      domainCheckHistoryMax: integer(env, 'DOMAIN_CHECK_HISTORY_MAX', 100, 10, 10_000),
     },
+    database: databaseLimits(env),
+    http: httpLimits(env),
+    rateLimits: rateLimits(env),
   };
 }

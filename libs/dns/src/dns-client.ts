@@ -1,7 +1,8 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { isAnswered, type DnsFanout, type DnsLookup, type DnsOutcome, type MxRecord } from './types.js';
+import { nameLengthProblem } from './limits.js';
+import { isAnswered, type DnsFanout, type DnsLookup, type DnsOutcome, type LookupOptions, type MxRecord } from './types.js';
 
 export interface DnsClientOptions {
   /** `host`, `host:port`, `v6addr` or `[v6addr]:port` entries; empty: the system's resolvers. */
@@ -34,7 +35,10 @@ const SYSTEM = 'system';
  * Every method resolves, never rejects; a server that does not answer gives a
  * `timeout` outcome, never "no record". One question to one server takes at
  * most about `timeoutMs × tries`; a lookup may ask several servers in turn and
- * follow a CNAME chain, each step within that bound.
+ * follow a CNAME chain, each step within that bound. A lookup given an
+ * AbortSignal (its check's deadline, see DnsCheck) stops waiting when it
+ * fires. A name with a label over 63 or more than 253 characters is never
+ * sent (RFC 1035 §2.3.4).
  */
 export class DnsClient implements DnsLookup, DnsFanout {
   readonly resolvers: readonly string[];
@@ -70,26 +74,38 @@ export class DnsClient implements DnsLookup, DnsFanout {
   }
 
   /** RFC 7208 §3.3: a TXT record's character-strings are joined with nothing between them. */
-  txt(name: string): Promise<DnsOutcome<string>> {
-    return this.firstAnswered((slot) => this.txtFrom(slot, name));
+  txt(name: string, options: LookupOptions = {}): Promise<DnsOutcome<string>> {
+    return this.firstAnswered((slot) => this.txtFrom(slot, name, options.signal), options.signal);
   }
 
-  a(name: string): Promise<DnsOutcome<string>> {
-    return this.firstAnswered((slot) => this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n), (address) => address));
+  a(name: string, options: LookupOptions = {}): Promise<DnsOutcome<string>> {
+    const { signal } = options;
+    return this.firstAnswered(
+      (slot) => this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n), (address) => address, signal),
+      signal,
+    );
   }
 
-  aaaa(name: string): Promise<DnsOutcome<string>> {
-    return this.firstAnswered((slot) => this.follow(slot, normalizeName(name), (r, n) => r.resolve6(n), (address) => address));
+  aaaa(name: string, options: LookupOptions = {}): Promise<DnsOutcome<string>> {
+    const { signal } = options;
+    return this.firstAnswered(
+      (slot) => this.follow(slot, normalizeName(name), (r, n) => r.resolve6(n), (address) => address, signal),
+      signal,
+    );
   }
 
-  mx(name: string): Promise<DnsOutcome<MxRecord>> {
-    return this.firstAnswered((slot) =>
-      this.follow(
-        slot,
-        normalizeName(name),
-        (r, n) => r.resolveMx(n),
-        ({ exchange, priority }) => ({ exchange: normalizeName(exchange), priority }),
-      ),
+  mx(name: string, options: LookupOptions = {}): Promise<DnsOutcome<MxRecord>> {
+    const { signal } = options;
+    return this.firstAnswered(
+      (slot) =>
+        this.follow(
+          slot,
+          normalizeName(name),
+          (r, n) => r.resolveMx(n),
+          ({ exchange, priority }) => ({ exchange: normalizeName(exchange), priority }),
+          signal,
+        ),
+      signal,
     );
   }
 
@@ -98,26 +114,33 @@ export class DnsClient implements DnsLookup, DnsFanout {
    * (ip6.arpa). Built here and asked with a plain PTR query, because
    * `Resolver.reverse()` may answer from /etc/hosts.
    */
-  async ptr(address: string): Promise<DnsOutcome<string>> {
+  async ptr(address: string, options: LookupOptions = {}): Promise<DnsOutcome<string>> {
     const name = reverseName(address);
     if (name === undefined) {
       return { status: 'error', resolver: this.resolvers[0] ?? SYSTEM, error: 'EINVAL: not an IP address' };
     }
-    return this.firstAnswered((slot) => this.follow(slot, name, (r, n) => r.resolvePtr(n), normalizeName));
+    const { signal } = options;
+    return this.firstAnswered((slot) => this.follow(slot, name, (r, n) => r.resolvePtr(n), normalizeName, signal), signal);
   }
 
-  txtFromEach(name: string): Promise<DnsOutcome<string>[]> {
-    return Promise.all(this.slots.map((slot) => this.txtFrom(slot, name)));
+  txtFromEach(name: string, options: LookupOptions = {}): Promise<DnsOutcome<string>[]> {
+    return Promise.all(this.slots.map((slot) => this.txtFrom(slot, name, options.signal)));
   }
 
-  private txtFrom(slot: ResolverSlot, name: string): Promise<DnsOutcome<string>> {
-    return this.follow(slot, normalizeName(name), (r, n) => r.resolveTxt(n), (chunks) => chunks.join(''));
+  private txtFrom(slot: ResolverSlot, name: string, signal: AbortSignal | undefined): Promise<DnsOutcome<string>> {
+    return this.follow(slot, normalizeName(name), (r, n) => r.resolveTxt(n), (chunks) => chunks.join(''), signal);
   }
 
   /** Asks the servers in the configured order; the first that answers (even "no such name") decides. */
-  private async firstAnswered<T>(ask: (slot: ResolverSlot) => Promise<DnsOutcome<T>>): Promise<DnsOutcome<T>> {
+  private async firstAnswered<T>(
+    ask: (slot: ResolverSlot) => Promise<DnsOutcome<T>>,
+    signal: AbortSignal | undefined,
+  ): Promise<DnsOutcome<T>> {
     let outcome: DnsOutcome<T> | undefined;
     for (const slot of this.slots) {
+      if (signal?.aborted) {
+        return abandoned(slot.name, signal);
+      }
       outcome = await ask(slot);
       if (isAnswered(outcome)) {
         return outcome;
@@ -140,18 +163,20 @@ export class DnsClient implements DnsLookup, DnsFanout {
     name: string,
     lookup: (resolver: dns.Resolver, name: string) => Promise<R[]>,
     map: (record: R) => T,
+    signal: AbortSignal | undefined,
   ): Promise<DnsOutcome<T>> {
-    if (name === '') {
-      return { status: 'error', resolver: slot.name, error: 'EBADNAME: empty name' };
+    const problem = nameLengthProblem(name);
+    if (problem !== null) {
+      return { status: 'error', resolver: slot.name, error: `EBADNAME: ${problem}` };
     }
     const seen = new Set([name]);
     let current = name;
     for (let hop = 0; ; hop++) {
-      const outcome = await this.ask(slot, (resolver) => lookup(resolver, current), map);
+      const outcome = await this.ask(slot, (resolver) => lookup(resolver, current), map, signal);
       if (outcome.status !== 'nodata') {
         return outcome;
       }
-      const alias = await this.ask(slot, (resolver) => resolver.resolveCname(current), normalizeName);
+      const alias = await this.ask(slot, (resolver) => resolver.resolveCname(current), normalizeName, signal);
       if (alias.status === 'nodata' || alias.status === 'nxdomain' || (alias.status === 'ok' && alias.records.length === 0)) {
         return outcome;
       }
@@ -176,18 +201,29 @@ export class DnsClient implements DnsLookup, DnsFanout {
    * between tries, so its own timeout can run past timeoutMs × tries.
    * `cancel()` aborts every outstanding query of this server's channel; the
    * guard only fires once this server has already overrun the whole budget.
+   * A check's deadline (the signal) only stops the waiting: the channel is
+   * shared with other checks, so it is not cancelled for one of them.
    */
   private async ask<R, T>(
     slot: ResolverSlot,
     query: (resolver: dns.Resolver) => Promise<R[]>,
     map: (record: R) => T,
+    signal: AbortSignal | undefined,
   ): Promise<DnsOutcome<T>> {
+    if (signal?.aborted) {
+      return abandoned(slot.name, signal);
+    }
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const guard = new Promise<DnsOutcome<T>>((resolve) => {
       timer = setTimeout(() => {
         slot.resolver.cancel();
         resolve({ status: 'timeout', resolver: slot.name, error: `ETIMEOUT: no answer within ${this.budgetMs} ms` });
       }, this.budgetMs);
+      if (signal !== undefined) {
+        onAbort = () => resolve(abandoned(slot.name, signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
     });
     const attempt = (async (): Promise<DnsOutcome<T>> => {
       const unavailable = await this.configure(slot);
@@ -209,6 +245,9 @@ export class DnsClient implements DnsLookup, DnsFanout {
       return await Promise.race([attempt, guard]);
     } finally {
       clearTimeout(timer);
+      if (onAbort !== undefined) {
+        signal?.removeEventListener('abort', onAbort);
+      }
     }
   }
 
@@ -230,6 +269,13 @@ export class DnsClient implements DnsLookup, DnsFanout {
       return { status: 'error', resolver: slot.name, error: `ERESOLVERHOST: cannot look up resolver ${slot.host.name} (${code})` };
     }
   }
+}
+
+/** A lookup its check gave up on: could not tell, like a timeout, with the check's reason. */
+function abandoned(resolver: string, signal: AbortSignal): DnsOutcome<never> {
+  const reason: unknown = signal.reason;
+  const error = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'EABORTED: the check was abandoned';
+  return { status: 'timeout', resolver, error };
 }
 
 /** c-ares error codes (Node's `dns.*` constants) to outcomes. */

@@ -1,3 +1,5 @@
 export * from './types.js';
+export * from './limits.js';
 export * from './dns-client.js';
+export * from './dns-check.js';
 export * from './spf.js';

@@ -16,8 +16,15 @@ export interface Subject {
   host: boolean;
 }
 
+/** The longest text form of an IPv6 address (eight groups, or six and an IPv4 tail): 45 characters. */
+const MAX_ADDRESS_LENGTH = 45;
+
 /** Parses an address strictly: dotted-quad IPv4 only, IPv6 without zone. */
 export function parseIp(text: string): Ip | null {
+  // Customer DNS data: anything longer than an address is refused before any parser sees it.
+  if (text.length > MAX_ADDRESS_LENGTH) {
+    return null;
+  }
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
     return ipaddr.IPv4.parse(text);
   }
@@ -27,13 +34,14 @@ export function parseIp(text: string): Ip | null {
   // ipaddr.js reads an IPv4-compatible `::192.0.2.1` as IPv4-mapped, so an
   // embedded IPv4 tail is rewritten as two hex groups (as libs/domain does).
   let v6Text = text;
-  const embedded = /^(.*:)([^:]*\.[^:]*)$/.exec(text);
-  if (embedded) {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(embedded[2]!)) {
+  const colon = text.lastIndexOf(':');
+  const tail = text.slice(colon + 1);
+  if (tail.includes('.')) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(tail)) {
       return null;
     }
-    const [a, b, c, d] = ipaddr.IPv4.parse(embedded[2]!).octets as [number, number, number, number];
-    v6Text = `${embedded[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    const [a, b, c, d] = ipaddr.IPv4.parse(tail).octets as [number, number, number, number];
+    v6Text = `${text.slice(0, colon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   return ipaddr.IPv6.isValid(v6Text) ? ipaddr.IPv6.parse(v6Text) : null;
 }

@@ -1,17 +1,35 @@
 /**
  * SPF macros (RFC 7208 §7): the syntax of a domain-spec, and its expansion
  * into the domain name a term queries.
+ *
+ * Everything here reads customer DNS data, so it is written as single passes
+ * over the text, without regular expressions: its cost grows with the length
+ * of the text and nothing else (a backtracking pattern on a long label, as the
+ * toplabel rule invites, costs the square of it).
  */
 import ipaddr from 'ipaddr.js';
+import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH, nameLengthProblem } from './limits.js';
 import type { Subject } from './spf-address.js';
+
+const isPrintable = (code: number) => code >= 0x21 && code <= 0x7e;
+const isDigit = (code: number) => code >= 0x30 && code <= 0x39;
+const isLetter = (code: number) => (code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a;
 
 /** Lowercase, without the trailing dot; null unless a multi-label name with 1-63 character labels (§4.3). */
 export function normalizeName(text: string): string | null {
-  const name = text.replace(/\.$/, '').toLowerCase();
-  const labels = name.split('.');
-  const valid =
-    name.length <= 253 && labels.length >= 2 && labels.every((label) => /^[\x21-\x7e]{1,63}$/.test(label));
-  return valid ? name : null;
+  if (text.length > MAX_NAME_LENGTH + 1) {
+    return null;
+  }
+  const name = (text.endsWith('.') ? text.slice(0, -1) : text).toLowerCase();
+  if (nameLengthProblem(name) !== null || !name.includes('.')) {
+    return null;
+  }
+  for (let i = 0; i < name.length; i++) {
+    if (!isPrintable(name.charCodeAt(i))) {
+      return null;
+    }
+  }
+  return name;
 }
 
 interface Macro {
@@ -23,34 +41,124 @@ interface Macro {
 type Token = string | Macro;
 
 const ESCAPES: Record<string, string> = { '%': '%', _: ' ', '-': '%20' };
-const TOPLABEL = /^([a-z0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9])$/i;
+const DELIMITERS = '.-+,/_=';
+const MACRO_LETTERS = 'slodiphv';
+const EXPLANATION_LETTERS = 'crt';
 
-/** Splits a domain-spec into literal text and macros (RFC 7208 §7.1). */
-function tokenize(spec: string): Token[] | string {
-  const tokens: Token[] = [];
-  for (const [whole, letter, digits, reverse, delimiters, escape, literal] of spec.matchAll(
-    /%\{([a-z])(\d*)(r?)([.\-+,/_=]*)\}|%([%_-])|%|([^%]+)/gi,
-  )) {
-    if (literal !== undefined) {
-      if (!/^[\x21-\x7e]+$/.test(literal)) {
-        return 'contains a character not allowed in a domain';
-      }
-      tokens.push(literal);
-    } else if (escape !== undefined) {
-      tokens.push(ESCAPES[escape] ?? '');
-    } else if (letter === undefined) {
-      return 'contains a "%" that starts no valid macro';
-    } else if (!/[slodiphv]/i.test(letter)) {
-      return /[crt]/i.test(letter)
-        ? `uses %{${letter}}, which is only allowed in explanations`
-        : `uses an unknown macro %{${letter}}`;
-    } else if (digits === '0') {
-      return `uses ${whole}, which keeps no part`;
-    } else {
-      tokens.push({ letter, digits: digits ? Number(digits) : null, reverse: reverse !== '', delimiters: delimiters! });
+/**
+ * toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
+ * (RFC 7208 §7.1): letters, digits and inner hyphens; all digits only with a hyphen.
+ */
+export function isTopLabel(label: string): boolean {
+  if (label.length === 0) {
+    return false;
+  }
+  let letter = false;
+  let hyphen = false;
+  for (let i = 0; i < label.length; i++) {
+    const code = label.charCodeAt(i);
+    if (isLetter(code)) {
+      letter = true;
+    } else if (code === 0x2d /* - */) {
+      hyphen = true;
+    } else if (!isDigit(code)) {
+      return false;
     }
   }
+  return hyphen ? label[0] !== '-' && label[label.length - 1] !== '-' : letter;
+}
+
+/**
+ * The macro at `spec[start]` (just after "%{"): letter, digits, "r", delimiters, "}".
+ * Returns the macro and where it ends, or the problem.
+ */
+function readMacro(spec: string, start: number): { macro: Macro; end: number } | string {
+  let i = start;
+  const letter = spec[i] ?? '';
+  if (!isLetter(letter.charCodeAt(0))) {
+    return 'contains a "%" that starts no valid macro';
+  }
+  i += 1;
+  const digitsStart = i;
+  while (i < spec.length && isDigit(spec.charCodeAt(i))) {
+    i += 1;
+  }
+  const digits = spec.slice(digitsStart, i);
+  const reverse = spec[i] === 'r' || spec[i] === 'R';
+  if (reverse) {
+    i += 1;
+  }
+  const delimitersStart = i;
+  while (i < spec.length && DELIMITERS.includes(spec[i]!)) {
+    i += 1;
+  }
+  if (spec[i] !== '}') {
+    return 'contains a "%" that starts no valid macro';
+  }
+  const lower = letter.toLowerCase();
+  if (!MACRO_LETTERS.includes(lower)) {
+    return EXPLANATION_LETTERS.includes(lower)
+      ? `uses %{${letter}}, which is only allowed in explanations`
+      : `uses an unknown macro %{${letter}}`;
+  }
+  if (digits !== '' && Number(digits) === 0) {
+    return `uses %{${spec.slice(start, i + 1)}, which keeps no part`;
+  }
+  return {
+    macro: { letter, digits: digits === '' ? null : Number(digits), reverse, delimiters: spec.slice(delimitersStart, i) },
+    end: i + 1,
+  };
+}
+
+/** Splits a domain-spec into literal text and macros (RFC 7208 §7.1), in one pass. */
+function tokenize(spec: string): Token[] | string {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < spec.length) {
+    if (spec[i] !== '%') {
+      const start = i;
+      while (i < spec.length && spec[i] !== '%') {
+        if (!isPrintable(spec.charCodeAt(i))) {
+          return 'contains a character not allowed in a domain';
+        }
+        i += 1;
+      }
+      tokens.push(spec.slice(start, i));
+      continue;
+    }
+    const next = spec[i + 1];
+    if (next !== undefined && Object.hasOwn(ESCAPES, next)) {
+      tokens.push(ESCAPES[next]!);
+      i += 2;
+      continue;
+    }
+    if (next !== '{') {
+      return 'contains a "%" that starts no valid macro';
+    }
+    const read = readMacro(spec, i + 2);
+    if (typeof read === 'string') {
+      return read;
+    }
+    tokens.push(read.macro);
+    i = read.end;
+  }
   return tokens;
+}
+
+/** The longest label inside literal text (a label a macro extends is longer still). */
+function longestLiteralLabel(tokens: Token[]): number {
+  let longest = 0;
+  for (const token of tokens) {
+    if (typeof token !== 'string') {
+      continue;
+    }
+    let run = 0;
+    for (let i = 0; i < token.length; i++) {
+      run = token[i] === '.' ? 0 : run + 1;
+      longest = Math.max(longest, run);
+    }
+  }
+  return longest;
 }
 
 /** Null when `spec` is a valid domain-spec: macro-string, then "." toplabel or a macro (§7.1). */
@@ -62,14 +170,18 @@ export function domainSpecProblem(spec: string): string | null {
   if (typeof tokens === 'string') {
     return tokens;
   }
+  // Refused before any query: no DNS name can hold such a label (RFC 1035 §2.3.4).
+  const label = longestLiteralLabel(tokens);
+  if (label > MAX_LABEL_LENGTH) {
+    return `names a label of ${label} characters, more than the ${MAX_LABEL_LENGTH} a label may have (RFC 1035 §2.3.4)`;
+  }
   const last = tokens[tokens.length - 1];
   if (typeof last !== 'string') {
     return null;
   }
-  const labels = last.replace(/\.$/, '').split('.');
-  return labels.length >= 2 && TOPLABEL.test(labels[labels.length - 1]!)
-    ? null
-    : 'does not end in a valid top-level domain';
+  const end = last.endsWith('.') ? last.slice(0, -1) : last;
+  const dot = end.lastIndexOf('.');
+  return dot !== -1 && isTopLabel(end.slice(dot + 1)) ? null : 'does not end in a valid top-level domain';
 }
 
 /** What macros read of the check: the subject and the domain check_host() started from. */
@@ -106,42 +218,71 @@ function macroValue(ctx: MacroContext, letter: string, domain: string): string {
   }
 }
 
+/** The parts of a macro value, split at any of its delimiters (default "."), §7.3. */
+function splitValue(value: string, delimiters: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || delimiters.includes(value[i]!)) {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return parts;
+}
+
+/** An uppercase macro letter asks for URL escaping (§7.3): everything but unreserved characters. */
+function urlEscape(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * §4.8: an expansion longer than a domain name loses labels from the left
+ * until it fits: the cut lies after the first dot that leaves at most 253
+ * characters (found in one search, not one label at a time).
+ */
+function truncateLeft(text: string): string {
+  if (text.length <= MAX_NAME_LENGTH) {
+    return text;
+  }
+  const dot = text.indexOf('.', text.length - MAX_NAME_LENGTH - 1);
+  if (dot !== -1) {
+    return text.slice(dot + 1);
+  }
+  // The last label alone is too long: every dot goes, as the RFC's loop would.
+  const last = text.lastIndexOf('.');
+  return last === -1 ? text : text.slice(last + 1);
+}
+
 type Expansion = { name: string } | { dependsOnAddress: string } | { error: string };
 
 export function expand(ctx: MacroContext, spec: string, domain: string): Expansion {
-  const tokens = tokenize(spec) as Token[]; // validated when the record was parsed
-  let text = '';
+  const tokens = tokenize(spec);
+  if (typeof tokens === 'string') {
+    return { error: tokens }; // validated when the record was parsed; kept safe for other callers
+  }
+  const pieces: string[] = [];
   for (const token of tokens) {
     if (typeof token === 'string') {
-      text += token;
+      pieces.push(token);
       continue;
     }
     const letter = token.letter.toLowerCase();
     if ((letter === 'i' || letter === 'p') && !ctx.subject.host) {
       return { dependsOnAddress: `%{${token.letter}}` };
     }
-    const parts = [''];
-    for (const char of macroValue(ctx, letter, domain)) {
-      if ((token.delimiters || '.').includes(char)) {
-        parts.push('');
-      } else {
-        parts[parts.length - 1] += char;
-      }
-    }
+    const parts = splitValue(macroValue(ctx, letter, domain), token.delimiters || '.');
     if (token.reverse) {
       parts.reverse();
     }
     const value = (token.digits === null ? parts : parts.slice(-token.digits)).join('.');
-    // An uppercase macro letter asks for URL escaping (§7.3).
-    text +=
-      letter === token.letter
-        ? value
-        : encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    pieces.push(letter === token.letter ? value : urlEscape(value));
   }
-  // §4.8: an expansion longer than a domain name loses labels from the left.
-  while (text.length > 253 && text.includes('.')) {
-    text = text.slice(text.indexOf('.') + 1);
-  }
+  const text = truncateLeft(pieces.join(''));
   const name = normalizeName(text);
-  return name === null ? { error: 'expands to an invalid domain name' } : { name };
+  if (name !== null) {
+    return { name };
+  }
+  const problem = nameLengthProblem(text.endsWith('.') ? text.slice(0, -1) : text);
+  return { error: problem === null ? 'expands to an invalid domain name' : `expands to an invalid domain name: ${problem}` };
 }

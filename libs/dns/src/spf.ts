@@ -15,10 +15,16 @@
  *   of the prefix would get that result.
  * - `ptr` (deprecated, §5.5) counts as a DNS lookup and is not evaluated: it
  *   never passes; with another qualifier than `+` it is taken to apply.
+ * - Work is bounded whatever the customer publishes (DESIGN.md, Ownership §7):
+ *   a record longer than MAX_SPF_RECORD_LENGTH or with more than
+ *   MAX_SPF_TERMS terms is a permerror before it is parsed, a domain-spec
+ *   naming a label over 63 characters is a permerror before any query, and
+ *   parsing and macro expansion run in time linear in the record. The time a
+ *   check may take is the caller's DnsCheck deadline.
  */
 import { bestCoverage, coverage, parseSubject, type Coverage, type Subject } from './spf-address.js';
 import { expand, normalizeName } from './spf-macros.js';
-import { parseRecord, selectSpfRecords, type Mechanism, type Qualifier, type SpfRecord } from './spf-record.js';
+import { parseRecord, recordSizeProblem, selectSpfRecords, type Mechanism, type Qualifier, type SpfRecord } from './spf-record.js';
 import { isAnswered, type DnsLookup, type DnsOutcome } from './types.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';
@@ -288,6 +294,11 @@ async function checkHost(ctx: Context, domain: string): Promise<Outcome> {
   }
   if (spf.length > 1) {
     return stop('permerror', `${domain} publishes ${spf.length} SPF records; it must publish exactly one (RFC 7208 §4.5)`);
+  }
+  // The length is checked before the record is parsed: customer text of any size costs nothing more.
+  const tooBig = recordSizeProblem(spf[0]!);
+  if (tooBig !== null) {
+    return stop('permerror', `the SPF record of ${domain} is too long: ${tooBig}`);
   }
   const record = parseRecord(spf[0]!);
   if (typeof record === 'string') {

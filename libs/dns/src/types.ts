@@ -19,19 +19,27 @@ export interface MxRecord {
   priority: number;
 }
 
+export interface LookupOptions {
+  /**
+   * The deadline of the check the lookup belongs to: once aborted, the lookup
+   * answers `timeout` at once and asks no further server or CNAME hop.
+   */
+  signal?: AbortSignal;
+}
+
 /** The lookups HeloPass makes. Every method resolves (never rejects) within the configured timeout. */
 export interface DnsLookup {
   /** TXT records, each record's strings concatenated (RFC 7208 §3.3); follows a CNAME at the name. */
-  txt(name: string): Promise<DnsOutcome<string>>;
-  a(name: string): Promise<DnsOutcome<string>>;
-  aaaa(name: string): Promise<DnsOutcome<string>>;
-  mx(name: string): Promise<DnsOutcome<MxRecord>>;
+  txt(name: string, options?: LookupOptions): Promise<DnsOutcome<string>>;
+  a(name: string, options?: LookupOptions): Promise<DnsOutcome<string>>;
+  aaaa(name: string, options?: LookupOptions): Promise<DnsOutcome<string>>;
+  mx(name: string, options?: LookupOptions): Promise<DnsOutcome<MxRecord>>;
   /** PTR names of an address (IPv4 or IPv6), lowercase, without the trailing dot. */
-  ptr(address: string): Promise<DnsOutcome<string>>;
+  ptr(address: string, options?: LookupOptions): Promise<DnsOutcome<string>>;
 }
 
 /** Asks every configured resolver separately (for corroboration); each element is one resolver's outcome. */
 export interface DnsFanout {
   readonly resolvers: readonly string[];
-  txtFromEach(name: string): Promise<DnsOutcome<string>[]>;
+  txtFromEach(name: string, options?: LookupOptions): Promise<DnsOutcome<string>[]>;
 }

@@ -45,4 +45,24 @@ describe('challenge', () => {
     expect(none.verdict).toBe('unreachable');
     expect(none.findings.map((finding) => finding.error)).toEqual(['ETIMEOUT', 'ESERVFAIL']);
   });
+
+  it('neither reads nor keeps a record set over the size cap, and says why: an answer that does not match', () => {
+    const junk = Array.from({ length: 240 }, () => 'x'.repeat(255));
+    const judged = judgeChallenge([ok('r1', expected, ...junk)], expected);
+    expect(judged.verdict).toBe('mismatch');
+    expect(judged.detail).toBe(
+      `the TXT records at the name total ${expected.length + 240 * 255} characters, more than the 4096 HeloPass reads; publish only the challenge record there`,
+    );
+    expect(judged.findings).toEqual([{ resolver: 'r1', status: 'ok', values: [], matched: false, error: judged.detail }]);
+    // Just under the cap, the same record is read and matches.
+    const small = Array.from({ length: 15 }, () => 'x'.repeat(255));
+    expect(judgeChallenge([ok('r1', expected, ...small)], expected).verdict).toBe('match');
+  });
+
+  it('says why no resolver could answer, a check deadline included', () => {
+    const late: DnsOutcome<string> = { status: 'timeout', resolver: 'r1', error: 'EDEADLINE: deadline exceeded after 1 lookup' };
+    expect(judgeChallenge([late], expected).detail).toBe(
+      'no resolver could answer (r1: timeout (EDEADLINE: deadline exceeded after 1 lookup)); will retry',
+    );
+  });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parse } from 'tldts';
 import { InvalidHostnameError, normalizeHeloHostname } from '@app/domain';
-import { isAnswered, type DnsOutcome } from '@app/dns';
+import { isAnswered, MAX_CHALLENGE_TXT_LENGTH, type DnsOutcome } from '@app/dns';
 
 /** `_<provider>-challenge.<domain>`: where the customer publishes the TXT record. */
 export function challengeRecordName(provider: string, domain: string): string {
@@ -55,11 +55,26 @@ export interface ChallengeJudgement {
  * RRset may carry the value; the comparison ignores case and surrounding
  * blanks. Resolvers that could not answer (timeout, SERVFAIL) do not count;
  * all that did answer must agree, so one stale or spoofed view cannot verify.
+ * A record set over MAX_CHALLENGE_TXT_LENGTH is an answer that does not
+ * match: the customer's own DNS said it, unlike a timeout, and it is bounded
+ * so that what is stored and shown stays small.
  */
 export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string): ChallengeJudgement {
   const wanted = expected.toLowerCase();
   const findings: ResolverFinding[] = outcomes.map((outcome) => {
     const values = outcome.status === 'ok' ? outcome.records : [];
+    // Sized before anything is read: a name made for one short record that
+    // holds kilobytes is answered, but neither compared nor kept.
+    const size = values.reduce((total, value) => total + value.length, 0);
+    if (size > MAX_CHALLENGE_TXT_LENGTH) {
+      return {
+        resolver: outcome.resolver,
+        status: outcome.status,
+        values: [],
+        matched: false,
+        error: `the TXT records at the name total ${size} characters, more than the ${MAX_CHALLENGE_TXT_LENGTH} HeloPass reads; publish only the challenge record there`,
+      };
+    }
     return {
       resolver: outcome.resolver,
       status: outcome.status,
@@ -70,7 +85,9 @@ export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string)
   });
   const answered = outcomes.filter(isAnswered).map((outcome) => findings.find((f) => f.resolver === outcome.resolver)!);
   if (answered.length === 0) {
-    const errors = findings.map((finding) => `${finding.resolver}: ${finding.status}`).join(', ');
+    const errors = findings
+      .map((finding) => `${finding.resolver}: ${finding.status}${finding.error !== null ? ` (${finding.error})` : ''}`)
+      .join(', ');
     return { verdict: 'unreachable', findings, detail: `no resolver could answer (${errors}); will retry` };
   }
   const matched = answered.filter((finding) => finding.matched);
@@ -84,6 +101,10 @@ export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string)
       findings,
       detail: `resolvers disagree: ${dissent.join(', ')} do not see the value yet (DNS may still be propagating)`,
     };
+  }
+  const oversized = answered.find((finding) => finding.status === 'ok' && finding.error !== null);
+  if (oversized !== undefined) {
+    return { verdict: 'mismatch', findings, detail: oversized.error! };
   }
   const seen = answered.flatMap((finding) => finding.values);
   if (seen.length > 0) {

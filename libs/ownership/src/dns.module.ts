@@ -1,12 +1,17 @@
 import { Global, Module } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { DnsClient } from '@app/dns';
+import { boundedFanout, DnsChecks, DnsClient } from '@app/dns';
 
 /** Injection tokens: the interfaces, so tests and callers never depend on the client class. */
 export const DNS_LOOKUP = Symbol('DNS_LOOKUP');
 export const DNS_FANOUT = Symbol('DNS_FANOUT');
 
-/** One DNS client per process, configured from DNS_RESOLVERS, DNS_TIMEOUT_MS and DNS_TRIES. */
+/**
+ * One DNS client per process, configured from DNS_RESOLVERS, DNS_TIMEOUT_MS
+ * and DNS_TRIES. Checks go through `DnsChecks` (one deadline and memo per
+ * check, DNS_CHECK_DEADLINE_MS); every `txtFromEach` of DNS_FANOUT (one
+ * challenge look) has that deadline too. DNS_LOOKUP is the bare client.
+ */
 @Global()
 @Module({
   providers: [
@@ -17,8 +22,17 @@ export const DNS_FANOUT = Symbol('DNS_FANOUT');
         new DnsClient({ resolvers: config.dns.resolvers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries }),
     },
     { provide: DNS_LOOKUP, useExisting: DnsClient },
-    { provide: DNS_FANOUT, useExisting: DnsClient },
+    {
+      provide: DNS_FANOUT,
+      inject: [DnsClient, HELOPASS_CONFIG],
+      useFactory: (client: DnsClient, config: HeloPassConfig) => boundedFanout(client, config.dnsCheck.deadlineMs),
+    },
+    {
+      provide: DnsChecks,
+      inject: [DnsClient, HELOPASS_CONFIG],
+      useFactory: (client: DnsClient, config: HeloPassConfig) => new DnsChecks(client, config.dnsCheck.deadlineMs),
+    },
   ],
-  exports: [DNS_LOOKUP, DNS_FANOUT],
+  exports: [DNS_LOOKUP, DNS_FANOUT, DnsChecks],
 })
 export class DnsModule {}

@@ -104,6 +104,25 @@ export class DomainsRepository {
     }) as Promise<DomainCheckRecord[]>;
   }
 
+  /**
+   * Deletes up to `limit` checks that lie beyond their domain's `max` latest,
+   * or beyond its `keep` latest and older than `cutoff`; answers how many went.
+   * Ranked the way `listChecks` orders them, so what remains is what a CSR sees first.
+   */
+  async purgeChecks(cutoff: Date, keep: number, max: number, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM domain_checks
+      WHERE id IN (
+        SELECT id FROM (
+          SELECT id, checked_at,
+                 row_number() OVER (PARTITION BY domain_id ORDER BY checked_at DESC, id DESC) AS rank
+          FROM domain_checks
+        ) ranked
+        WHERE rank > ${max}::int OR (rank > ${keep}::int AND checked_at < ${cutoff})
+        LIMIT ${limit}::int
+      )`;
+  }
+
   /** Domains the worker should look at now. */
   async due(now: Date, limit: number): Promise<string[]> {
     const rows = await this.prisma.domain.findMany({

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { evaluateSpf, spfProves, type DnsLookup } from '@app/dns';
+import { evaluateSpf, spfProves, type DnsCheck, type DnsLookup } from '@app/dns';
 
 /** Why one address of a mail server belongs (or is not shown to belong) to the organization. */
 export interface AddressEvidence {
@@ -36,6 +36,19 @@ export interface Evidence {
   heloProven: boolean;
   /** Both. */
   verified: boolean;
+  /** How the DNS work of this computation went (DESIGN.md, Ownership §7). */
+  dnsCheck: DnsCheckSummary;
+}
+
+export interface DnsCheckSummary {
+  /** DNS questions sent (a question asked again within the check is answered from memory). */
+  lookups: number;
+  deadlineMs: number;
+  /**
+   * Set when the deadline passed: what was not settled by then is "could not
+   * tell" (reason says so), not "not proven" — try again later.
+   */
+  deadlineExceeded: string | null;
 }
 
 /** `name` equals `domain` or lies under it (label-wise: `evilexample.com` is not under `example.com`). */
@@ -96,11 +109,20 @@ async function ptrEvidence(address: string, domains: string[], dns: DnsLookup): 
   return { ptrNames, notes };
 }
 
-/** Works out, from DNS, which of a mail server's claims the organization's verified domains prove. */
+function couldNotTell(deadline: string, notes: string[]): string {
+  const before = notes.length > 0 ? `; seen before that: ${notes.join('; ')}` : '';
+  return `could not tell: ${deadline}; check again later${before}`;
+}
+
+/**
+ * Works out, from DNS, which of a mail server's claims the organization's
+ * verified domains prove. All its lookups go through one DnsCheck: one
+ * deadline for the whole computation, each question asked once.
+ */
 export async function collectEvidence(
   server: { heloHostname: string; addresses: string[] },
   verifiedDomains: string[],
-  dns: DnsLookup,
+  dns: DnsCheck,
 ): Promise<Evidence> {
   const helo = heloEvidence(server.heloHostname, verifiedDomains);
   const addressEvidence: AddressEvidence[] = [];
@@ -122,6 +144,11 @@ export async function collectEvidence(
       addressEvidence.push(evidence);
       continue;
     }
+    if (dns.deadlineExceeded !== null) {
+      evidence.reason = couldNotTell(dns.deadlineExceeded, []);
+      addressEvidence.push(evidence);
+      continue;
+    }
     if (single) {
       const ptr = await ptrEvidence(network, verifiedDomains, dns);
       evidence = { ...evidence, ...ptr, ptrNames: ptr.ptrNames ?? [] };
@@ -131,6 +158,9 @@ export async function collectEvidence(
     }
     if (!evidence.proven) {
       for (const domain of verifiedDomains) {
+        if (dns.deadlineExceeded !== null) {
+          break;
+        }
         const spf = await evaluateSpf(single ? network : cidr, domain, dns);
         if (spfProves(spf)) {
           evidence = { ...evidence, proven: true, method: 'spf', domain, spfMechanism: spf.mechanism, reason: spf.reason };
@@ -140,7 +170,7 @@ export async function collectEvidence(
       }
     }
     if (!evidence.proven) {
-      evidence.reason = notes.join('; ');
+      evidence.reason = dns.deadlineExceeded !== null ? couldNotTell(dns.deadlineExceeded, notes) : notes.join('; ');
     }
     addressEvidence.push(evidence);
   }
@@ -154,5 +184,6 @@ export async function collectEvidence(
     addressesProven,
     heloProven: helo.proven,
     verified: addressesProven && helo.proven,
+    dnsCheck: { lookups: dns.lookups, deadlineMs: dns.deadlineMs, deadlineExceeded: dns.deadlineExceeded },
   };
 }

@@ -6,3 +6,4 @@ export * from './ownership.service.js';
 export * from './ownership.module.js';
 export * from './dns.module.js';
 export * from './domain-status-listener.js';
+export * from './domain-check-history.js';

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import type { DnsLookup } from '@app/dns';
-import { DNS_LOOKUP } from './dns.module.js';
+import { DnsChecks } from '@app/dns';
 import { Clock, NotFoundError } from '@app/domain';
 import { DomainsRepository } from './domains.repository.js';
 import { collectEvidence, type Evidence } from './evidence.js';
@@ -23,7 +22,7 @@ export class OwnershipService {
     private readonly ownership: OwnershipRepository,
     private readonly domains: DomainsRepository,
     private readonly clock: Clock,
-    @Inject(DNS_LOOKUP) private readonly dns: DnsLookup,
+    private readonly dnsChecks: DnsChecks,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
@@ -69,7 +68,20 @@ export class OwnershipService {
 
   private async compute(server: ServerClaims): Promise<OwnershipView> {
     const domains = await this.domains.verifiedNames(server.organizationId);
-    const evidence = await collectEvidence(server, domains, this.dns);
+    // One DNS check per computation: one deadline, each question asked once.
+    const check = this.dnsChecks.begin();
+    let evidence: Evidence;
+    try {
+      evidence = await collectEvidence(server, domains, check);
+    } finally {
+      check.end();
+    }
+    if (evidence.dnsCheck.deadlineExceeded !== null) {
+      this.logger.warn(
+        { mailServerId: server.id, lookups: evidence.dnsCheck.lookups, deadlineMs: evidence.dnsCheck.deadlineMs },
+        'ownership check ran out of its DNS deadline',
+      );
+    }
     const checkedAt = this.clock.now();
     await this.ownership.store(server, evidence, checkedAt);
     return { ...evidence, mailServerId: server.id, checkedAt, stale: false };

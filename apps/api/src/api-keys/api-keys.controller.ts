@@ -8,6 +8,7 @@ import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Context, type RequestContext } from '../common/request-context.js';
 import { Roles } from '../common/roles.decorator.js';
+import { ReturnsSecret } from '../idempotency/returns-secret.js';
 import { ApiKeyPageDto, ApiKeyResponseDto, CreateApiKeyDto, CreatedApiKeyResponseDto } from './dto/api-key.dto.js';
 
 @ApiTags('api-keys')
@@ -20,6 +21,7 @@ export class ApiKeysController {
   @ApiWrite()
   @ApiOperation({ summary: 'Mint an API key; the secret is in this response only' })
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
+  @ReturnsSecret('key')
   create(@Body() body: CreateApiKeyDto, @Context() context: RequestContext): Promise<CreatedApiKey> {
     return this.apiKeys.create(body, context.actor, context.requestId);
   }

@@ -1,13 +1,16 @@
 import {
   ForbiddenException,
   Injectable,
+  Logger,
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiKeysService } from '@app/access';
-import type { Role } from '@app/domain';
+import type { FastifyReply } from 'fastify';
+import { ApiKeysService, type AuthenticationFailure } from '@app/access';
+import { apiKeyPrefix, isWellFormedApiKey, type Role } from '@app/domain';
+import { RateLimits } from './rate-limits.js';
 import type { HeloPassRequest } from './request-context.js';
 import { BASIC_AUTH_KEY, PUBLIC_KEY, ROLES_KEY } from './roles.decorator.js';
 
@@ -35,14 +38,18 @@ function presentedKey(header: string | undefined, basicAllowed: boolean): string
 }
 
 /**
- * Authenticates every request and checks its role. Deny by default: a route
- * without `@Roles()` or `@Public()` answers 403 to everyone.
+ * Authenticates every request, counts it against its rate limits and checks
+ * its role. Deny by default: a route without `@Roles()` or `@Public()`
+ * answers 403 to everyone.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly logger = new Logger('Authentication');
+
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly rateLimits: RateLimits,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -52,15 +59,27 @@ export class AuthGuard implements CanActivate {
     }
     const request = context.switchToHttp().getRequest<HeloPassRequest>();
     const basicAllowed = this.reflector.getAllAndOverride<boolean>(BASIC_AUTH_KEY, targets) ?? false;
-    const secret = presentedKey(request.headers.authorization, basicAllowed);
-    if (secret === undefined) {
+    const header = request.headers.authorization;
+    if (header === undefined) {
+      // Requests without a key are counted per client address by the rate-limit plugin.
+      this.logFailure(request, 'missing', undefined);
       throw new UnauthorizedException('an API key is required: send Authorization: Bearer <key>');
     }
-    const key = await this.apiKeys.authenticate(secret);
-    if (!key) {
-      throw new UnauthorizedException('the API key is unknown, revoked or expired');
+    await this.rateLimits.refuseWhileBlocked(request);
+    const secret = presentedKey(header, basicAllowed);
+    const result = secret === undefined ? ({ failure: 'malformed' } as const) : await this.apiKeys.authenticate(secret);
+    if ('failure' in result) {
+      await this.rateLimits.countFailure(request);
+      this.logFailure(request, result.failure, secret);
+      throw new UnauthorizedException(
+        secret === undefined
+          ? 'an API key is required: send Authorization: Bearer <key>'
+          : 'the API key is unknown, revoked or expired',
+      );
     }
+    const key = result.key;
     request.caller = key;
+    await this.rateLimits.countRequest(request, context.switchToHttp().getResponse<FastifyReply>());
     const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
     if (!allowed.includes(key.role)) {
       throw new ForbiddenException(
@@ -68,5 +87,24 @@ export class AuthGuard implements CanActivate {
       );
     }
     return true;
+  }
+
+  /**
+   * One warning per refused request: the key's prefix (the non-secret part
+   * shown in key listings, and only for a well-formed key), the client
+   * address and the route — never the secret or the Authorization header.
+   */
+  private logFailure(request: HeloPassRequest, reason: AuthenticationFailure | 'missing', secret: string | undefined): void {
+    const keyPrefix = secret !== undefined && isWellFormedApiKey(secret) ? apiKeyPrefix(secret) : undefined;
+    this.logger.warn(
+      {
+        reason,
+        keyPrefix,
+        address: request.ip,
+        route: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+        requestId: request.id,
+      },
+      'authentication failed',
+    );
   }
 }

@@ -1,27 +1,45 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, Inject, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
+import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { PROBLEM_CONTENT_TYPE, toProblem, type ProblemSettings } from './problem.js';
 
 /** Answers every error as RFC 9457 problem+json. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
+  private readonly settings: ProblemSettings;
+
+  constructor(@Inject(HELOPASS_CONFIG) config: HeloPassConfig) {
+    this.settings = { databaseRetryAfterSeconds: config.database.retryAfterSeconds };
+  }
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    sendProblem(error, request, reply, this.logger);
+    sendProblem(error, request, reply, this.logger, this.settings);
   }
 }
 
-export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
-  const { problem, unexpected } = toProblem(error, request.id);
+export function sendProblem(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Logger,
+  settings?: ProblemSettings,
+): void {
+  const { problem, unexpected, databaseUnavailable, retryAfterSeconds } = toProblem(error, request.id, settings);
   if (unexpected) {
     logger.error({ err: error, requestId: request.id }, 'unexpected error');
+  } else if (databaseUnavailable) {
+    // Expected during an outage; one line per request, without a stack, is enough to see it.
+    logger.warn({ err: error instanceof Error ? error.message : String(error), requestId: request.id }, 'database unavailable');
+  }
+  if (retryAfterSeconds !== undefined) {
+    reply.header('retry-after', String(retryAfterSeconds));
   }
   if (problem.status === 401) {
     reply.header('www-authenticate', 'Bearer realm="helopass", Basic realm="helopass"');

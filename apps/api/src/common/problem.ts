@@ -9,6 +9,7 @@ import {
   PreconditionFailedError,
   RuleViolationError,
 } from '@app/domain';
+import { databaseUnavailability } from '@app/database';
 
 export interface FieldError {
   field: string;
@@ -29,6 +30,16 @@ export interface Problem {
 export class ValidationProblemException extends HttpException {
   constructor(readonly fieldErrors: FieldError[]) {
     super('Invalid request', 400);
+  }
+}
+
+/** A 429: a rate limit is used up until `retryAfterSeconds` from now. */
+export class RateLimitedException extends HttpException {
+  constructor(
+    readonly retryAfterSeconds: number,
+    detail: string,
+  ) {
+    super(detail, 429);
   }
 }
 
@@ -133,21 +144,67 @@ function fromHttpException(error: HttpException, requestId: string): Problem {
   if (status === 503) {
     return problem(503, 'unavailable', 'Service unavailable', requestId, error.message);
   }
+  if (error instanceof RateLimitedException) {
+    return problem(429, 'rate-limited', 'Too many requests', requestId, error.message);
+  }
   // Nest's built-in messages never contain submitted values.
   return problem(status, status >= 500 ? 'internal' : 'http-' + status, title, requestId, status >= 500 ? undefined : error.message);
 }
 
+export interface ProblemSettings {
+  /** `Retry-After` of a 503 answered because the database is unavailable. */
+  readonly databaseRetryAfterSeconds: number;
+}
+
+export interface MappedProblem {
+  problem: Problem;
+  /** Not the caller's fault and not foreseen: logged with its cause, answered with the request id alone. */
+  unexpected: boolean;
+  /** The database could not serve the request (logged as a warning, answered 503). */
+  databaseUnavailable?: boolean;
+  /** Sent as `Retry-After`. */
+  retryAfterSeconds?: number;
+}
+
 /**
- * Maps any error to a problem. `unexpected` is true for errors that are not
- * the caller's fault: those are logged with their cause and answered with
- * the request id alone.
+ * A database that cannot be reached, or does not answer in time, is a
+ * temporary condition: 503 with `Retry-After`, never 500. Writes run in
+ * transactions, so a request that failed this way left nothing behind.
  */
-export function toProblem(error: unknown, requestId: string): { problem: Problem; unexpected: boolean } {
+function fromDatabaseUnavailable(error: unknown, requestId: string, settings: ProblemSettings): MappedProblem | undefined {
+  const reason = databaseUnavailability(error);
+  if (!reason) {
+    return undefined;
+  }
+  const seconds = settings.databaseRetryAfterSeconds;
+  const detail =
+    reason === 'busy'
+      ? `the database did not answer in time; retry after ${seconds} s`
+      : `the database cannot be reached; retry after ${seconds} s`;
+  return {
+    problem: problem(503, 'database-unavailable', 'Database unavailable', requestId, detail),
+    unexpected: false,
+    databaseUnavailable: true,
+    retryAfterSeconds: seconds,
+  };
+}
+
+const DEFAULT_SETTINGS: ProblemSettings = { databaseRetryAfterSeconds: 5 };
+
+/** Maps any error to a problem (RFC 9457) and what goes with it. */
+export function toProblem(error: unknown, requestId: string, settings: ProblemSettings = DEFAULT_SETTINGS): MappedProblem {
   if (error instanceof DomainError) {
     return { problem: fromDomainError(error, requestId), unexpected: false };
   }
+  if (error instanceof RateLimitedException) {
+    return { problem: fromHttpException(error, requestId), unexpected: false, retryAfterSeconds: error.retryAfterSeconds };
+  }
   if (error instanceof HttpException) {
     return { problem: fromHttpException(error, requestId), unexpected: error.getStatus() >= 500 && error.getStatus() !== 503 };
+  }
+  const database = fromDatabaseUnavailable(error, requestId, settings);
+  if (database) {
+    return database;
   }
   if (error !== null && typeof error === 'object') {
     const known =

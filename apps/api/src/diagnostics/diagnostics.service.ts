@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { DnsLookup, DnsOutcome, MxRecord } from '@app/dns';
-import { DNS_LOOKUP } from '@app/ownership';
+import { Injectable } from '@nestjs/common';
+import { DnsChecks, type DnsLookup, type DnsOutcome, type MxRecord } from '@app/dns';
 import {
   InvalidAddressError,
   InvalidHostnameError,
@@ -51,13 +50,23 @@ function quotable(helo: string): string {
 @Injectable()
 export class DiagnosticsService {
   constructor(
-    @Inject(DNS_LOOKUP) private readonly dns: DnsLookup,
+    private readonly dnsChecks: DnsChecks,
     private readonly servers: MailServersService,
     private readonly organizations: OrganizationsService,
     private readonly exceptions: ExceptionsService,
   ) {}
 
   async diagnoseHelo(helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
+    // One DNS check per diagnosis: its lookups share one deadline (DNS_CHECK_DEADLINE_MS).
+    const dns = this.dnsChecks.begin();
+    try {
+      return await this.diagnose(dns, helo, ip);
+    } finally {
+      dns.end();
+    }
+  }
+
+  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
     const announced = quotable(helo);
     let normalized: string | null = null;
     let problem: string | null = null;
@@ -72,9 +81,9 @@ export class DiagnosticsService {
 
     const [a, aaaa, mx] = normalized
       ? await Promise.all([
-          this.dns.a(normalized).then((outcome) => answer(outcome, String)),
-          this.dns.aaaa(normalized).then((outcome) => answer(outcome, String)),
-          this.dns.mx(normalized).then((outcome) => answer(outcome, (record: MxRecord) => `${record.priority} ${record.exchange}`)),
+          dns.a(normalized).then((outcome) => answer(outcome, String)),
+          dns.aaaa(normalized).then((outcome) => answer(outcome, String)),
+          dns.mx(normalized).then((outcome) => answer(outcome, (record: MxRecord) => `${record.priority} ${record.exchange}`)),
         ])
       : [SKIPPED, SKIPPED, SKIPPED];
     const postfix = this.postfixVerdict(announced, normalized, problem, [a, aaaa, mx]);
@@ -84,7 +93,7 @@ export class DiagnosticsService {
     if (ip !== undefined) {
       try {
         address = normalizeAddress(ip);
-        client = { address, problem: null, ptr: answer(await this.dns.ptr(address), String) };
+        client = { address, problem: null, ptr: answer(await dns.ptr(address), String) };
       } catch (error) {
         if (!(error instanceof InvalidAddressError)) {
           throw error;

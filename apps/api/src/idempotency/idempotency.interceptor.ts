@@ -6,12 +6,14 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { catchError, from, mergeMap, of, throwError, type Observable } from 'rxjs';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { IdempotencyRepository, type IdempotencyEntry } from '@app/database';
 import { canonicalJson, ConflictError, RuleViolationError, sha256Hex } from '@app/domain';
 import type { HeloPassRequest } from '../common/request-context.js';
-import { IdempotencyRepository, type IdempotencyEntry } from './idempotency.repository.js';
+import { RETURNS_SECRET, withoutSecrets } from './returns-secret.js';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Response headers that are part of "the same response". */
@@ -25,12 +27,14 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
  * first response again without redoing the change; the same key with another
  * request is refused (422); a key whose first request is still running is
  * 409. A request that fails leaves no record, so it may be retried with the key.
+ * A response that carries a secret (`@ReturnsSecret`) is kept without it.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     private readonly records: IdempotencyRepository,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+    private readonly reflector: Reflector,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -43,6 +47,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       throw new BadRequestException('Idempotency-Key must be 1–255 visible ASCII characters');
     }
     const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const secretFields = this.reflector.getAllAndOverride<string[] | undefined>(RETURNS_SECRET, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     const callerId = request.caller.id;
     const requestHash = sha256Hex(canonicalJson({ method: request.method, url: request.url, body: request.body ?? null }));
     return from(this.claimOrReplay(callerId, key, request.method, request.url, requestHash)).pipe(
@@ -51,7 +59,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
           return of(this.replay(outcome.entry, reply));
         }
         return next.handle().pipe(
-          mergeMap((body: unknown) => from(this.remember(outcome.id, reply, body)).pipe(mergeMap(() => of(body)))),
+          mergeMap((body: unknown) => {
+            const kept = secretFields ? withoutSecrets(body, secretFields) : body;
+            return from(this.remember(outcome.id, reply, kept)).pipe(mergeMap(() => of(body)));
+          }),
           catchError((error: unknown) => from(this.records.release(outcome.id)).pipe(mergeMap(() => throwError(() => error)))),
         );
       }),
@@ -101,7 +112,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return entry.responseBody ?? undefined;
   }
 
-  private async remember(id: string, reply: FastifyReply, body: unknown): Promise<void> {
+  /** Keeps the response for replays; `kept` is the body as it may be stored (never a secret). */
+  private async remember(id: string, reply: FastifyReply, kept: unknown): Promise<void> {
     const headers: Record<string, string> = {};
     for (const name of REPLAYED_HEADERS) {
       const value = reply.getHeader(name);
@@ -109,6 +121,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
         headers[name] = value;
       }
     }
-    await this.records.complete(id, reply.statusCode, body, headers);
+    await this.records.complete(id, reply.statusCode, kept, headers);
   }
 }

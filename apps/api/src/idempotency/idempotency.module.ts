@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
-import { IdempotencyRepository } from './idempotency.repository.js';
 
+/** `Idempotency-Key` on writes; its records live in the database lib, which the worker purges too. */
 @Module({
-  providers: [IdempotencyRepository, IdempotencyInterceptor],
+  providers: [IdempotencyInterceptor],
   exports: [IdempotencyInterceptor],
 })
 export class IdempotencyModule {}

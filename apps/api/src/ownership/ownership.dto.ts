@@ -37,6 +37,22 @@ export class HeloEvidenceDto {
   reason!: string;
 }
 
+export class DnsCheckSummaryDto {
+  @ApiProperty({ description: 'DNS questions sent (a question asked again within the check is answered from memory)' })
+  lookups!: number;
+
+  @ApiProperty({ description: 'The deadline of the check (DNS_CHECK_DEADLINE_MS)' })
+  deadlineMs!: number;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'deadline exceeded after 7 lookups: the DNS check may take at most 5000 ms',
+    description: 'Set when the deadline passed: what was not settled by then is "could not tell", not "not proven"',
+  })
+  deadlineExceeded!: string | null;
+}
+
 export class OwnershipResponseDto {
   @ApiProperty({ format: 'uuid' })
   mailServerId!: string;
@@ -64,6 +80,9 @@ export class OwnershipResponseDto {
 
   @ApiProperty({ description: 'Both' })
   verified!: boolean;
+
+  @ApiProperty({ type: DnsCheckSummaryDto, required: false, description: 'How the DNS work went (absent on evidence computed before it was recorded)' })
+  dnsCheck?: DnsCheckSummaryDto;
 
   @ApiProperty({ format: 'date-time' })
   checkedAt!: Date;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ApiKeysService, type ApiKeyView } from '@app/access';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import type { DnsLookup } from '@app/dns';
+import { DnsChecks } from '@app/dns';
 import { Clock, DomainError, RuleViolationError, type Actor, type ChangeContext } from '@app/domain';
 import {
   approvalReasons,
@@ -12,7 +12,7 @@ import {
   type ExceptionStatus,
   type ExceptionView,
 } from '@app/exceptions';
-import { collectEvidence, DNS_LOOKUP, DomainsService, type Evidence } from '@app/ownership';
+import { collectEvidence, DomainsService, type Evidence } from '@app/ownership';
 import { parseAccessMap } from './access-map.js';
 import { parseCidrMap } from './cidr-map.js';
 import { MailServersService, OrganizationsService, type MailServer } from '@app/registry';
@@ -67,7 +67,7 @@ export class MapImportService {
     private readonly domains: DomainsService,
     private readonly apiKeys: ApiKeysService,
     private readonly clock: Clock,
-    @Inject(DNS_LOOKUP) private readonly dns: DnsLookup,
+    private readonly dnsChecks: DnsChecks,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
@@ -172,7 +172,10 @@ export class MapImportService {
     // Ownership as the grant will find it (read only: OwnershipService.check would store it).
     let override = request.justification !== undefined;
     if (request.dryRun || request.justification === undefined) {
-      const missing = unproven(scope, await collectEvidence(claims, run.verifiedDomains, this.dns));
+      // One DNS check (deadline, memo) per entry, as for OwnershipService.check.
+      const check = this.dnsChecks.begin();
+      const evidence = await collectEvidence(claims, run.verifiedDomains, check).finally(() => check.end());
+      const missing = unproven(scope, evidence);
       if (missing.length > 0 && request.justification === undefined) {
         return {
           ...base,

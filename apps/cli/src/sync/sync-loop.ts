@@ -32,7 +32,8 @@ export async function runSyncLoop(loop: SyncLoop, intervalMs: number, stop: Abor
       return; // cut short by the stop itself: nothing to report
     }
     loop.report(outcome);
-    failures = outcome.status === 'error' ? failures + 1 : 0;
+    // A refusal is retried like an error: the feed may be fixed, or a replaying middlebox gone.
+    failures = outcome.status === 'error' || outcome.status === 'refused' ? failures + 1 : 0;
     try {
       await sleep(nextDelay(intervalMs, failures, random), undefined, { signal: stop });
     } catch {

@@ -4,8 +4,9 @@ import { writeFileAtomic } from './atomic-write.js';
 
 /**
  * What the agent remembers between runs, next to the map file
- * (`<file>.helopass-sync.json`): the validators for the conditional GET and
- * the digest of the bytes it wrote. The key is never stored.
+ * (`<file>.helopass-sync.json`): the validators for the conditional GET, the
+ * digest of the bytes it wrote, and the newest feed version it accepted —
+ * the floor below which a body is a replay. The key is never stored.
  */
 export interface SyncState {
   url: string;
@@ -13,6 +14,7 @@ export interface SyncState {
   sha256: string;
   etag?: string;
   lastModified?: string;
+  /** the feed version last accepted (decimal); a body with an older one is refused */
   version?: string;
   /**
    * The file was replaced but postmap / the reload command has not yet
@@ -44,7 +46,7 @@ export async function loadSyncState(file: string): Promise<SyncState | undefined
       sha256: parsed.sha256,
       etag: typeof parsed.etag === 'string' ? parsed.etag : undefined,
       lastModified: typeof parsed.lastModified === 'string' ? parsed.lastModified : undefined,
-      version: typeof parsed.version === 'string' ? parsed.version : undefined,
+      version: typeof parsed.version === 'string' && /^\d{1,19}$/.test(parsed.version) ? parsed.version : undefined,
       pendingApply: parsed.pendingApply === true,
       syncedAt: typeof parsed.syncedAt === 'string' ? parsed.syncedAt : '',
     };

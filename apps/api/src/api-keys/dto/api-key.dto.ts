@@ -47,8 +47,19 @@ export class ApiKeyResponseDto {
 }
 
 export class CreatedApiKeyResponseDto extends ApiKeyResponseDto {
-  @ApiProperty({ description: 'The secret: shown this once, stored only as a hash' })
-  key!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'The secret: shown this once, stored only as a hash. A replay of the request (same Idempotency-Key) answers null here, with secretShownOnce',
+  })
+  key!: string | null;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'true, and present only in a replay: the secret was shown in the first response and cannot be shown again',
+  })
+  secretShownOnce?: boolean;
 }
 
 export class ApiKeyPageDto {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '@app/database';
+import { PrismaService } from './prisma.service.js';
 
 export interface IdempotencyEntry {
   id: string;
@@ -11,7 +11,10 @@ export interface IdempotencyEntry {
   completedAt: Date | null;
 }
 
-/** The only place that touches Prisma for idempotency records. */
+/**
+ * The only place that touches Prisma for idempotency records: the API writes
+ * them (its interceptor), the worker purges them past their retention.
+ */
 @Injectable()
 export class IdempotencyRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -55,5 +58,16 @@ export class IdempotencyRepository {
   /** Forgets a record that has outlived its retention (or was abandoned mid-request). */
   async forget(id: string): Promise<void> {
     await this.prisma.idempotencyRecord.deleteMany({ where: { id } });
+  }
+
+  /** Deletes up to `limit` records created before `cutoff`, oldest first; answers how many went. */
+  async purgeCreatedBefore(cutoff: Date, limit: number): Promise<number> {
+    // One bounded statement per call (the created_at index finds the oldest), so a
+    // large backlog is worked off in short transactions instead of one long lock.
+    return this.prisma.$executeRaw`
+      DELETE FROM idempotency_records
+      WHERE id IN (
+        SELECT id FROM idempotency_records WHERE created_at < ${cutoff} ORDER BY created_at LIMIT ${limit}
+      )`;
   }
 }

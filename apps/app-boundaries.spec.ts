@@ -1,0 +1,63 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+// No app imports another app's code (STYLE.md): each is built and run on its
+// own, and what two apps share lives in libs/. eslint.config.js enforces it
+// (helopass/no-cross-app-imports); these specs show the rule bites, and scan
+// the tree themselves.
+const root = path.resolve(import.meta.dirname, '..');
+
+async function crossAppErrors(filePath: string, code: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: root });
+  const [result] = await eslint.lintText(code, { filePath: path.join(root, filePath) });
+  return result!.messages.filter((message) => message.ruleId === 'helopass/no-cross-app-imports').map((message) => message.message);
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.parentPath.includes('generated'))
+    .map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+/** `apps/<name>` or `libs` for a path under the repository. */
+function area(file: string): string | null {
+  const [top, name] = path.relative(root, file).split(path.sep);
+  return top === 'apps' && name !== undefined && !name.endsWith('.ts') ? `apps/${name}` : top === 'libs' ? 'libs' : null;
+}
+
+describe('app boundaries', () => {
+  it('the lint rule refuses an app importing another app, or a lib importing an app', async () => {
+    expect(await crossAppErrors('apps/api/src/main.ts', "import { startWorker } from '../../worker/src/worker.js';\n")).toEqual([
+      'apps/api must not import apps/worker code ("../../worker/src/worker.js"); move what both need into a lib under libs/',
+    ]);
+    expect(await crossAppErrors('apps/api/src/probe.ts', "export * from '../../cli/src/runtime.js';\n")).toHaveLength(1);
+    expect(await crossAppErrors('apps/worker/src/probe.ts', "await import('../../api/src/bootstrap.js');\n")).toHaveLength(1);
+    expect(await crossAppErrors('libs/ownership/src/probe.ts', "import '../../../apps/worker/src/worker.js';\n")).toHaveLength(1);
+  });
+
+  it('the lint rule lets an app import its own code and libs, and tests import any app', async () => {
+    expect(await crossAppErrors('apps/api/src/main.ts', "import { createApp } from './bootstrap.js';\nimport { loadConfig } from '@app/config';\n")).toEqual([]);
+    expect(await crossAppErrors('apps/api/src/probe.ts', "import { x } from '../../../libs/dns/src/index.js';\nconsole.log(x);\n")).toEqual([]);
+    expect(await crossAppErrors('test/probe.e2e-spec.ts', "import { startWorker } from '../apps/worker/src/worker.js';\nconsole.log(startWorker);\n")).toEqual([]);
+  });
+
+  it('no file under apps/ or libs/ imports another app today', () => {
+    const crossings: string[] = [];
+    for (const file of [...sources('apps'), ...sources('libs')]) {
+      const from = area(file);
+      if (from === null) {
+        continue; // this spec, beside the apps
+      }
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.[^'"]*)['"]/g)) {
+        const to = area(path.resolve(path.dirname(file), match[1]!));
+        if (to !== null && to !== 'libs' && to !== from) {
+          crossings.push(`${path.relative(root, file)} → ${match[1]}`);
+        }
+      }
+    }
+    expect(crossings).toEqual([]);
+  });
+});
