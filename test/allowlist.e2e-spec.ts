@@ -48,7 +48,10 @@ describe('allowlist feed', () => {
 
   it('follows a grant within moments: lines, validators, 304, HEAD, gzip, signature', async () => {
     const server = await provenMailServer(t, dns, { addresses: ['192.0.2.10', '2001:db8:5::/64'] });
-    await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
+    const granted = await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
+    // The prefix rests on SPF alone: a second person accepts it.
+    expect(granted.body.approvalReasons).toEqual(['spf_only']);
+    await t.http.post(`/v1/exceptions/${granted.body.id}/approve`).set(bearer(t.keys.csr2)).expect(200);
     await settled(await feedVersion());
     const response = await t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).expect(200);
     expect(response.text.split('\n').filter((line) => !line.startsWith('#'))).toEqual(['192.0.2.10/32 OK', '2001:db8:5::/64 OK', '']);

@@ -43,10 +43,10 @@ describe('API keys remembered across processes', () => {
 
   it('a key revoked in one process stops working in the other at once', async () => {
     // The first test revoked the admin keys of both apps; B's new bootstrap admin is the chosen key, so mint another.
-    const system = { id: null, name: 'system:test', role: 'system' as const };
-    const minted = await b.app.get(ApiKeysService).create({ name: 'second admin', role: 'admin' }, system);
+    const system = { id: null, name: 'system:test', role: 'system' as const, owner: null };
+    const minted = await b.app.get(ApiKeysService).create({ name: 'second admin', role: 'admin', owner: 'second-admin@example.com' }, system);
     const admin = { authorization: `Bearer ${minted.key}` };
-    const created = await b.http.post('/v1/api-keys').set(admin).send({ name: 'to revoke elsewhere', role: 'csr' }).expect(201);
+    const created = await b.http.post('/v1/api-keys').set(admin).send({ name: 'to revoke elsewhere', role: 'csr', owner: 'revoked-elsewhere@example.com' }).expect(201);
     const auth = { authorization: `Bearer ${created.body.key}` };
     await a.http.get('/v1/organizations').set(auth).expect(200); // remembered by A
     await b.http.delete(`/v1/api-keys/${created.body.id}`).set(admin).expect(200);

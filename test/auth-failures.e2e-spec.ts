@@ -34,11 +34,11 @@ describe('failed authentications behind a trusted proxy', () => {
     const unknown = madeUpSecret();
     await t.http.get('/v1/organizations').set({ authorization: `Bearer ${unknown}` }).set('x-request-id', 'fail-unknown').set('x-forwarded-for', '203.0.113.10').expect(401);
 
-    const revoked = await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name: 'to revoke', role: 'csr' }).expect(201);
+    const revoked = await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name: 'to revoke', role: 'csr', owner: 'revoked@example.com' }).expect(201);
     await t.http.delete(`/v1/api-keys/${revoked.body.id}`).set(bearer(t.keys.admin)).expect(200);
     await t.http.get('/v1/organizations').set({ authorization: `Bearer ${revoked.body.key}` }).set('x-request-id', 'fail-revoked').set('x-forwarded-for', '203.0.113.11').expect(401);
 
-    const expired = await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name: 'to expire', role: 'csr' }).expect(201);
+    const expired = await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name: 'to expire', role: 'csr', owner: 'expired@example.com' }).expect(201);
     await t.prisma.apiKey.update({ where: { id: expired.body.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     await t.http.get('/v1/organizations/00000000-0000-4000-8000-000000000000').set({ authorization: `Bearer ${expired.body.key}` }).set('x-request-id', 'fail-expired').set('x-forwarded-for', '203.0.113.12').expect(401);
 

@@ -92,6 +92,8 @@ describe('HELO diagnostics', () => {
       .set(bearer(t.keys.csr))
       .send({ mailServerId: server.mailServerId, reason: 'internal HELO name' })
       .expect(201);
+    // A prefix rests on SPF alone: a second person accepts it.
+    await t.http.post(`/v1/exceptions/${granted.body.id}/approve`).set(bearer(t.keys.csr2)).expect(200);
     const covered = await diagnose({ helo: server.heloHostname, ip: '203.0.113.130' });
     expect(covered.body.exception).toMatchObject({ id: granted.body.id, scope: 'pair', status: 'active' });
     expect(covered.body.advice[0]).toContain('An exception lets this server through');

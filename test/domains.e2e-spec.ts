@@ -185,7 +185,7 @@ describe('domains: TXT challenges', () => {
     const domain = await addDomain();
     dns.txt(domain.challenge.recordName, [domain.challenge.recordValue]);
     await verify(domain.id).expect(200);
-    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const } };
+    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const, owner: null } };
     const start = clock.now().getTime();
     try {
       dns.remove(domain.challenge.recordName);
@@ -219,51 +219,13 @@ describe('domains: TXT challenges', () => {
     }
   });
 
-  it('an admin override makes a domain verified and re-checks do not undo it before it expires', async () => {
-    const domains = t.app.get(DomainsService);
-    const domain = await addDomain();
-    await t.http
-      .post(`/v1/domains/${domain.id}/override`)
-      .set(bearer(t.keys.admin))
-      .send({ justification: 'short', expiresAt: new Date(clock.now().getTime() + 24 * HOUR).toISOString() })
-      .expect(400);
-    await t.http
-      .post(`/v1/domains/${domain.id}/override`)
-      .set(bearer(t.keys.admin))
-      .send({ justification: 'customer DNS is managed by a slow agency; ticket 4711', expiresAt: new Date(clock.now().getTime() - 1000).toISOString() })
-      .expect(422);
-    const overridden = await t.http
-      .post(`/v1/domains/${domain.id}/override`)
-      .set(bearer(t.keys.admin))
-      .send({
-        justification: 'customer DNS is managed by a slow agency; ticket 4711',
-        expiresAt: new Date(clock.now().getTime() + 30 * 24 * HOUR).toISOString(),
-      })
-      .expect(200);
-    expect(overridden.body).toMatchObject({ status: 'verified', override: { by: t.keys.admin.id, active: true } });
-    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const } };
-    const start = clock.now().getTime();
-    try {
-      for (const hours of [24, 48, 72, 96, 120]) {
-        clock.set(new Date(start + hours * HOUR));
-        const result = await domains.check(domain.id, 'recheck', worker);
-        expect(result.domain.status).toBe('verified');
-        expect(result.check.outcome).toBe('absent');
-      }
-      const trail = await auditTrail(t, domain.id);
-      expect(trail.map((event) => event.action)).toEqual(['domain.created', 'domain.overridden']);
-    } finally {
-      clock.set(new Date(start));
-    }
-  });
-
   it('fails a pending domain when its challenge expires; a new challenge revives it', async () => {
     const domains = t.app.get(DomainsService);
     const domain = await addDomain();
     const start = clock.now().getTime();
     try {
       clock.set(new Date(start + 7 * 24 * HOUR));
-      const expired = await domains.check(domain.id, 'retry', { actor: { id: null, name: 'system:worker', role: 'system' } });
+      const expired = await domains.check(domain.id, 'retry', { actor: { id: null, name: 'system:worker', role: 'system', owner: null } });
       expect(expired.domain.status).toBe('failed');
       expect(expired.check.outcome).toBe('expired');
       const refused = await verify(domain.id).expect(422);

@@ -71,7 +71,7 @@ describe('errors are problem+json, requests are traced, logs hold no keys', () =
     await t.http.get('/v1/organizations').set({ authorization: `Bearer ${unknown}` }).expect(401);
     const basic = Buffer.from(`rspamd:${t.keys.filter.key}`).toString('base64');
     await t.http.get('/v1/organizations').set({ authorization: `Basic ${basic}` }).expect(401);
-    await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name: 'logged?', role: 'csr' }).expect(201);
+    await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name: 'logged?', role: 'csr', owner: 'logged@example.test' }).expect(201);
     await expect.poll(() => t.logs.lines.length).toBeGreaterThan(4);
     const log = t.logs.text;
     for (const secret of [t.keys.csr.key, t.keys.admin.key, t.keys.filter.key, unknown, basic]) {

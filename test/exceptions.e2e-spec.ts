@@ -68,17 +68,20 @@ describe('exceptions', () => {
       override: false,
       approvalReasons: [],
       requestedBy: t.keys.csr.id,
+      requestedByOwner: t.keys.csr.owner,
       approvedBy: null,
+      approvedByOwner: null,
       matchCount: 0,
       lastMatchedAt: null,
       startsAt: clock.now().toISOString(),
       expiresAt: new Date(clock.now().getTime() + 90 * DAY).toISOString(),
     });
-    expect(response.body.evidence).toMatchObject({ addressesProven: true, verifiedDomains: [server.domain] });
+    expect(response.body.evidence).toMatchObject({ addressesProven: true, verifiedDomains: [server.domain], spfOnlyAddresses: [] });
+    expect(response.body.evidence.addressEvidence[0]).toMatchObject({ method: 'ptr', proven: true });
     expect(moves.bumps).toBe(1);
     expect(moves.notified).toEqual([String(await feedVersion())]);
     const [event] = await auditTrail(t, response.body.id);
-    expect(event).toMatchObject({ action: 'exception.granted', actor: { id: t.keys.csr.id }, after: { status: 'active' } });
+    expect(event).toMatchObject({ action: 'exception.granted', actor: { id: t.keys.csr.id, owner: t.keys.csr.owner }, after: { status: 'active' } });
     expect(event!.after.evidence.addressesProven).toBe(true);
   });
 
@@ -96,7 +99,7 @@ describe('exceptions', () => {
     expect(await t.prisma.exception.count()).toBe(before);
   });
 
-  it('an admin override waits for a second admin: same key 403, a csr 403, another admin approves', async () => {
+  it('an admin override waits for a second admin: same key 403, the same person\'s other key 403, a csr 403, another admin approves', async () => {
     const server = await provenMailServer(t, dns);
     const bare = await createMailServer(t, server.organizationId, { addresses: ['192.0.2.201'] });
     const requested = await grant(t.keys.admin, {
@@ -108,20 +111,21 @@ describe('exceptions', () => {
     expect(requested.body.evidence.addressesProven).toBe(false);
     const moves = await feedMoves(async () => {
       expect((await act(t.keys.admin, requested.body.id, 'approve').expect(403)).body.detail).toContain('four eyes');
+      expect((await act(t.keys.adminAgain, requested.body.id, 'approve').expect(403)).body.detail).toContain('four eyes');
       expect((await act(t.keys.csr, requested.body.id, 'approve').expect(403)).body.detail).toContain('admin');
     });
     expect(moves.bumps).toBe(0);
     const approved = await feedMoves(async () => {
       const response = await act(t.keys.admin2, requested.body.id, 'approve').expect(200);
-      expect(response.body).toMatchObject({ status: 'active', approvedBy: t.keys.admin2.id });
+      expect(response.body).toMatchObject({ status: 'active', approvedBy: t.keys.admin2.id, approvedByOwner: t.keys.admin2.owner, requestedByOwner: t.keys.admin.owner });
     });
     expect(approved.bumps).toBe(1);
     const history = await t.http.get(`/v1/exceptions/${requested.body.id}/history`).set(bearer(t.keys.auditor)).expect(200);
     expect(history.body.map((event: { action: string }) => event.action)).toEqual(['exception.requested', 'exception.approved']);
-    expect(history.body[1].actor.id).toBe(t.keys.admin2.id);
+    expect(history.body[1].actor).toMatchObject({ id: t.keys.admin2.id, owner: t.keys.admin2.owner });
   });
 
-  it('sends helo scope, wide prefixes and long durations to approval; a csr may approve the latter two', async () => {
+  it('sends helo scope, SPF-only proof, wide prefixes and long durations to approval; a csr may approve all but helo', async () => {
     const helo = await provenMailServer(t, dns);
     const heloGrant = await grant(t.keys.csr, { mailServerId: helo.mailServerId, scope: 'helo', reason: 'roaming laptops of the sales team' }).expect(201);
     expect(heloGrant.body).toMatchObject({ status: 'pending_approval', approvalReasons: ['helo_scope'] });
@@ -129,7 +133,8 @@ describe('exceptions', () => {
 
     const wide = await provenMailServer(t, dns, { addresses: ['198.51.100.0/23'] });
     const wideGrant = await grant(t.keys.csr, { mailServerId: wide.mailServerId, scope: 'ip', reason: 'outbound cluster' }).expect(201);
-    expect(wideGrant.body.approvalReasons).toEqual(['wide_prefix']);
+    // PTR cannot prove a prefix: it rests on SPF alone as well.
+    expect(wideGrant.body.approvalReasons).toEqual(['spf_only', 'wide_prefix']);
     await act(t.keys.csr2, wideGrant.body.id, 'approve').expect(200);
 
     const long = await provenMailServer(t, dns);
@@ -142,7 +147,12 @@ describe('exceptions', () => {
     const rejected = await feedMoves(async () => {
       await act(t.keys.csr, longGrant.body.id, 'reject', { reason: 'too long' }).expect(403);
       const response = await act(t.keys.csr2, longGrant.body.id, 'reject', { reason: 'a year is too long; ask for 90 days' }).expect(200);
-      expect(response.body).toMatchObject({ status: 'rejected', rejectedBy: t.keys.csr2.id, rejectionReason: 'a year is too long; ask for 90 days' });
+      expect(response.body).toMatchObject({
+        status: 'rejected',
+        rejectedBy: t.keys.csr2.id,
+        rejectedByOwner: t.keys.csr2.owner,
+        rejectionReason: 'a year is too long; ask for 90 days',
+      });
     });
     expect(rejected.bumps).toBe(0);
     await act(t.keys.csr2, longGrant.body.id, 'approve').expect(409);
@@ -178,7 +188,11 @@ describe('exceptions', () => {
       const response = await act(t.keys.csr, granted.body.id, 'renew', { expiresAt: new Date(clock.now().getTime() + 180 * DAY).toISOString() }).expect(200);
       expect(response.body.status).toBe('active');
       expect(response.body.expiresAt).toBe(new Date(clock.now().getTime() + 60 * DAY).toISOString());
-      expect(response.body.renewal).toEqual({ expiresAt: new Date(clock.now().getTime() + 180 * DAY).toISOString(), requestedBy: t.keys.csr.id });
+      expect(response.body.renewal).toEqual({
+        expiresAt: new Date(clock.now().getTime() + 180 * DAY).toISOString(),
+        requestedBy: t.keys.csr.id,
+        requestedByOwner: t.keys.csr.owner,
+      });
     });
     expect(askLong.bumps).toBe(0);
     await act(t.keys.csr, granted.body.id, 'approve').expect(403);
@@ -280,7 +294,7 @@ describe('exceptions', () => {
     const server = await provenMailServer(t, dns);
     const granted = await grant(t.keys.csr, { mailServerId: server.mailServerId, reason: 'rests on SPF' }).expect(201);
     const domains = t.app.get(DomainsService);
-    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const } };
+    const worker = { actor: { id: null, name: 'system:worker', role: 'system' as const, owner: null } };
     const domain = await t.prisma.domain.findUniqueOrThrow({ where: { id: server.domainId } });
     const recordName = `_mailmax-challenge.${server.domain}`;
     const start = clock.now().getTime();
@@ -323,6 +337,8 @@ describe('exceptions', () => {
   it('filters the list by organization, status, scope, HELO, address, time and requester', async () => {
     const server = await provenMailServer(t, dns, { addresses: ['192.0.2.64/28'] });
     const pair = await grant(t.keys.csr2, { mailServerId: server.mailServerId, reason: 'pair scope' }).expect(201);
+    // A prefix rests on SPF alone: another person accepts it.
+    await act(t.keys.csr, pair.body.id, 'approve').expect(200);
     const ip = await grant(t.keys.csr, { mailServerId: server.mailServerId, scope: 'ip', reason: 'ip scope', startsAt: new Date(clock.now().getTime() + DAY).toISOString() }).expect(201);
     const query = (q: Record<string, string>) =>
       t.http.get('/v1/exceptions').query({ organizationId: server.organizationId, ...q }).set(bearer(t.keys.auditor)).expect(200).then((r) => r.body.items.map((i: { id: string }) => i.id));

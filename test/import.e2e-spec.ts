@@ -82,7 +82,7 @@ describe('command line: import of hand-kept Postfix maps', () => {
     return response.text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
   }
 
-  it('cidr map: a dry run writes nothing; the import grants, overrides wait for a second admin; the feed then matches the map; a re-import adds nothing', async () => {
+  it('cidr map: a dry run writes nothing; the import requests, SPF-only lines and overrides wait for another person; the feed then matches the map; a re-import adds nothing', async () => {
     const org = await verifiedOrganization(['192.0.2.10']);
     const keyName = unique('import-key');
     const file = mapFile('client.cidr', [
@@ -103,27 +103,29 @@ describe('command line: import of hand-kept Postfix maps', () => {
     const dry = await cli([...args, ...justification, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(3);
     expect(await written(org.id)).toEqual(before);
-    expect(summaryOf(dry)).toMatchObject({ dryRun: true, imported: 3, active: 1, pendingApproval: 2, refused: 2, serversCreated: 3 });
+    expect(summaryOf(dry)).toMatchObject({ dryRun: true, imported: 3, active: 0, pendingApproval: 3, refused: 2, serversCreated: 3 });
     expect(summaryOf(dry).actor).toEqual({ id: null, name: keyName, created: false });
 
     const done = await cli([...args, ...justification]);
     expect(done.code, done.stderr).toBe(3);
     expect(linesOf(done).map((line) => [line.line, line.outcome, line.mailServer?.heloHostname ?? null, line.exception?.status ?? line.reason])).toEqual([
-      [2, 'imported', 'import-192-0-2-10', 'active'],
+      [2, 'imported', 'import-192-0-2-10', 'pending_approval'],
       [3, 'imported', 'import-2001-db8-5--_64', 'pending_approval'],
       [4, 'imported', 'import-198-51-100-0_28', 'pending_approval'],
       [8, 'refused', null, expect.stringContaining('host bits are set in 192.0.2.77/24')],
       [9, 'refused', null, expect.stringContaining('REJECT is not an accept action')],
     ]);
     const summary = summaryOf(done);
-    expect(summary).toMatchObject({ dryRun: false, imported: 3, active: 1, pendingApproval: 2, skipped: 0, refused: 2, serversCreated: 3 });
+    expect(summary).toMatchObject({ dryRun: false, imported: 3, active: 0, pendingApproval: 3, skipped: 0, refused: 2, serversCreated: 3 });
     expect(summary.actor).toMatchObject({ name: keyName, created: true });
     const key = await t.prisma.apiKey.findUniqueOrThrow({ where: { id: summary.actor.id } });
-    expect(key).toMatchObject({ name: keyName, role: 'admin', revokedAt: null });
+    // Not a person: every real admin is another owner, so anyone may approve what it requests.
+    expect(key).toMatchObject({ name: keyName, role: 'admin', owner: 'import', revokedAt: null });
 
-    // Proven by SPF: granted at once. Unproven: overrides that a second admin approves, through the API.
+    // Proven by SPF alone: the customer's claim, which another person accepts. Unproven: overrides that
+    // another admin approves, through the API.
     const pending = linesOf(done).filter((line) => line.exception?.status === 'pending_approval');
-    expect(pending.map((line) => line.exception.approvalReasons)).toEqual([['override'], ['override']]);
+    expect(pending.map((line) => line.exception.approvalReasons)).toEqual([['spf_only'], ['override'], ['override']]);
     expect(summary.pending.sort()).toEqual(pending.map((line) => line.exception.id).sort());
     await approveAll(summary.pending);
 
@@ -131,7 +133,7 @@ describe('command line: import of hand-kept Postfix maps', () => {
     const events = await t.prisma.auditEvent.findMany({ where: { requestId }, orderBy: { seq: 'asc' } });
     expect(new Set(events.map((event) => event.actorName))).toEqual(new Set([keyName]));
     expect(events.map((event) => event.action).sort()).toEqual(
-      ['mail_server.created', 'mail_server.created', 'mail_server.created', 'exception.granted', 'exception.requested', 'exception.requested'].sort(),
+      ['mail_server.created', 'mail_server.created', 'mail_server.created', 'exception.requested', 'exception.requested', 'exception.requested'].sort(),
     );
 
     // The feed renders exactly the map's accepted lines, canonical, in its own (numeric) order.
@@ -194,5 +196,19 @@ describe('command line: import of hand-kept Postfix maps', () => {
     expect(summaryOf(again)).toMatchObject({ imported: 0, skipped: 3, refused: 2, serversCreated: 0 });
     expect(await t.prisma.mailServer.count({ where: { organizationId: org.id } })).toBe(3);
     expect(await t.prisma.exception.count({ where: { organizationId: org.id } })).toBe(3);
+  }, 60_000);
+
+  it('access map: a public suffix is refused as a helo exception even with a justification, before anything is written', async () => {
+    const org = await createOrganization(t);
+    const file = mapFile('suffix_access', ['com     OK', 'co.uk   OK', 'github.io OK']);
+    const done = await cli(['--org', org.id, '--from', file, '--format', 'postfix-access', '--address', '192.0.2.201', '--justification', 'copied from the old map as it was', '--json']);
+    expect(done.code, done.stderr).toBe(3);
+    expect(linesOf(done).map((line) => [line.outcome, line.reason])).toEqual([
+      ['refused', expect.stringContaining('com is a public suffix')],
+      ['refused', expect.stringContaining('co.uk is a public suffix')],
+      ['refused', expect.stringContaining('github.io is a public suffix')],
+    ]);
+    expect(await t.prisma.mailServer.count({ where: { organizationId: org.id } })).toBe(0);
+    expect(await t.prisma.exception.count({ where: { organizationId: org.id } })).toBe(0);
   }, 60_000);
 });

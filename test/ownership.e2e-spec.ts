@@ -54,6 +54,8 @@ describe('mail-server ownership evidence (PTR, SPF, HELO)', () => {
       expect.objectContaining({ address: '203.0.113.64/28', proven: true, method: 'spf', domain: name, spfMechanism: 'ip4:203.0.113.0/24' }),
       expect.objectContaining({ address: '2001:db8:44:1::25/128', proven: true, method: 'spf', spfMechanism: 'ip6:2001:db8:44::/48' }),
     ]);
+    // SPF is the customer's claim: what rests on it alone is named.
+    expect(evidence.spfOnlyAddresses).toEqual(['203.0.113.64/28', '2001:db8:44:1::25/128']);
   });
 
   it('says exactly what is unproven and why', async () => {

@@ -28,6 +28,8 @@ const ACCESS: Record<string, Role[] | 'public'> = {
   'POST /v1/domains/:id/verify': ['csr', 'admin'],
   'POST /v1/domains/:id/challenge': ['csr', 'admin'],
   'POST /v1/domains/:id/override': ['admin'],
+  'POST /v1/domains/:id/override/approve': ['admin'],
+  'POST /v1/domains/:id/override/reject': ['admin'],
   'GET /v1/domains/:id/attempts': ['csr', 'admin', 'auditor'],
   'GET /v1/mail-servers/:id/ownership': ['csr', 'admin'],
   'POST /v1/mail-servers/:id/ownership/check': ['csr', 'admin'],

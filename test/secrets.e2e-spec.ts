@@ -74,7 +74,7 @@ describe('a secret is stored nowhere but as its hash', () => {
     secrets.push(firstAdmin);
 
     // Through the API, without and with Idempotency-Key, then the replay.
-    const plain = await http.post('/v1/api-keys').set(bearer(firstAdmin)).send({ name: unique('plain'), role: 'csr' }).expect(201);
+    const plain = await http.post('/v1/api-keys').set(bearer(firstAdmin)).send({ name: unique('plain'), role: 'csr', owner: 'plain@example.com' }).expect(201);
     secrets.push(plain.body.key);
     const idempotencyKey = randomUUID();
     const body = { name: unique('idem'), role: 'filter' };
@@ -87,7 +87,7 @@ describe('a secret is stored nowhere but as its hash', () => {
       .post('/v1/api-keys')
       .set(bearer(firstAdmin))
       .set('idempotency-key', randomUUID())
-      .send({ name: unique('echo'), role: 'csr', key: plain.body.key })
+      .send({ name: unique('echo'), role: 'csr', owner: 'echo@example.com', key: plain.body.key })
       .expect(400);
     expect(JSON.stringify(refused.body)).not.toContain(plain.body.key);
 

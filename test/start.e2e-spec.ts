@@ -174,14 +174,20 @@ describe('npm start', () => {
     const port = await freePort();
     const bootstrapKey = `operator_${'k'.repeat(30)}`;
     try {
-      const started = await start({ DATABASE_URL: databaseUrl, PORT: String(port), BOOTSTRAP_ADMIN_KEY: bootstrapKey });
+      const started = await start({
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        BOOTSTRAP_ADMIN_KEY: bootstrapKey,
+        BOOTSTRAP_ADMIN_OWNER: 'Ops.Lead@Example.com',
+      });
       try {
         expect(started.output()).toContain('BOOTSTRAP_ADMIN_KEY registered');
         expect(started.output()).not.toContain(bootstrapKey);
         const keys = await fetch(`http://127.0.0.1:${port}/v1/api-keys`, { headers: { authorization: `Bearer ${bootstrapKey}` } });
         expect(keys.status).toBe(200);
-        const body = (await keys.json()) as { items: { role: string }[] };
-        expect(body.items.map((item) => item.role)).toEqual(['admin']);
+        const body = (await keys.json()) as { items: { role: string; owner: string }[] };
+        // The person behind it, as BOOTSTRAP_ADMIN_OWNER names them (normalized).
+        expect(body.items.map((item) => [item.role, item.owner])).toEqual([['admin', 'ops.lead@example.com']]);
       } finally {
         expect(await stop(started)).toBe(0);
       }

@@ -30,7 +30,7 @@ childMain(async ({ onStop }) => {
   onStop(() => app.close());
   const { key } = await app
     .get(ApiKeysService)
-    .create({ name: `bench filter ${process.pid}`, role: 'filter' }, { id: null, name: 'bench', role: 'system' });
+    .create({ name: `bench filter ${process.pid}`, role: 'filter' }, { id: null, name: 'bench', role: 'system', owner: null });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   process.send({ type: 'ready', port: address.port, key, startupMs: performance.now() - started });

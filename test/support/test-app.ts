@@ -29,12 +29,19 @@ export interface TestKey {
   key: string;
   role: Role;
   name: string;
+  /** The person behind the key (null for the filter key). */
+  owner: string | null;
 }
 
 export interface TestApp {
   app: NestFastifyApplication;
   http: ReturnType<typeof request>;
-  keys: { admin: TestKey; admin2: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey };
+  /**
+   * One key per role, each of another person, a second admin and csr (other
+   * persons again), and `adminAgain`: a second key of the same person as
+   * `admin`, which four eyes must treat as `admin` itself.
+   */
+  keys: { admin: TestKey; admin2: TestKey; adminAgain: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey };
   logs: LogCapture;
   prisma: PrismaService;
   /** `METHOD /path` of every route the HTTP server registered. */
@@ -68,18 +75,21 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
     onRoute: (method, url) => routes.push(`${method} ${url}`),
   });
   const apiKeys = app.get(ApiKeysService);
-  const system = { id: null, name: 'system:test', role: 'system' as const };
-  const mint = async (role: Role, label: string): Promise<TestKey> => {
-    const created = await apiKeys.create({ name: unique(label), role }, system);
-    return { id: created.id, key: created.key, role, name: created.name };
+  const system = { id: null, name: 'system:test', role: 'system' as const, owner: null };
+  const mint = async (role: Role, label: string, owner: string | null = `${unique(label)}@example.test`): Promise<TestKey> => {
+    const created = await apiKeys.create({ name: unique(label), role, owner }, system);
+    return { id: created.id, key: created.key, role, name: created.name, owner: created.owner };
   };
+  const admin = await mint('admin', 'admin');
   const keys = {
-    admin: await mint('admin', 'admin'),
+    admin,
     admin2: await mint('admin', 'admin2'),
+    // The same person as `admin`, the owner spelled differently: one person all the same.
+    adminAgain: await mint('admin', 'admin-again', admin.owner!.toUpperCase()),
     csr: await mint('csr', 'csr'),
     csr2: await mint('csr', 'csr2'),
     auditor: await mint('auditor', 'auditor'),
-    filter: await mint('filter', 'filter'),
+    filter: await mint('filter', 'filter', null),
   };
   return {
     app,

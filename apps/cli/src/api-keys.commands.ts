@@ -1,9 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiKeysService, type ApiKeyView } from '@app/access';
-import { isRole, NotFoundError, parseDuration, ROLES, type Actor } from '@app/domain';
+import { InvalidOwnerError, isPersonRole, isRole, normalizeOwner, NotFoundError, parseDuration, ROLES, type Actor } from '@app/domain';
 import type { CliRuntime } from './runtime.js';
 
-const CLI_ACTOR: Actor = { id: null, name: 'system:cli', role: 'system' };
+const CLI_ACTOR: Actor = { id: null, name: 'system:cli', role: 'system', owner: null };
 
 function expiresIn(text: string): number {
   const ms = parseDuration(text);
@@ -15,7 +15,7 @@ function expiresIn(text: string): number {
 
 function row(key: ApiKeyView): string {
   const state = key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= new Date() ? 'expired' : 'active';
-  return [key.id, key.prefix, key.role.padEnd(7), state.padEnd(7), key.name].join('  ');
+  return [key.id, key.prefix, key.role.padEnd(7), state.padEnd(7), key.owner ?? '-', key.name].join('  ');
 }
 
 /** `api-keys create|list|revoke`: key management without the HTTP API (e.g. before any key exists). */
@@ -29,26 +29,41 @@ export function apiKeysCommands(runtime: CliRuntime): Command {
     .addOption(
       new Option('--role <role>', 'admin, csr, auditor or filter').choices([...ROLES]).makeOptionMandatory(),
     )
+    .option(
+      '--owner <owner>',
+      'the person behind the key, an e-mail address or directory handle (required for admin, csr and auditor; a filter key may name its host)',
+    )
     .option('--expires-in <duration>', 'lifetime such as 90d, 12h or 30m (default: never expires)', expiresIn)
-    .option('--json', 'print a single JSON line {"id","key","role"}')
-    .action(async (options: { name: string; role: string; expiresIn?: number; json?: boolean }) => {
+    .option('--json', 'print a single JSON line {"id","key","role","owner"}')
+    .action(async (options: { name: string; role: string; owner?: string; expiresIn?: number; json?: boolean }, self: Command) => {
       if (!isRole(options.role) || options.name.trim() === '' || options.name.length > 100) {
-        throw new InvalidArgumentError('--name must be 1–100 characters');
+        self.error('error: --name must be 1–100 characters');
       }
-      const role = options.role;
+      const role = options.role as (typeof ROLES)[number];
+      if (options.owner === undefined && isPersonRole(role)) {
+        self.error('error: --owner is required for admin, csr and auditor keys: the e-mail address or directory handle of the person');
+      }
+      try {
+        if (options.owner !== undefined) {
+          normalizeOwner(options.owner);
+        }
+      } catch (error) {
+        self.error(`error: --owner ${(error as InvalidOwnerError).message}`);
+      }
       await runtime.withApp(async (app) => {
         const created = await app.get(ApiKeysService).create(
           {
             name: options.name,
             role,
+            owner: options.owner ?? null,
             expiresAt: options.expiresIn === undefined ? null : new Date(Date.now() + options.expiresIn),
           },
           CLI_ACTOR,
         );
         if (options.json) {
-          runtime.print(JSON.stringify({ id: created.id, key: created.key, role: created.role }));
+          runtime.print(JSON.stringify({ id: created.id, key: created.key, role: created.role, owner: created.owner }));
         } else {
-          runtime.print(`created ${created.role} key "${created.name}" (${created.id})`);
+          runtime.print(`created ${created.role} key "${created.name}" of ${created.owner ?? 'no owner'} (${created.id})`);
           runtime.print(`key (shown only now): ${created.key}`);
         }
       });

@@ -12,6 +12,7 @@ export interface ApiKeyRecord {
   lastUsedAt: Date | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
+  owner: string | null;
 }
 
 /** The only place that touches Prisma for API keys. */
@@ -25,7 +26,7 @@ export class ApiKeysRepository {
 
   insert(
     tx: Transaction,
-    data: { name: string; role: Role; prefix: string; secretHash: string; expiresAt: Date | null },
+    data: { name: string; role: Role; owner: string | null; prefix: string; secretHash: string; expiresAt: Date | null },
   ): Promise<ApiKeyRecord> {
     return tx.apiKey.create({ data });
   }

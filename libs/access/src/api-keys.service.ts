@@ -7,7 +7,11 @@ import {
   apiKeyPrefix,
   generateApiKeySecret,
   hashApiKeySecret,
+  InvalidFieldError,
+  InvalidOwnerError,
+  isPersonRole,
   isWellFormedApiKey,
+  normalizeOwner,
   NotFoundError,
   RuleViolationError,
   cursorPosition,
@@ -24,6 +28,8 @@ export interface ApiKeyView {
   id: string;
   name: string;
   role: Role;
+  /** The person behind the key (for a filter key: the host it serves, if named). */
+  owner: string | null;
   prefix: string;
   createdAt: Date;
   lastUsedAt: Date | null;
@@ -40,6 +46,7 @@ export interface AuthenticatedKey {
   id: string;
   name: string;
   role: Role;
+  owner: string | null;
 }
 
 /** Why a presented key was refused (logged, never told to the caller). */
@@ -63,11 +70,39 @@ const KEY_CACHE_ENTRIES = 10_000;
 const KEY_PROBE_INTERVAL_MS = 1000;
 export const KEYS_CHANNEL = 'helopass_keys';
 
+/** Owners of keys made before owners existed (see the migration); nobody new may take such a name. */
+const LEGACY_OWNER_PREFIX = 'legacy-key-';
+
+/**
+ * The owner a new key records: required for a person's role (admin, csr,
+ * auditor), optional for a filter key; normalized, so that one person is one
+ * owner however it is spelled.
+ */
+function keyOwner(role: Role, input: string | null | undefined): string | null {
+  if (input === undefined || input === null) {
+    if (isPersonRole(role)) {
+      throw new InvalidFieldError('owner', 'is required for admin, csr and auditor keys: the e-mail address or directory handle of the person');
+    }
+    return null;
+  }
+  let owner: string;
+  try {
+    owner = normalizeOwner(input);
+  } catch (error) {
+    throw error instanceof InvalidOwnerError ? new InvalidFieldError('owner', error.message) : error;
+  }
+  if (owner.startsWith(LEGACY_OWNER_PREFIX)) {
+    throw new InvalidFieldError('owner', `must not start with ${LEGACY_OWNER_PREFIX}, which names keys made before owners existed`);
+  }
+  return owner;
+}
+
 function toView(record: ApiKeyRecord): ApiKeyView {
   return {
     id: record.id,
     name: record.name,
     role: record.role,
+    owner: record.owner,
     prefix: record.prefix,
     createdAt: record.createdAt,
     lastUsedAt: record.lastUsedAt,
@@ -134,10 +169,11 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   }
 
   async create(
-    input: { name: string; role: Role; expiresAt?: Date | null },
+    input: { name: string; role: Role; owner?: string | null; expiresAt?: Date | null },
     actor: Actor,
     requestId?: string,
   ): Promise<CreatedApiKey> {
+    const owner = keyOwner(input.role, input.owner);
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw new RuleViolationError('expiresAt must be in the future');
     }
@@ -146,6 +182,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       const created = await this.keys.insert(tx, {
         name: input.name,
         role: input.role,
+        owner,
         prefix: apiKeyPrefix(secret),
         secretHash: hashApiKeySecret(secret),
         expiresAt: input.expiresAt ?? null,
@@ -220,7 +257,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       return { failure: 'expired' };
     }
     this.noteUse(record.id, now);
-    return { key: { id: record.id, name: record.name, role: record.role } };
+    return { key: { id: record.id, name: record.name, role: record.role, owner: record.owner } };
   }
 
   private noteUse(id: string, now: number): void {
@@ -245,7 +282,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     bootstrapKey: string | undefined,
     options: { generate?: boolean } = {},
   ): Promise<{ registered: 'given' | 'generated' | null; secret?: string; noKeys?: true }> {
-    const actor: Actor = { id: null, name: 'system:bootstrap', role: 'system' };
+    const actor: Actor = { id: null, name: 'system:bootstrap', role: 'system', owner: null };
     return this.keys.transaction(async (tx) => {
       await this.keys.lockBootstrap(tx);
       let secret: string;
@@ -274,6 +311,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       const created = await this.keys.insert(tx, {
         name: 'bootstrap admin',
         role: 'admin',
+        owner: this.config.bootstrapAdminOwner,
         prefix: apiKeyPrefix(secret),
         secretHash: hashApiKeySecret(secret),
         expiresAt: null,

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
         port: 3000,
         logLevel: 'info',
         bootstrapAdminKey: undefined,
+        bootstrapAdminOwner: 'bootstrap-admin',
         bodyLimitBytes: 64 * 1024,
         dataDir: '.data',
         embeddedPostgresPort: 54329,
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
           PORT: '',
           LOG_LEVEL: '',
           BOOTSTRAP_ADMIN_KEY: '',
+          BOOTSTRAP_ADMIN_OWNER: '',
           BODY_LIMIT_BYTES: '',
           DATA_DIR: '',
           EMBEDDED_POSTGRES_PORT: '',
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
           PORT: '8080',
           LOG_LEVEL: 'debug',
           BOOTSTRAP_ADMIN_KEY: validKey,
+          BOOTSTRAP_ADMIN_OWNER: ' Ops@Example.com ',
           BODY_LIMIT_BYTES: '1048576',
           DATA_DIR: '/var/lib/helopass',
           EMBEDDED_POSTGRES_PORT: '55432',
@@ -118,6 +121,7 @@ describe('loadConfig', () => {
         port: 8080,
         logLevel: 'debug',
         bootstrapAdminKey: validKey,
+        bootstrapAdminOwner: 'ops@example.com',
         bodyLimitBytes: 1_048_576,
         dataDir: '/var/lib/helopass',
         embeddedPostgresPort: 55432,
@@ -239,6 +243,9 @@ describe('loadConfig', () => {
       ['DOMAIN_CHECK_RETENTION_DAYS', '0'],
       ['DOMAIN_CHECK_HISTORY_MAX', '9'],
       ['DOMAIN_CHECK_HISTORY_MAX', '10001'],
+      ['BOOTSTRAP_ADMIN_OWNER', 'two words'],
+      ['BOOTSTRAP_ADMIN_OWNER', 'alice@'],
+      ['BOOTSTRAP_ADMIN_OWNER', 'o'.repeat(255)],
     ])('%s=%j', (name, value) => {
       const error = refusal({ [name]: value });
       expect(error.name).toBe('ConfigError');

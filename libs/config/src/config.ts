@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { parseResolverList } from '@app/dns';
-import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, isWellFormedApiKey } from '@app/domain';
+import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, InvalidOwnerError, isWellFormedApiKey, normalizeOwner } from '@app/domain';
 
 /** A bad setting; start-up stops with this message, which names the variable. */
 export class ConfigError extends Error {
@@ -17,6 +17,8 @@ export interface HeloPassConfig {
   readonly logLevel: LogLevel;
   /** Registered as an admin key at start-up when no active admin key exists. */
   readonly bootstrapAdminKey: string | undefined;
+  /** The owner (person) of the bootstrap admin key, normalized. */
+  readonly bootstrapAdminOwner: string;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   /** Where the embedded PostgreSQL keeps its data. */
@@ -284,6 +286,14 @@ function rateLimits(env: Env): RateLimitsConfig {
   };
 }
 
+function owner(env: Env, name: string, fallback: string): string {
+  try {
+    return normalizeOwner(optional(env, name) ?? fallback);
+  } catch (error) {
+    throw error instanceof InvalidOwnerError ? new ConfigError(`${name} ${error.message}`) : error;
+  }
+}
+
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): HeloPassConfig {
   const production = optional(env, 'NODE_ENV') === 'production';
@@ -301,6 +311,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     bootstrapAdminKey,
     production,
+    bootstrapAdminOwner: owner(env, 'BOOTSTRAP_ADMIN_OWNER', 'bootstrap-admin'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     dataDir: optional(env, 'DATA_DIR') ?? '.data',
     embeddedPostgresPort: integer(env, 'EMBEDDED_POSTGRES_PORT', 54329, 1024, 65535),

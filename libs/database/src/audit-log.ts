@@ -33,6 +33,8 @@ interface HashedFields {
   actorId: string | null;
   actorName: string;
   actorRole: string;
+  /** Absent (not null) when the actor has no owner, so events written before owners existed keep their hash. */
+  actorOwner?: string;
   action: string;
   entityType: string;
   entityId: string;
@@ -44,6 +46,11 @@ interface HashedFields {
 
 function eventHash(prevHash: string, event: HashedFields): string {
   return sha256Hex(prevHash + canonicalJson(event));
+}
+
+/** The owner as hashed: present only when there is one. */
+function hashedOwner(owner: string | null | undefined): { actorOwner?: string } {
+  return owner === null || owner === undefined ? {} : { actorOwner: owner };
 }
 
 /** A JSON-safe copy (Dates as ISO strings), identical to what jsonb will give back. */
@@ -72,6 +79,7 @@ export class AuditLog {
       actorId: entry.actor.id,
       actorName: entry.actor.name,
       actorRole: entry.actor.role,
+      ...hashedOwner(entry.actor.owner),
       action: entry.action,
       entityType: entry.entityType,
       entityId: entry.entityId,
@@ -109,6 +117,7 @@ export class AuditLog {
           actorId: event.actorId,
           actorName: event.actorName,
           actorRole: event.actorRole,
+          ...hashedOwner(event.actorOwner),
           action: event.action,
           entityType: event.entityType,
           entityId: event.entityId,

@@ -10,4 +10,9 @@ export interface Actor {
   readonly id: string | null;
   readonly name: string;
   readonly role: Role | 'system';
+  /**
+   * The person behind the key (normalized, see normalizeOwner): what four
+   * eyes compares. Null for the system, and for a `filter` key naming none.
+   */
+  readonly owner: string | null;
 }

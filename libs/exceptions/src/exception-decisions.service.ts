@@ -3,6 +3,7 @@ import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog, type Transaction } from '@app/database';
 import {
   Clock,
+  personOf,
   ConflictError,
   ForbiddenActionError,
   NotFoundError,
@@ -12,18 +13,37 @@ import {
   type Actor,
   type ChangeContext,
 } from '@app/domain';
-import { approvalReasons, effectiveStatus, needsAdminApproval } from './exception-rules.js';
+import { OwnershipService, type Evidence } from '@app/ownership';
+import { approvalReasons, effectiveStatus, needsAdminApproval, RUNNING_STATUSES } from './exception-rules.js';
 import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
 import { ExceptionsRepository, type ExceptionChanges, type ExceptionRecord } from './exceptions.repository.js';
 import { bumpFeedVersion } from './feed-version.js';
+import { heloScopeRefusal, missingProof, restsOnSpfAlone, serverChanges } from './grant-proof.js';
 
 const DAY = 86_400_000;
-const WORKER: Actor = { id: null, name: 'system:worker', role: 'system' };
+const WORKER: Actor = { id: null, name: 'system:worker', role: 'system', owner: null };
 
 /** Whether the change moves the exception into or out of the allowlist, or changes its end while in it. */
 export function altersFeed(before: ExceptionRecord, after: ExceptionRecord): boolean {
   const listed = (record: ExceptionRecord) => record.status === 'active';
   return listed(before) !== listed(after) || (listed(after) && before.expiresAt.getTime() !== after.expiresAt.getTime());
+}
+
+/** What a decision would decide: the grant itself, or a renewal of a running exception (409 when neither waits). */
+function pendingKind(current: ExceptionRecord, now: Date): 'grant' | 'renewal' {
+  const status = effectiveStatus(current, now);
+  if (status === 'pending_approval') {
+    return 'grant';
+  }
+  if (current.renewalExpiresAt !== null && (status === 'active' || status === 'suspended')) {
+    return 'renewal';
+  }
+  throw new ConflictError(`the exception is ${status}, not waiting for approval`);
+}
+
+/** Drops a renewal still waiting for approval (the record of the last approved one stays). */
+function withoutPendingRenewal(current: ExceptionRecord): ExceptionChanges {
+  return current.renewalExpiresAt === null ? {} : { renewalExpiresAt: null, renewalRequestedBy: null, renewalRequestedByOwner: null };
 }
 
 /**
@@ -38,24 +58,43 @@ export class ExceptionDecisionsService {
 
   constructor(
     private readonly exceptions: ExceptionsRepository,
+    private readonly ownership: OwnershipService,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
-  /** Approves a pending grant, or a pending renewal. The approver must not be the requester. */
-  approve(id: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
+  /**
+   * Approves a pending grant, or a pending renewal. The approver must be
+   * another person (owner) than the requester. The mail server must still
+   * announce the granted HELO name and hold exactly the granted addresses,
+   * and (unless the grant is an override, which rests on its justification)
+   * what the scope needs must still be proven: the evidence is recomputed
+   * from DNS first, outside the transaction, like a grant's.
+   */
+  async approve(id: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
+    const before = await this.exceptions.findById(id);
+    if (!before) {
+      throw new NotFoundError('exception');
+    }
+    // What needs no DNS is refused before any lookup (and checked again under the lock).
+    const kind = pendingKind(before, this.clock.now());
+    this.requireSecondPerson(kind === 'renewal' ? before.renewalRequestedByOwner : before.requestedByOwner, before, context.actor);
+    const evidence = before.override ? null : await this.freshEvidence(before.mailServerId);
     return this.decide(id, expectedVersion, context, async (tx, current, now) => {
-      const renewal = current.renewalExpiresAt !== null && effectiveStatus(current, now) !== 'pending_approval';
-      if (!renewal && effectiveStatus(current, now) !== 'pending_approval') {
-        throw new ConflictError(`the exception is ${effectiveStatus(current, now)}, not waiting for approval`);
-      }
-      const requester = renewal ? current.renewalRequestedBy : current.requestedBy;
-      this.requireSecondPerson(requester, current, context.actor);
+      const renewal = pendingKind(current, now) === 'renewal';
+      const approver = this.requireSecondPerson(renewal ? current.renewalRequestedByOwner : current.requestedByOwner, current, context.actor);
+      await this.recheckServer(tx, current, evidence);
       if (renewal) {
         return {
           action: 'exception.renewal_approved',
-          changes: { expiresAt: current.renewalExpiresAt!, renewalExpiresAt: null, renewalRequestedBy: null },
+          changes: {
+            expiresAt: current.renewalExpiresAt!,
+            renewalExpiresAt: null,
+            renewalApprovedBy: approver.id,
+            renewalApprovedByOwner: approver.owner,
+            renewalApprovedAt: now,
+          },
         };
       }
       const organization = await this.exceptions.organizationStatus(tx, current.organizationId);
@@ -65,7 +104,8 @@ export class ExceptionDecisionsService {
           status: organization === 'active' ? 'active' : 'suspended',
           suspensionCause: organization === 'active' ? null : 'organization',
           suspendedAt: organization === 'active' ? null : now,
-          approvedBy: context.actor.id,
+          approvedBy: approver.id,
+          approvedByOwner: approver.owner,
           approvedAt: now,
         },
       };
@@ -75,17 +115,14 @@ export class ExceptionDecisionsService {
   /** Rejects a pending grant (or a pending renewal, which leaves the exception as it was). */
   reject(id: string, reason: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
     return this.decide(id, expectedVersion, context, async (_tx, current, now) => {
-      const renewal = current.renewalExpiresAt !== null && effectiveStatus(current, now) !== 'pending_approval';
-      if (!renewal && effectiveStatus(current, now) !== 'pending_approval') {
-        throw new ConflictError(`the exception is ${effectiveStatus(current, now)}, not waiting for approval`);
-      }
-      this.requireSecondPerson(renewal ? current.renewalRequestedBy : current.requestedBy, current, context.actor);
+      const renewal = pendingKind(current, now) === 'renewal';
+      const rejecter = this.requireSecondPerson(renewal ? current.renewalRequestedByOwner : current.requestedByOwner, current, context.actor);
       if (renewal) {
-        return { action: 'exception.renewal_rejected', changes: { renewalExpiresAt: null, renewalRequestedBy: null } };
+        return { action: 'exception.renewal_rejected', changes: withoutPendingRenewal(current) };
       }
       return {
         action: 'exception.rejected',
-        changes: { status: 'rejected', rejectedBy: context.actor.id, rejectedAt: now, rejectionReason: reason },
+        changes: { status: 'rejected', rejectedBy: rejecter.id, rejectedByOwner: rejecter.owner, rejectedAt: now, rejectionReason: reason },
       };
     });
   }
@@ -94,32 +131,27 @@ export class ExceptionDecisionsService {
   revoke(id: string, reason: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
     return this.decide(id, expectedVersion, context, async (_tx, current, now) => {
       const status = effectiveStatus(current, now);
-      if (!['pending_approval', 'active', 'suspended'].includes(status)) {
+      if (!RUNNING_STATUSES.includes(status)) {
         throw new ConflictError(`the exception is already ${status}`);
       }
       return {
         action: 'exception.revoked',
-        changes: {
-          status: 'revoked',
-          revokedBy: context.actor.id,
-          revokedAt: now,
-          revokeReason: reason,
-          renewalExpiresAt: null,
-          renewalRequestedBy: null,
-        },
+        changes: { status: 'revoked', revokedBy: context.actor.id, revokedAt: now, revokeReason: reason, ...withoutPendingRenewal(current) },
       };
     });
   }
 
   /**
    * Extends an exception, within the maximum. A renewal the four-eyes rules
-   * name (override, helo scope, wide prefix, long duration) waits for
-   * approval; meanwhile the exception runs on until its current expiry.
+   * name (override, helo scope, SPF-only proof, wide prefix, long duration)
+   * waits for another person's approval; meanwhile the exception runs on
+   * until its current expiry.
    */
   renew(id: string, expiresAt: Date, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
+    const requester = personOf(context.actor, 'renew an exception');
     return this.decide(id, expectedVersion, context, async (_tx, current, now) => {
       const status = effectiveStatus(current, now);
-      if (!['pending_approval', 'active', 'suspended'].includes(status)) {
+      if (!RUNNING_STATUSES.includes(status)) {
         throw new ConflictError(`the exception is ${status}; grant a new one instead`);
       }
       if (expiresAt <= current.expiresAt) {
@@ -133,17 +165,41 @@ export class ExceptionDecisionsService {
         return { action: 'exception.renewed', changes: { expiresAt } };
       }
       const reasons = approvalReasons(
-        { scope: current.scope, override: current.override, addresses: current.addresses, durationMs: expiresAt.getTime() - now.getTime() },
+        {
+          scope: current.scope,
+          override: current.override,
+          spfOnly: restsOnSpfAlone(current.scope, current.evidence as Pick<Evidence, 'addressEvidence'>),
+          addresses: current.addresses,
+          durationMs: expiresAt.getTime() - now.getTime(),
+        },
         this.config.exceptions,
       );
       if (reasons.length > 0) {
         return {
           action: 'exception.renewal_requested',
-          changes: { renewalExpiresAt: expiresAt, renewalRequestedBy: context.actor.id },
+          changes: {
+            renewalExpiresAt: expiresAt,
+            renewalRequestedBy: requester.id,
+            renewalRequestedByOwner: requester.owner,
+            renewalApprovedBy: null,
+            renewalApprovedByOwner: null,
+            renewalApprovedAt: null,
+          },
           extra: { approvalReasons: reasons },
         };
       }
-      return { action: 'exception.renewed', changes: { expiresAt, renewalExpiresAt: null, renewalRequestedBy: null } };
+      return {
+        action: 'exception.renewed',
+        changes: {
+          expiresAt,
+          renewalExpiresAt: null,
+          renewalRequestedBy: null,
+          renewalRequestedByOwner: null,
+          renewalApprovedBy: null,
+          renewalApprovedByOwner: null,
+          renewalApprovedAt: null,
+        },
+      };
     });
   }
 
@@ -161,12 +217,62 @@ export class ExceptionDecisionsService {
     return ids.length;
   }
 
-  private requireSecondPerson(requester: string | null, current: ExceptionRecord, actor: Actor): void {
-    if (actor.id === null || actor.id === requester) {
-      throw new ForbiddenActionError('a request must be decided by another key than the one that made it (four eyes)');
+  /**
+   * The decider: a person other than the requester (owners compared, so a
+   * second key of the same person decides nothing), and an admin for
+   * overrides and helo exceptions.
+   */
+  private requireSecondPerson(requesterOwner: string | null, current: ExceptionRecord, actor: Actor): { id: string; owner: string } {
+    const decider = personOf(actor, 'decide a request');
+    if (requesterOwner === null || decider.owner === requesterOwner) {
+      throw new ForbiddenActionError(
+        'a request must be decided by another person than the one who made it (four eyes: every key of one owner is the same person)',
+      );
     }
     if (needsAdminApproval(current) && actor.role !== 'admin') {
       throw new ForbiddenActionError(`${current.override ? 'an override' : 'a helo exception'} must be decided by an admin`);
+    }
+    return decider;
+  }
+
+  /** The server's evidence recomputed now; null when the server is gone (the re-check then says so). */
+  private async freshEvidence(mailServerId: string): Promise<Evidence | null> {
+    try {
+      return await this.ownership.check(mailServerId);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Under the server's lock: it still announces the exception's HELO name and
+   * holds exactly its addresses, a helo exception names no public suffix, and
+   * (but for an override) `evidence` still proves what the scope needs.
+   */
+  private async recheckServer(tx: Transaction, current: ExceptionRecord, evidence: Evidence | null): Promise<void> {
+    const server = await this.exceptions.lockLiveServer(tx, current.mailServerId);
+    const changes = serverChanges(current, server);
+    if (changes.length > 0) {
+      throw new RuleViolationError(
+        `the mail server changed since the request: ${changes.join('; ')}; revoke this exception and grant a new one`,
+      );
+    }
+    const refusal = heloScopeRefusal(current.scope, current.heloHostname);
+    if (refusal !== null) {
+      throw new RuleViolationError(refusal);
+    }
+    if (current.override) {
+      return;
+    }
+    if (!evidence || !server || evidence.heloHostname !== server.heloHostname || evidence.addresses.join() !== server.addresses.join()) {
+      throw new ConflictError('the mail server changed while its ownership was checked; try again');
+    }
+    const missing = missingProof(current.scope, evidence);
+    if (missing.length > 0) {
+      throw new RuleViolationError(`ownership is no longer proven as this ${current.scope} exception needs: ${missing.join('; ')}`);
     }
   }
 

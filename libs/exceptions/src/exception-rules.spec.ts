@@ -3,6 +3,7 @@ import type { ExceptionRulesConfig } from '@app/config';
 import { domainsReliedOn } from './exception-cascade.js';
 import { altersFeed } from './exception-decisions.service.js';
 import { approvalReasons, effectiveStatus, grantWindow, inEffect, needsAdminApproval } from './exception-rules.js';
+import { heloScopeRefusal, missingProof, restsOnSpfAlone, serverChanges } from './grant-proof.js';
 import type { ExceptionRecord } from './exceptions.repository.js';
 
 const DAY = 86_400_000;
@@ -27,7 +28,7 @@ describe('exception rules', () => {
   });
 
   it('names every reason a grant needs a second person', () => {
-    const base = { scope: 'pair' as const, override: false, addresses: ['192.0.2.0/24', '2001:db8::/48'], durationMs: 90 * DAY };
+    const base = { scope: 'pair' as const, override: false, spfOnly: false, addresses: ['192.0.2.0/24', '2001:db8::/48'], durationMs: 90 * DAY };
     expect(approvalReasons(base, rules)).toEqual([]);
     expect(approvalReasons({ ...base, override: true }, rules)).toEqual(['override']);
     expect(approvalReasons({ ...base, scope: 'helo' }, rules)).toEqual(['helo_scope']);
@@ -36,6 +37,11 @@ describe('exception rules', () => {
     expect(approvalReasons({ ...base, durationMs: 90 * DAY + 1 }, rules)).toEqual(['long_duration']);
     // A helo exception does not look at addresses.
     expect(approvalReasons({ ...base, scope: 'helo', addresses: ['10.0.0.0/16'] }, rules)).toEqual(['helo_scope']);
+    // SPF alone is the customer's claim: a second person accepts it; overrides and helo grants do not rest on addresses.
+    expect(approvalReasons({ ...base, spfOnly: true }, rules)).toEqual(['spf_only']);
+    expect(approvalReasons({ ...base, spfOnly: true, scope: 'ip', addresses: ['192.0.2.0/23'] }, rules)).toEqual(['spf_only', 'wide_prefix']);
+    expect(approvalReasons({ ...base, spfOnly: true, override: true }, rules)).toEqual(['override']);
+    expect(approvalReasons({ ...base, spfOnly: true, scope: 'helo' }, rules)).toEqual(['helo_scope']);
     expect(needsAdminApproval({ scope: 'ip', override: false })).toBe(false);
     expect(needsAdminApproval({ scope: 'helo', override: false })).toBe(true);
   });
@@ -69,5 +75,45 @@ describe('exception rules', () => {
     expect(altersFeed(record('pending_approval'), record('rejected'))).toBe(false);
     expect(altersFeed(record('pending_approval', 10), record('pending_approval', 20))).toBe(false);
     expect(altersFeed(record('active'), record('active'))).toBe(false);
+  });
+
+  it('refuses a helo exception naming a public suffix (ICANN or private), and only a helo one', () => {
+    for (const suffix of ['com', 'co.uk', 'github.io', 'uk']) {
+      expect(heloScopeRefusal('helo', suffix), suffix).toContain('public suffix');
+      expect(heloScopeRefusal('pair', suffix)).toBeNull();
+    }
+    for (const name of ['mx.example.com', 'example.co.uk', 'exch01', 'exch01.corp.local', 'local', 'exch_03']) {
+      expect(heloScopeRefusal('helo', name), name).toBeNull();
+    }
+  });
+
+  it('names what a grant lacks, and whether its addresses rest on SPF alone', () => {
+    const evidence = {
+      helo: { heloHostname: 'mx.example.com', proven: false, domain: null, reason: 'not inside a verified domain' },
+      heloProven: false,
+      addressEvidence: [
+        { address: '192.0.2.1/32', proven: true, method: 'ptr' as const, domain: 'example.com', ptrNames: [], spfMechanism: null, reason: 'ptr' },
+        { address: '192.0.2.2/32', proven: true, method: 'spf' as const, domain: 'example.com', ptrNames: [], spfMechanism: 'ip4:192.0.2.2', reason: 'spf' },
+        { address: '192.0.2.3/32', proven: false, method: null, domain: null, ptrNames: [], spfMechanism: null, reason: 'no PTR record' },
+      ],
+    };
+    expect(missingProof('pair', evidence)).toEqual(['address 192.0.2.3/32: no PTR record']);
+    expect(missingProof('helo', evidence)).toEqual(['heloHostname mx.example.com: not inside a verified domain']);
+    expect(restsOnSpfAlone('ip', evidence)).toBe(true);
+    expect(restsOnSpfAlone('helo', evidence)).toBe(false);
+    expect(restsOnSpfAlone('pair', { addressEvidence: [evidence.addressEvidence[0]!] })).toBe(false);
+    // Evidence stored before the method was reported reads as not SPF-only.
+    expect(restsOnSpfAlone('pair', {} as never)).toBe(false);
+  });
+
+  it('says how a server differs from what was granted', () => {
+    const granted = { heloHostname: 'mx.example.com', addresses: ['192.0.2.1/32', '192.0.2.2/32'] };
+    expect(serverChanges(granted, { heloHostname: 'mx.example.com', addresses: ['192.0.2.2/32', '192.0.2.1/32'] })).toEqual([]);
+    expect(serverChanges(granted, { heloHostname: 'mx2.example.com', addresses: ['192.0.2.1/32'] })).toEqual([
+      'it now announces mx2.example.com, not mx.example.com',
+      'it no longer holds 192.0.2.2/32',
+    ]);
+    expect(serverChanges(granted, { ...granted, addresses: [...granted.addresses, '192.0.2.9/32'] })).toEqual(['it now also holds 192.0.2.9/32']);
+    expect(serverChanges(granted, null)).toEqual(['the mail server was deleted']);
   });
 });

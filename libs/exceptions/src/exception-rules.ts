@@ -3,11 +3,12 @@ import type { ExceptionRulesConfig } from '@app/config';
 export type ExceptionScope = 'pair' | 'ip' | 'helo';
 export type ExceptionStatus = 'pending_approval' | 'active' | 'suspended' | 'revoked' | 'expired' | 'rejected';
 /** Why a grant waits for a second person. */
-export type ApprovalReason = 'override' | 'helo_scope' | 'wide_prefix' | 'long_duration';
+export type ApprovalReason = 'override' | 'helo_scope' | 'spf_only' | 'wide_prefix' | 'long_duration';
 
 const DAY = 86_400_000;
-/** Statuses an exception leaves on its own at `expiresAt`. */
-const RUNNING: readonly ExceptionStatus[] = ['pending_approval', 'active', 'suspended'];
+/** Statuses an exception leaves on its own at `expiresAt`: pending, active or suspended ("running"). */
+export const RUNNING_STATUSES: readonly ExceptionStatus[] = ['pending_approval', 'active', 'suspended'];
+const RUNNING = RUNNING_STATUSES;
 
 /**
  * The status as it is at `now`: an exception past its expiry reads `expired`
@@ -29,7 +30,14 @@ export function prefixLength(cidr: string): { family: 'ipv4' | 'ipv6'; length: n
 
 /** The four-eyes rules (DESIGN.md, "Exceptions: rules"): what makes a grant need a second person. */
 export function approvalReasons(
-  grant: { scope: ExceptionScope; override: boolean; addresses: string[]; durationMs: number },
+  grant: {
+    scope: ExceptionScope;
+    override: boolean;
+    /** Some address the grant covers is proven by SPF alone (claimed, not shown to be owned). */
+    spfOnly: boolean;
+    addresses: string[];
+    durationMs: number;
+  },
   rules: ExceptionRulesConfig,
 ): ApprovalReason[] {
   const reasons: ApprovalReason[] = [];
@@ -38,6 +46,10 @@ export function approvalReasons(
   }
   if (grant.scope === 'helo') {
     reasons.push('helo_scope');
+  }
+  // An override rests on its justification and a helo grant on the name, not on addresses.
+  if (grant.spfOnly && !grant.override && grant.scope !== 'helo') {
+    reasons.push('spf_only');
   }
   if (
     grant.scope !== 'helo' &&

@@ -2,11 +2,21 @@ import { effectiveStatus } from './exception-rules.js';
 import type { ExceptionRecord } from './exceptions.repository.js';
 
 /** Record fields the API does not show as they are stored. */
-type Internal = 'requestedByName' | 'suspendedAt' | 'renewalExpiresAt' | 'renewalRequestedBy' | 'matchCount' | 'version';
+type Internal =
+  | 'requestedByName'
+  | 'suspendedAt'
+  | 'renewalExpiresAt'
+  | 'renewalRequestedBy'
+  | 'renewalRequestedByOwner'
+  | 'renewalApprovedBy'
+  | 'renewalApprovedByOwner'
+  | 'renewalApprovedAt'
+  | 'matchCount'
+  | 'version';
 
 /** An exception as the API shows it, its status true at the instant it is read. */
 export type ExceptionView = Omit<ExceptionRecord, Internal> & {
-  renewal: { expiresAt: Date; requestedBy: string | null } | null;
+  renewal: { expiresAt: Date; requestedBy: string | null; requestedByOwner: string | null } | null;
   matchCount: number;
 };
 
@@ -16,6 +26,10 @@ export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionVi
     suspendedAt: _suspendedAt,
     renewalExpiresAt,
     renewalRequestedBy,
+    renewalRequestedByOwner,
+    renewalApprovedBy: _renewalApprovedBy,
+    renewalApprovedByOwner: _renewalApprovedByOwner,
+    renewalApprovedAt: _renewalApprovedAt,
     matchCount,
     version: _version,
     ...shown
@@ -23,7 +37,7 @@ export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionVi
   return {
     ...shown,
     status: effectiveStatus(record, now),
-    renewal: renewalExpiresAt ? { expiresAt: renewalExpiresAt, requestedBy: renewalRequestedBy } : null,
+    renewal: renewalExpiresAt ? { expiresAt: renewalExpiresAt, requestedBy: renewalRequestedBy, requestedByOwner: renewalRequestedByOwner } : null,
     matchCount: Number(matchCount),
   };
 }

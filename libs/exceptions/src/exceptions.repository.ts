@@ -21,9 +21,13 @@ export interface ExceptionRecord {
   evidence: unknown;
   requestedBy: string;
   requestedByName: string;
+  /** The person behind the requesting key (four eyes compares owners). */
+  requestedByOwner: string;
   approvedBy: string | null;
+  approvedByOwner: string | null;
   approvedAt: Date | null;
   rejectedBy: string | null;
+  rejectedByOwner: string | null;
   rejectedAt: Date | null;
   rejectionReason: string | null;
   revokedBy: string | null;
@@ -33,6 +37,11 @@ export interface ExceptionRecord {
   suspendedAt: Date | null;
   renewalExpiresAt: Date | null;
   renewalRequestedBy: string | null;
+  renewalRequestedByOwner: string | null;
+  /** The last renewal that needed approval: who approved it, and when. */
+  renewalApprovedBy: string | null;
+  renewalApprovedByOwner: string | null;
+  renewalApprovedAt: Date | null;
   lastMatchedAt: Date | null;
   matchCount: bigint;
   version: number;
@@ -44,8 +53,10 @@ export type NewException = Omit<
   ExceptionRecord,
   | 'id'
   | 'approvedBy'
+  | 'approvedByOwner'
   | 'approvedAt'
   | 'rejectedBy'
+  | 'rejectedByOwner'
   | 'rejectedAt'
   | 'rejectionReason'
   | 'revokedBy'
@@ -55,6 +66,10 @@ export type NewException = Omit<
   | 'suspendedAt'
   | 'renewalExpiresAt'
   | 'renewalRequestedBy'
+  | 'renewalRequestedByOwner'
+  | 'renewalApprovedBy'
+  | 'renewalApprovedByOwner'
+  | 'renewalApprovedAt'
   | 'lastMatchedAt'
   | 'matchCount'
   | 'version'
@@ -68,8 +83,10 @@ export type ExceptionChanges = Partial<
     | 'status'
     | 'expiresAt'
     | 'approvedBy'
+    | 'approvedByOwner'
     | 'approvedAt'
     | 'rejectedBy'
+    | 'rejectedByOwner'
     | 'rejectedAt'
     | 'rejectionReason'
     | 'revokedBy'
@@ -79,6 +96,10 @@ export type ExceptionChanges = Partial<
     | 'suspendedAt'
     | 'renewalExpiresAt'
     | 'renewalRequestedBy'
+    | 'renewalRequestedByOwner'
+    | 'renewalApprovedBy'
+    | 'renewalApprovedByOwner'
+    | 'renewalApprovedAt'
   >
 >;
 
@@ -224,8 +245,13 @@ export class ExceptionsRepository {
     return rows as ExceptionRecord[];
   }
 
-  /** The mail server an exception is granted for, as it is now. */
-  async liveServer(tx: Transaction, id: string): Promise<{ id: string; organizationId: string; heloHostname: string; addresses: string[] } | null> {
+  /**
+   * The mail server an exception is granted for, as it is now, locked until
+   * the transaction ends: a PATCH of its name or addresses (which takes the
+   * same lock) waits, and then sees the exception written meanwhile.
+   */
+  async lockLiveServer(tx: Transaction, id: string): Promise<{ id: string; organizationId: string; heloHostname: string; addresses: string[] } | null> {
+    await tx.$queryRaw`SELECT id FROM mail_servers WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
     const row = await tx.mailServer.findFirst({
       where: { id, deletedAt: null },
       include: { addresses: { where: { deletedAt: null }, orderBy: { position: 'asc' } } },

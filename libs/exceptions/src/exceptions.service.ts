@@ -3,6 +3,7 @@ import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog } from '@app/database';
 import {
   Clock,
+  personOf,
   ConflictError,
   cursorPosition,
   NotFoundError,
@@ -12,9 +13,10 @@ import {
   type ChangeContext,
   type Page,
 } from '@app/domain';
-import { OwnershipService, type OwnershipView } from '@app/ownership';
+import { OwnershipService } from '@app/ownership';
 import { approvalReasons, grantWindow, type ExceptionScope } from './exception-rules.js';
 import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
+import { heloScopeRefusal, missingProof, restsOnSpfAlone } from './grant-proof.js';
 import { ExceptionsRepository, type ExceptionFilter } from './exceptions.repository.js';
 import { bumpFeedVersion } from './feed-version.js';
 
@@ -27,14 +29,6 @@ export interface GrantRequest {
   expiresAt?: Date;
   /** An admin's reason to grant without proof of ownership (an override, approved by a second person). */
   justification?: string;
-}
-
-/** What an unproven grant lacks, named for the CSR. */
-function unproven(scope: ExceptionScope, evidence: OwnershipView): string[] {
-  if (scope === 'helo') {
-    return evidence.heloProven ? [] : [`heloHostname ${evidence.helo.heloHostname}: ${evidence.helo.reason}`];
-  }
-  return evidence.addressEvidence.filter((item) => !item.proven).map((item) => `address ${item.address}: ${item.reason}`);
 }
 
 /**
@@ -54,6 +48,7 @@ export class ExceptionsService {
 
   async grant(request: GrantRequest, context: ChangeContext): Promise<Versioned<ExceptionView>> {
     const scope = request.scope ?? 'pair';
+    const requester = personOf(context.actor, 'request an exception');
     const now = this.clock.now();
     const window = grantWindow(request, now, this.config.exceptions);
     if ('problem' in window) {
@@ -61,7 +56,11 @@ export class ExceptionsService {
     }
     // Fresh evidence, from DNS now (outside the transaction: lookups take time).
     const evidence = await this.ownership.check(request.mailServerId);
-    const missing = unproven(scope, evidence);
+    const refusal = heloScopeRefusal(scope, evidence.heloHostname);
+    if (refusal !== null) {
+      throw new RuleViolationError(refusal);
+    }
+    const missing = missingProof(scope, evidence);
     const override = missing.length > 0;
     if (override) {
       if (request.justification === undefined) {
@@ -72,11 +71,17 @@ export class ExceptionsService {
       }
     }
     const reasons = approvalReasons(
-      { scope, override, addresses: evidence.addresses, durationMs: window.expiresAt.getTime() - window.startsAt.getTime() },
+      {
+        scope,
+        override,
+        spfOnly: restsOnSpfAlone(scope, evidence),
+        addresses: evidence.addresses,
+        durationMs: window.expiresAt.getTime() - window.startsAt.getTime(),
+      },
       this.config.exceptions,
     );
     const record = await this.exceptions.transaction(async (tx) => {
-      const server = await this.exceptions.liveServer(tx, request.mailServerId);
+      const server = await this.exceptions.lockLiveServer(tx, request.mailServerId);
       if (!server) {
         throw new NotFoundError('mail server');
       }
@@ -104,8 +109,9 @@ export class ExceptionsService {
         justification: override ? (request.justification ?? null) : null,
         approvalReasons: reasons,
         evidence,
-        requestedBy: context.actor.id!,
+        requestedBy: requester.id,
         requestedByName: context.actor.name,
+        requestedByOwner: requester.owner,
       });
       await this.audit.append(tx, {
         actor: context.actor,

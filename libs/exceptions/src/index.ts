@@ -1,4 +1,5 @@
 export * from './exception-rules.js';
+export * from './grant-proof.js';
 export * from './exception-view.js';
 export * from './exceptions.service.js';
 export * from './exception-decisions.service.js';

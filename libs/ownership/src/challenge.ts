@@ -32,6 +32,18 @@ export function isIcannPublicSuffix(name: string): boolean {
   return parsed.isIcann === true && parsed.publicSuffix === name;
 }
 
+/**
+ * A name on the Public Suffix List, ICANN or private section (`com`, `co.uk`,
+ * `github.io`): nobody in particular owns it, and with Postfix's default
+ * `parent_domain_matches_subdomains` an access-map entry for it matches every
+ * name under it. Unknown top-level labels (`corp.local`, `exch01`) are not
+ * listed: the list's implicit `*` rule does not count here.
+ */
+export function isListedPublicSuffix(name: string): boolean {
+  const parsed = parse(name, { allowPrivateDomains: true, validateHostname: false });
+  return (parsed.isIcann === true || parsed.isPrivate === true) && parsed.publicSuffix === name;
+}
+
 export type ChallengeVerdict = 'match' | 'mismatch' | 'absent' | 'disagreement' | 'unreachable';
 
 export interface ResolverFinding {

@@ -11,6 +11,17 @@ export interface DomainRecord extends DomainState {
   lastCheckedAt: Date | null;
   overrideJustification: string | null;
   overrideBy: string | null;
+  /** Owner of the key that requested the override in force; null for one made before owners existed. */
+  overrideByOwner: string | null;
+  overrideApprovedBy: string | null;
+  overrideApprovedByOwner: string | null;
+  overrideApprovedAt: Date | null;
+  /** An override requested, waiting for another admin (another owner). */
+  pendingOverrideJustification: string | null;
+  pendingOverrideExpiresAt: Date | null;
+  pendingOverrideBy: string | null;
+  pendingOverrideByOwner: string | null;
+  pendingOverrideRequestedAt: Date | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;

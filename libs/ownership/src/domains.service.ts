@@ -40,7 +40,25 @@ export interface DomainView {
   verifiedAt: Date | null;
   lastCheckedAt: Date | null;
   nextCheckAt: Date | null;
-  override: { justification: string; expiresAt: Date; by: string | null; active: boolean } | null;
+  /** The override in force (or past): who asked, who approved. */
+  override: {
+    justification: string;
+    expiresAt: Date;
+    by: string | null;
+    owner: string | null;
+    approvedBy: string | null;
+    approvedByOwner: string | null;
+    approvedAt: Date | null;
+    active: boolean;
+  } | null;
+  /** An override requested and waiting for another admin's approval; the status does not change until then. */
+  pendingOverride: {
+    justification: string;
+    expiresAt: Date;
+    requestedBy: string | null;
+    requestedByOwner: string | null;
+    requestedAt: Date;
+  } | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -64,8 +82,7 @@ export interface VerificationResult {
 
 export type CheckTrigger = 'verify' | 'retry' | 'recheck';
 
-const WORKER: Actor = { id: null, name: 'system:worker', role: 'system' };
-const MAX_OVERRIDE_DAYS = 365;
+const WORKER: Actor = { id: null, name: 'system:worker', role: 'system', owner: null };
 
 function toCheckView(record: DomainCheckRecord): DomainCheckView {
   const { domainId: _domainId, ...view } = record;
@@ -123,7 +140,21 @@ export class DomainsService {
               justification: record.overrideJustification,
               expiresAt: record.overrideExpiresAt,
               by: record.overrideBy,
+              owner: record.overrideByOwner,
+              approvedBy: record.overrideApprovedBy,
+              approvedByOwner: record.overrideApprovedByOwner,
+              approvedAt: record.overrideApprovedAt,
               active: overrideActive(record, now),
+            }
+          : null,
+      pendingOverride:
+        record.pendingOverrideJustification !== null && record.pendingOverrideExpiresAt !== null && record.pendingOverrideRequestedAt !== null
+          ? {
+              justification: record.pendingOverrideJustification,
+              expiresAt: record.pendingOverrideExpiresAt,
+              requestedBy: record.pendingOverrideBy,
+              requestedByOwner: record.pendingOverrideByOwner,
+              requestedAt: record.pendingOverrideRequestedAt,
             }
           : null,
       createdAt: record.createdAt,
@@ -227,40 +258,6 @@ export class DomainsService {
     return this.check(id, 'verify', context);
   }
 
-  /** An admin vouches for the domain without DNS proof, until `expiresAt`. */
-  async override(
-    id: string,
-    input: { justification: string; expiresAt: Date },
-    expectedVersion: number | undefined,
-    context: ChangeContext,
-  ): Promise<Versioned<DomainView>> {
-    const now = this.clock.now();
-    if (input.expiresAt <= now) {
-      throw new RuleViolationError('expiresAt must be in the future');
-    }
-    if (input.expiresAt.getTime() > now.getTime() + MAX_OVERRIDE_DAYS * 86_400_000) {
-      throw new RuleViolationError(`an override lasts at most ${MAX_OVERRIDE_DAYS} days`);
-    }
-    const record = await this.domains.transaction(async (tx) => {
-      const current = await this.lock(tx, id, expectedVersion);
-      await this.refuseVerifiedElsewhere(tx, current.name, current.organizationId);
-      const updated = await this.domains.update(tx, id, {
-        status: 'verified',
-        verifiedAt: current.status === 'verified' ? current.verifiedAt : now,
-        overrideJustification: input.justification,
-        overrideExpiresAt: input.expiresAt,
-        overrideBy: context.actor.id,
-        consecutiveFailures: 0,
-        firstFailureAt: null,
-        nextCheckAt: new Date(now.getTime() + this.policy.recheckIntervalMs),
-      });
-      await this.appendAudit(tx, 'domain.overridden', updated, current, updated, context);
-      await this.statusChanged(tx, current, updated, context);
-      return updated;
-    });
-    return new Versioned(this.view(record), record.version);
-  }
-
   /** Every domain whose next look is due; what the worker runs on its schedule. */
   async runDue(limit = 100): Promise<number> {
     const ids = await this.domains.due(this.clock.now(), limit);
@@ -345,8 +342,11 @@ export class DomainsService {
     });
   }
 
-  /** What rests on a domain's status: the stored ownership evidence, and (via the listener) exceptions. */
-  private async statusChanged(tx: Transaction, before: DomainRecord, after: DomainRecord, context: ChangeContext): Promise<void> {
+  /**
+   * What rests on a domain's status: the stored ownership evidence, and (via
+   * the listener) exceptions. Also run by DomainOverridesService.
+   */
+  async statusChanged(tx: Transaction, before: DomainRecord, after: DomainRecord, context: ChangeContext): Promise<void> {
     if (before.status === after.status) {
       return;
     }
@@ -358,7 +358,8 @@ export class DomainsService {
     );
   }
 
-  private async lock(tx: Transaction, id: string, expectedVersion: number | undefined): Promise<DomainRecord> {
+  /** The domain under its row lock, at the version `If-Match` names (if any). */
+  async lock(tx: Transaction, id: string, expectedVersion: number | undefined): Promise<DomainRecord> {
     const current = await this.domains.lockById(tx, id);
     if (!current) {
       throw new NotFoundError('domain');
@@ -369,19 +370,20 @@ export class DomainsService {
     return current;
   }
 
-  private async refuseVerifiedElsewhere(tx: Transaction, name: string, organizationId: string): Promise<void> {
+  async refuseVerifiedElsewhere(tx: Transaction, name: string, organizationId: string): Promise<void> {
     if (await this.domains.verifiedElsewhere(tx, name, organizationId)) {
       throw new ConflictError('another organization holds this domain verified; it must lapse first');
     }
   }
 
-  private async appendAudit(
+  async appendAudit(
     tx: Transaction,
     action: string,
     record: DomainRecord,
     before: DomainRecord | null,
     after: DomainRecord,
     context: ChangeContext,
+    extra?: Record<string, unknown>,
   ): Promise<void> {
     await this.audit.append(tx, {
       actor: context.actor,
@@ -390,7 +392,7 @@ export class DomainsService {
       entityId: record.id,
       organizationId: record.organizationId,
       before: before ? this.view(before) : null,
-      after: this.view(after),
+      after: { ...this.view(after), ...extra },
       requestId: context.requestId,
     });
   }

@@ -32,6 +32,12 @@ export interface Evidence {
   addressEvidence: AddressEvidence[];
   /** Every address proven: what `pair` and `ip` exceptions need. */
   addressesProven: boolean;
+  /**
+   * Addresses proven by SPF alone. SPF is the customer's own claim (anyone may
+   * list any address), so these are claimed, not shown to be owned: a grant
+   * resting on them needs a second person (approval reason `spf_only`).
+   */
+  spfOnlyAddresses: string[];
   /** The HELO name proven: what `helo` exceptions need. */
   heloProven: boolean;
   /** Both. */
@@ -49,6 +55,11 @@ export interface DnsCheckSummary {
    * tell" (reason says so), not "not proven" — try again later.
    */
   deadlineExceeded: string | null;
+}
+
+/** Proven addresses whose proof is SPF alone (computed from the items, so evidence stored before the field existed reads the same). */
+export function addressesOnSpfAlone(evidence: { addressEvidence?: Pick<AddressEvidence, 'address' | 'proven' | 'method'>[] }): string[] {
+  return (evidence.addressEvidence ?? []).filter((item) => item.proven && item.method === 'spf').map((item) => item.address);
 }
 
 /** `name` equals `domain` or lies under it (label-wise: `evilexample.com` is not under `example.com`). */
@@ -182,6 +193,7 @@ export async function collectEvidence(
     helo,
     addressEvidence,
     addressesProven,
+    spfOnlyAddresses: addressesOnSpfAlone({ addressEvidence }),
     heloProven: helo.proven,
     verified: addressesProven && helo.proven,
     dnsCheck: { lookups: dns.lookups, deadlineMs: dns.deadlineMs, deadlineExceeded: dns.deadlineExceeded },

@@ -1,6 +1,7 @@
 export * from './challenge.js';
 export * from './domain-lifecycle.js';
 export * from './domains.service.js';
+export * from './domain-overrides.service.js';
 export * from './evidence.js';
 export * from './ownership.service.js';
 export * from './ownership.module.js';

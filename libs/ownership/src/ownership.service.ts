@@ -3,7 +3,7 @@ import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { DnsChecks } from '@app/dns';
 import { Clock, NotFoundError } from '@app/domain';
 import { DomainsRepository } from './domains.repository.js';
-import { collectEvidence, type Evidence } from './evidence.js';
+import { addressesOnSpfAlone, collectEvidence, type Evidence } from './evidence.js';
 import { OwnershipRepository, type ServerClaims } from './ownership.repository.js';
 
 export interface OwnershipView extends Evidence {
@@ -35,7 +35,14 @@ export class OwnershipService {
     }
     const claimsChanged =
       stored.evidence.heloHostname !== server.heloHostname || stored.evidence.addresses.join() !== server.addresses.join();
-    return { ...stored.evidence, mailServerId, checkedAt: stored.checkedAt, stale: stored.stale || claimsChanged };
+    return {
+      ...stored.evidence,
+      // Evidence stored before this field existed reads the same as fresh evidence.
+      spfOnlyAddresses: addressesOnSpfAlone(stored.evidence),
+      mailServerId,
+      checkedAt: stored.checkedAt,
+      stale: stored.stale || claimsChanged,
+    };
   }
 
   /** Recomputes the evidence now. */

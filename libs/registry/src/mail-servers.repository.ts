@@ -128,6 +128,20 @@ export class MailServersRepository {
     });
   }
 
+  /**
+   * Ids of this server's running exceptions (pending, active or suspended,
+   * not yet expired), oldest first. Read under the server's row lock, which a
+   * grant takes too, so none can be added until the caller's transaction ends.
+   */
+  async runningExceptionIds(tx: Transaction, mailServerId: string, now: Date): Promise<string[]> {
+    const rows = await tx.exception.findMany({
+      where: { mailServerId, status: { in: ['pending_approval', 'active', 'suspended'] }, expiresAt: { gt: now } },
+      select: { id: true },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return rows.map((row) => row.id);
+  }
+
   /** Soft delete: the server and its addresses stay for history but no longer hold the (HELO, address). */
   async softDelete(tx: Transaction, id: string, at: Date): Promise<void> {
     await tx.mailServer.update({ where: { id }, data: { deletedAt: at, version: { increment: 1 }, updatedAt: at } });

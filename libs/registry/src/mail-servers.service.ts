@@ -160,6 +160,9 @@ export class MailServersService {
       if (Object.values(changes).every((value) => value === undefined)) {
         return current;
       }
+      if (changes.heloHostname !== undefined || changes.addresses !== undefined) {
+        await this.refuseWhileExceptionsRun(tx, id);
+      }
       await this.refuseHeldElsewhere(
         tx,
         current.organizationId,
@@ -200,6 +203,22 @@ export class MailServersService {
         requestId: context.requestId,
       });
     });
+  }
+
+  /**
+   * Exceptions copy the server's HELO name and addresses when granted; while
+   * any runs, those may not change under it (and freed addresses could be
+   * claimed by another organization while still in the feed). The server's
+   * row lock, held by the caller, keeps a grant from slipping in meanwhile.
+   */
+  private async refuseWhileExceptionsRun(tx: Transaction, id: string): Promise<void> {
+    const running = await this.servers.runningExceptionIds(tx, id, this.clock.now());
+    if (running.length > 0) {
+      throw new ConflictError(
+        `the mail server has running exceptions (${running.join(', ')}); its heloHostname and addresses cannot change ` +
+          'while they run: revoke them, change the server, then grant again (other fields may change)',
+      );
+    }
   }
 
   private async lockCurrent(

@@ -8,6 +8,7 @@ export interface AuditEventRecord {
   actorId: string | null;
   actorName: string;
   actorRole: string;
+  actorOwner: string | null;
   action: string;
   entityType: string;
   entityId: string;
@@ -22,6 +23,8 @@ export interface AuditEventFilter {
   entityId?: string;
   organizationId?: string;
   actorId?: string;
+  /** The person behind the key (normalized). */
+  actorOwner?: string;
   action?: string;
   from?: Date;
   to?: Date;
@@ -43,6 +46,7 @@ export class AuditEventsRepository {
       entityId: filter.entityId,
       organizationId: filter.organizationId,
       actorId: filter.actorId,
+      actorOwner: filter.actorOwner,
       action: filter.action,
       occurredAt: filter.from || filter.to ? { gte: filter.from, lt: filter.to } : undefined,
       seq: beforeSeq === undefined ? undefined : { lt: beforeSeq },

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog, type AuditChainReport } from '@app/database';
-import { RuleViolationError, type Page } from '@app/domain';
+import { InvalidFieldError, InvalidOwnerError, normalizeOwner, RuleViolationError, type Page } from '@app/domain';
 import { AuditEventsRepository, type AuditEventFilter, type AuditEventRecord } from './audit-events.repository.js';
 
 export interface AuditEventView {
   id: string;
   occurredAt: Date;
-  actor: { id: string | null; name: string; role: string };
+  actor: { id: string | null; name: string; role: string; owner: string | null };
   action: string;
   entityType: string;
   entityId: string;
@@ -20,7 +20,7 @@ function toView(record: AuditEventRecord): AuditEventView {
   return {
     id: record.id,
     occurredAt: record.occurredAt,
-    actor: { id: record.actorId, name: record.actorName, role: record.actorRole },
+    actor: { id: record.actorId, name: record.actorName, role: record.actorRole, owner: record.actorOwner },
     action: record.action,
     entityType: record.entityType,
     entityId: record.entityId,
@@ -29,6 +29,15 @@ function toView(record: AuditEventRecord): AuditEventView {
     after: record.after ?? null,
     requestId: record.requestId,
   };
+}
+
+/** Owners are stored normalized: `Alice@Example.com` finds `alice@example.com`. */
+function ownerFilter(owner: string | undefined): string | undefined {
+  try {
+    return owner === undefined ? undefined : normalizeOwner(owner);
+  } catch (error) {
+    throw error instanceof InvalidOwnerError ? new InvalidFieldError('actorOwner', error.message) : error;
+  }
 }
 
 const encodeSeqCursor = (seq: bigint) => Buffer.from(`seq:${seq}`).toString('base64url');
@@ -53,7 +62,7 @@ export class AuditEventsService {
     if (filter.from && filter.to && filter.from >= filter.to) {
       throw new RuleViolationError('from must be before to');
     }
-    const rows = await this.events.list(filter, limit + 1, beforeSeq);
+    const rows = await this.events.list({ ...filter, actorOwner: ownerFilter(filter.actorOwner) }, limit + 1, beforeSeq);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return { items: page.map(toView), nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null };

@@ -7,6 +7,8 @@ export interface AuthenticatedCaller {
   readonly id: string;
   readonly name: string;
   readonly role: Role;
+  /** The person behind the key (what four eyes compares). */
+  readonly owner: string | null;
 }
 
 export type HeloPassRequest = FastifyRequest & { caller?: AuthenticatedCaller };

@@ -2,13 +2,20 @@ import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Page, Versioned } from '@app/domain';
-import { DomainsService, type DomainCheckView, type DomainView, type VerificationResult } from '@app/ownership';
+import {
+  DomainOverridesService,
+  DomainsService,
+  type DomainCheckView,
+  type DomainView,
+  type VerificationResult,
+} from '@app/ownership';
 import { ApiWrite } from '../common/api-write.decorator.js';
 import { PageQueryDto } from '../common/list-query.dto.js';
 import { IdParam } from '../common/params.js';
@@ -19,6 +26,7 @@ import { IfMatch } from '../common/versioned.js';
 import {
   CreateDomainDto,
   DomainCheckPageDto,
+  DomainOverrideRejectionDto,
   DomainPageDto,
   DomainResponseDto,
   OverrideDomainDto,
@@ -28,7 +36,10 @@ import {
 @ApiTags('domains')
 @Controller('v1')
 export class DomainsController {
-  constructor(private readonly domains: DomainsService) {}
+  constructor(
+    private readonly domains: DomainsService,
+    private readonly overrides: DomainOverridesService,
+  ) {}
 
   @Post('organizations/:id/domains')
   @Roles('csr', 'admin')
@@ -94,17 +105,54 @@ export class DomainsController {
   @HttpCode(200)
   @Roles('admin')
   @ApiWrite({ ifMatch: true })
-  @ApiOperation({ summary: 'Take the domain as verified without DNS proof, with a justification, until expiresAt' })
+  @ApiOperation({
+    summary: 'Request an override: the domain counts as verified without DNS proof once another admin approves (status unchanged until then)',
+  })
   @ApiOkResponse({ type: DomainResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
-  @ApiConflictResponse({ description: 'Another organization holds the domain verified', type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'An override already waits, or another organization holds the domain verified', type: ProblemResponseDto })
   override(
     @IdParam('domain') id: string,
     @Body() body: OverrideDomainDto,
     @IfMatch() version: number | undefined,
     @Context() context: RequestContext,
   ): Promise<Versioned<DomainView>> {
-    return this.domains.override(id, body, version, context);
+    return this.overrides.request(id, body, version, context);
+  }
+
+  @Post('domains/:id/override/approve')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'Approve the requested override (another owner than the requester): the domain becomes verified by override' })
+  @ApiOkResponse({ type: DomainResponseDto })
+  @ApiForbiddenResponse({ description: 'The requester\'s own approval, with any of their keys', type: ProblemResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'No override waits, or another organization holds the domain verified', type: ProblemResponseDto })
+  approveOverride(
+    @IdParam('domain') id: string,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<DomainView>> {
+    return this.overrides.approve(id, version, context);
+  }
+
+  @Post('domains/:id/override/reject')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({ summary: 'Reject the requested override, with a reason (another owner than the requester); the domain stays as it was' })
+  @ApiOkResponse({ type: DomainResponseDto })
+  @ApiForbiddenResponse({ description: 'The requester\'s own rejection, with any of their keys', type: ProblemResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'No override waits', type: ProblemResponseDto })
+  rejectOverride(
+    @IdParam('domain') id: string,
+    @Body() body: DomainOverrideRejectionDto,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<DomainView>> {
+    return this.overrides.reject(id, body.reason, version, context);
   }
 
   @Get('domains/:id/attempts')

@@ -7,6 +7,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Page, Versioned } from '@app/domain';
 import { ExceptionDecisionsService, ExceptionsService, type ExceptionView } from '@app/exceptions';
@@ -28,7 +29,14 @@ import {
 } from './dto/exception.dto.js';
 import { ExceptionQueries } from './exception-queries.js';
 
-const FOUR_EYES = { description: 'Deciding one\'s own request, or a csr deciding an override or helo exception', type: ProblemResponseDto };
+const FOUR_EYES = {
+  description: 'Deciding one\'s own request (with any key of the same owner), or a csr deciding an override or helo exception',
+  type: ProblemResponseDto,
+};
+const RECHECK = {
+  description: 'The mail server no longer announces or holds what was granted, or the proof the scope needs is gone',
+  type: ProblemResponseDto,
+};
 
 @ApiTags('exceptions')
 @Controller('v1/exceptions')
@@ -82,9 +90,13 @@ export class ExceptionsController {
   @HttpCode(200)
   @Roles('csr', 'admin')
   @ApiWrite({ ifMatch: true })
-  @ApiOperation({ summary: 'Approve a pending grant or renewal (another key than the requester\'s; admin for overrides and helo)' })
+  @ApiOperation({
+    summary:
+      'Approve a pending grant or renewal (another owner than the requester; admin for overrides and helo); re-checks the server and its proof first',
+  })
   @ApiOkResponse({ type: ExceptionResponseDto })
   @ApiForbiddenResponse(FOUR_EYES)
+  @ApiUnprocessableEntityResponse(RECHECK)
   @ApiNotFoundResponse({ type: ProblemResponseDto })
   @ApiConflictResponse({ description: 'Not waiting for approval', type: ProblemResponseDto })
   approve(

@@ -77,10 +77,15 @@ export class MailServersController {
   @Patch('mail-servers/:id')
   @Roles('csr', 'admin')
   @ApiWrite({ ifMatch: true })
-  @ApiOperation({ summary: 'Change the HELO name, the addresses (replaced as a whole) or the description' })
+  @ApiOperation({
+    summary: 'Change the HELO name, the addresses (replaced as a whole) or the description; name and addresses only while no exception runs',
+  })
   @ApiOkResponse({ type: MailServerResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
-  @ApiConflictResponse({ description: 'The (HELO, address) belongs to another organization', type: ProblemResponseDto })
+  @ApiConflictResponse({
+    description: 'The (HELO, address) belongs to another organization, or running exceptions (named) hold the HELO name and addresses',
+    type: ProblemResponseDto,
+  })
   update(
     @IdParam('mail server') id: string,
     @Body() body: UpdateMailServerDto,

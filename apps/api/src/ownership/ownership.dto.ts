@@ -75,6 +75,12 @@ export class OwnershipResponseDto {
   @ApiProperty({ description: 'Every address proven (needed by pair and ip exceptions)' })
   addressesProven!: boolean;
 
+  @ApiProperty({
+    type: [String],
+    description: "Addresses proven by SPF alone: the customer's claim, not shown to be owned; a grant resting on them waits for a second person (spf_only)",
+  })
+  spfOnlyAddresses!: string[];
+
   @ApiProperty({ description: 'The HELO name proven (needed by helo exceptions)' })
   heloProven!: boolean;
 

@@ -8,11 +8,14 @@ import {
   approvalReasons,
   ExceptionsService,
   grantWindow,
+  heloScopeRefusal,
+  missingProof,
+  restsOnSpfAlone,
   type ExceptionScope,
   type ExceptionStatus,
   type ExceptionView,
 } from '@app/exceptions';
-import { collectEvidence, DomainsService, type Evidence } from '@app/ownership';
+import { collectEvidence, DomainsService } from '@app/ownership';
 import { parseAccessMap } from './access-map.js';
 import { parseCidrMap } from './cidr-map.js';
 import { MailServersService, OrganizationsService, type MailServer } from '@app/registry';
@@ -21,20 +24,18 @@ import type { MapEntry } from './postfix-map.js';
 import type { ImportObserver, ImportRequest, ImportSummary, LineReport } from './import.types.js';
 
 const RUNNING: readonly ExceptionStatus[] = ['pending_approval', 'active', 'suspended'];
-const CLI_ACTOR: Actor = { id: null, name: 'system:cli', role: 'system' };
+const CLI_ACTOR: Actor = { id: null, name: 'system:cli', role: 'system', owner: null };
 const PAGE = 200;
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** What an unproven grant lacks (as ExceptionsService names it). */
-function unproven(scope: ExceptionScope, evidence: Evidence): string[] {
-  if (scope === 'helo') {
-    return evidence.heloProven ? [] : [`heloHostname ${evidence.helo.heloHostname}: ${evidence.helo.reason}`];
-  }
-  return evidence.addressEvidence.filter((item) => !item.proven).map((item) => `address ${item.address}: ${item.reason}`);
-}
+/**
+ * The owner of the import's own admin key: not a person, so that every real
+ * admin (every other owner) may approve what the import requests.
+ */
+export const IMPORT_KEY_OWNER = 'import';
 
 interface Run {
   request: ImportRequest;
@@ -111,7 +112,7 @@ export class MapImportService {
         (actor ??= (async () => {
           const key = existingKey ?? (await this.createKey(request.keyName));
           summary.actor = { id: key.id, name: key.name, created: existingKey === undefined };
-          return { id: key.id, name: key.name, role: 'admin' };
+          return { id: key.id, name: key.name, role: 'admin', owner: key.owner };
         })()),
     };
     observer.start({
@@ -169,13 +170,20 @@ export class MapImportService {
     const claims = existing ?? { heloHostname, addresses };
     const plannedServer = { id: existing?.id ?? null, heloHostname: claims.heloHostname, addresses: claims.addresses, created: !existing };
 
+    // Refused before anything is written, as the grant would refuse it.
+    const refusal = heloScopeRefusal(scope, claims.heloHostname);
+    if (refusal !== null) {
+      return { ...base, outcome: 'refused', reason: refusal };
+    }
     // Ownership as the grant will find it (read only: OwnershipService.check would store it).
     let override = request.justification !== undefined;
+    let spfOnly = false;
     if (request.dryRun || request.justification === undefined) {
       // One DNS check (deadline, memo) per entry, as for OwnershipService.check.
       const check = this.dnsChecks.begin();
       const evidence = await collectEvidence(claims, run.verifiedDomains, check).finally(() => check.end());
-      const missing = unproven(scope, evidence);
+      const missing = missingProof(scope, evidence);
+      spfOnly = restsOnSpfAlone(scope, evidence);
       if (missing.length > 0 && request.justification === undefined) {
         return {
           ...base,
@@ -186,7 +194,7 @@ export class MapImportService {
       override = missing.length > 0;
     }
     if (request.dryRun) {
-      const reasons = approvalReasons({ scope, override, addresses: claims.addresses, durationMs: run.durationMs }, this.config.exceptions);
+      const reasons = approvalReasons({ scope, override, spfOnly, addresses: claims.addresses, durationMs: run.durationMs }, this.config.exceptions);
       return {
         ...base,
         outcome: 'imported',
@@ -317,7 +325,7 @@ export class MapImportService {
    * the approvals its requests need must come from another key.
    */
   private async createKey(name: string): Promise<ApiKeyView> {
-    const { key: _secret, ...view } = await this.apiKeys.create({ name, role: 'admin', expiresAt: null }, CLI_ACTOR);
+    const { key: _secret, ...view } = await this.apiKeys.create({ name, role: 'admin', owner: IMPORT_KEY_OWNER, expiresAt: null }, CLI_ACTOR);
     return view;
   }
 }

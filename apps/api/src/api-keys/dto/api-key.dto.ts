@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { ROLES, type Role } from '@app/domain';
+import { OWNER_MAX_LENGTH, ROLES, type Role } from '@app/domain';
 import { IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
 export class CreateApiKeyDto {
@@ -13,6 +13,18 @@ export class CreateApiKeyDto {
   @ApiProperty({ enum: ROLES })
   @IsIn(ROLES)
   role!: Role;
+
+  @ApiPropertyOptional({
+    maxLength: OWNER_MAX_LENGTH,
+    example: 'jane@example.com',
+    description:
+      'The person behind the key: an e-mail address or directory handle, stored lowercased. Required for admin, csr and auditor keys ' +
+      '(four eyes compares owners: two keys of one person approve nothing of each other); a filter key may name the host it serves.',
+  })
+  @IsOptionalNonNull()
+  @IsString()
+  @MaxLength(OWNER_MAX_LENGTH)
+  owner?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the key stops working; never when absent' })
   @IsOptionalNonNull()
@@ -29,6 +41,9 @@ export class ApiKeyResponseDto {
 
   @ApiProperty({ enum: ROLES })
   role!: Role;
+
+  @ApiProperty({ nullable: true, type: String, example: 'jane@example.com', description: 'The person (or, for a filter key, the host) behind the key' })
+  owner!: string | null;
 
   @ApiProperty({ example: 'hp_Xy3kQ9ab', description: 'The first characters of the key, to recognize it' })
   prefix!: string;

@@ -25,6 +25,12 @@ export class ListAuditEventsQueryDto extends PageQueryDto {
   @IsUUID()
   actorId?: string;
 
+  @ApiPropertyOptional({ example: 'alice@example.com', description: 'The person behind the key (any spelling of case)' })
+  @IsOptionalNonNull()
+  @IsString()
+  @MaxLength(254)
+  actorOwner?: string;
+
   @ApiPropertyOptional({ example: 'organization.suspended' })
   @IsOptionalNonNull()
   @IsString()
@@ -52,6 +58,14 @@ export class AuditActorDto {
 
   @ApiProperty({ example: 'csr', description: 'A role, or "system"' })
   role!: string;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'jane@example.com',
+    description: 'The person behind the key (four eyes compares owners); null for the system',
+  })
+  owner!: string | null;
 }
 
 export class AuditEventResponseDto {

@@ -23,6 +23,14 @@ export class OverrideDomainDto {
   expiresAt!: Date;
 }
 
+export class DomainOverrideRejectionDto {
+  @ApiProperty({ minLength: 3, maxLength: 2000, description: 'Why the override is refused' })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(2000)
+  reason!: string;
+}
+
 export class ChallengeDto {
   @ApiProperty({ example: '_mailmax-challenge.example.com' })
   recordName!: string;
@@ -44,11 +52,40 @@ export class DomainOverrideDto {
   @ApiProperty({ format: 'date-time' })
   expiresAt!: Date;
 
-  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The admin key that set it' })
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The admin key that requested it' })
   by!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'The person behind that key (null for an override made before owners existed)' })
+  owner!: string | null;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The admin key that approved it (another owner)' })
+  approvedBy!: string | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  approvedByOwner!: string | null;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date })
+  approvedAt!: Date | null;
 
   @ApiProperty({ description: 'Still in force' })
   active!: boolean;
+}
+
+export class PendingDomainOverrideDto {
+  @ApiProperty()
+  justification!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'When the override would end' })
+  expiresAt!: Date;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The admin key that requested it' })
+  requestedBy!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'The person behind that key: another owner must approve' })
+  requestedByOwner!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  requestedAt!: Date;
 }
 
 export class DomainResponseDto {
@@ -76,8 +113,11 @@ export class DomainResponseDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: Date, description: 'When the worker looks next' })
   nextCheckAt!: Date | null;
 
-  @ApiPropertyOptional({ type: DomainOverrideDto, nullable: true })
+  @ApiPropertyOptional({ type: DomainOverrideDto, nullable: true, description: 'The approved override (in force while active)' })
   override!: DomainOverrideDto | null;
+
+  @ApiPropertyOptional({ type: PendingDomainOverrideDto, nullable: true, description: 'An override waiting for another admin\'s approval' })
+  pendingOverride!: PendingDomainOverrideDto | null;
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: Date;

@@ -127,6 +127,9 @@ export class RenewalDto {
 
   @ApiProperty({ format: 'uuid', nullable: true, type: String })
   requestedBy!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'The person who asked: another owner must approve' })
+  requestedByOwner!: string | null;
 }
 
 export class ExceptionResponseDto {
@@ -143,14 +146,20 @@ export class ExceptionResponseDto {
   @ApiProperty({ type: [String], description: 'The addresses covered (copied at grant time)' }) addresses!: string[];
   @ApiProperty({ description: 'Granted without proof of ownership' }) override!: boolean;
   @ApiProperty({ nullable: true, type: String }) justification!: string | null;
-  @ApiProperty({ type: [String], description: 'Why it needed a second person: override, helo_scope, wide_prefix, long_duration' })
+  @ApiProperty({
+    type: [String],
+    description: 'Why it needed a second person: override, helo_scope, spf_only (addresses proven by SPF alone), wide_prefix, long_duration',
+  })
   approvalReasons!: string[];
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The ownership evidence at grant time' })
   evidence!: unknown;
-  @ApiProperty({ format: 'uuid' }) requestedBy!: string;
+  @ApiProperty({ format: 'uuid', description: 'The API key that requested it' }) requestedBy!: string;
+  @ApiProperty({ description: 'The person behind that key: four eyes compares owners' }) requestedByOwner!: string;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) approvedBy!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Another owner than the requester' }) approvedByOwner!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: Date }) approvedAt!: Date | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) rejectedBy!: string | null;
+  @ApiProperty({ nullable: true, type: String }) rejectedByOwner!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: Date }) rejectedAt!: Date | null;
   @ApiProperty({ nullable: true, type: String }) rejectionReason!: string | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) revokedBy!: string | null;
