@@ -28,6 +28,7 @@ export class DomainOverrideRejectionDto {
   @IsString()
   @MinLength(3)
   @MaxLength(2000)
+  @FreeText()
   reason!: string;
 }
 
