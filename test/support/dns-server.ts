@@ -39,7 +39,8 @@ export interface TestDnsServer {
    */
   txtText(name: string, ...texts: string[]): void;
   cname(name: string, target: string): void;
-  a(name: string, addresses: string[]): void;
+  /** `ttl`: seconds the answer may be cached (default 60). */
+  a(name: string, addresses: string[], ttl?: number): void;
   aaaa(name: string, addresses: string[]): void;
   mx(name: string, records: Array<{ exchange: string; priority: number }>): void;
   /** PTR records for an IPv4 or IPv6 address (or for a name already under in-addr.arpa / ip6.arpa). */
@@ -58,7 +59,7 @@ export interface TestDnsServer {
 export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'PTR' | 'TXT';
 
 type RecordData =
-  | { type: 'A' | 'AAAA'; address: string }
+  | { type: 'A' | 'AAAA'; address: string; ttl?: number }
   | { type: 'CNAME' | 'PTR'; domain: string }
   | { type: 'MX'; exchange: string; priority: number }
   | { type: 'TXT'; data: string[] };
@@ -225,11 +226,11 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
     cname(name, target) {
       entry(name).records.set('CNAME', [{ type: 'CNAME', domain: target }]);
     },
-    a(name, addresses) {
+    a(name, addresses, ttl) {
       add(
         name,
         'A',
-        addresses.map((address) => ({ type: 'A', address })),
+        addresses.map((address) => ({ type: 'A', address, ttl })),
       );
     },
     aaaa(name, addresses) {
@@ -337,7 +338,8 @@ function isPlausibleQuery(data: Buffer): boolean {
 }
 
 function resource(owner: string, data: RecordData): Resource {
-  const base = { name: owner, class: Packet.CLASS.IN, ttl: TTL, type: Packet.TYPE[data.type] };
+  const ttl = data.type === 'A' || data.type === 'AAAA' ? (data.ttl ?? TTL) : TTL;
+  const base = { name: owner, class: Packet.CLASS.IN, ttl, type: Packet.TYPE[data.type] };
   switch (data.type) {
     case 'A':
     case 'AAAA':

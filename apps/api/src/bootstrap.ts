@@ -7,6 +7,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { HeloPassConfig } from '@app/config';
+import { BlocklistScreening, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { AppModule, type AppOptions } from './app.module.js';
 import { answerClientError, sendProblem } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
@@ -97,6 +98,7 @@ export async function createApp(config: HeloPassConfig, options: AppOptions = {}
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  warnWhenBlocklistsAreOff(app.get(BlocklistScreening), app.get(Logger));
   await configureApp(app);
   return app;
 }

@@ -3,12 +3,12 @@ import { Logger } from 'nestjs-pino';
 import { PgBoss } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
-import { ExceptionDecisionsService } from '@app/exceptions';
+import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { DomainsService, OwnershipService } from '@app/ownership';
 import { RetentionService } from './retention.service.js';
 import { WorkerModule } from './worker.module.js';
 
-/** The queue of the periodic sweep: exception expiries, due domain checks, then stale ownership evidence. */
+/** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, then due blocklist checks. */
 export const SWEEP_QUEUE = 'helopass-sweep';
 /** The queue of the retention purge: idempotency records and domain checks past their retention. */
 export const RETENTION_QUEUE = 'helopass-retention';
@@ -42,9 +42,11 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  warnWhenBlocklistsAreOff(app.get(BlocklistScreening), logger);
   const domains = app.get(DomainsService);
   const ownership = app.get(OwnershipService);
   const exceptions = app.get(ExceptionDecisionsService);
+  const exceptionChecks = app.get(ExceptionChecksService);
   const retention = app.get(RetentionService);
 
   const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
@@ -57,8 +59,9 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
       const expired = await exceptions.expireDue();
       const checked = await domains.runDue();
       const refreshed = await ownership.refreshDue();
-      if (expired + checked + refreshed > 0) {
-        logger.log({ expired, checked, refreshed }, 'sweep done');
+      const screened = await exceptionChecks.recheckDue();
+      if (expired + checked + refreshed + screened > 0) {
+        logger.log({ expired, checked, refreshed, screened }, 'sweep done');
       }
     });
     await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         },
         http: { connectionTimeoutMs: 120_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 },
         rateLimits: { perMinute: 600, feedPerMinute: 1200, authFailuresPerMinute: 20, trustedProxies: [] },
+        blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
       });
     });
 
@@ -145,6 +146,7 @@ describe('loadConfig', () => {
         database: loadConfig({}).database,
         http: loadConfig({}).http,
         rateLimits: loadConfig({}).rateLimits,
+        blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
       });
     });
 
@@ -365,6 +367,37 @@ describe('loadConfig', () => {
       expect(refusal({ HTTP_CONNECTION_TIMEOUT_MS: '60000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '72000' }).message).toMatch(
         /^HTTP_CONNECTION_TIMEOUT_MS/,
       );
+    });
+  });
+
+  describe('DNS blocklists', () => {
+    it('reads zones with return codes, the prefix limit and the schedule', () => {
+      expect(
+        loadConfig({
+          DNSBL_ZONES: 'zen.spamhaus.org:127.0.0.2-127.0.0.11, bl.example.net',
+          DNSBL_DOMAIN_ZONES: 'dbl.spamhaus.org:127.0.1.2-127.0.1.99',
+          DNSBL_MAX_ADDRESSES: '1024',
+          BLOCKLIST_RECHECK_INTERVAL_MINUTES: '15',
+        }).blocklists,
+      ).toEqual({
+        addressZones: [{ name: 'zen.spamhaus.org', codes: [{ from: 0x7f000002, to: 0x7f00000b }] }, { name: 'bl.example.net' }],
+        domainZones: [{ name: 'dbl.spamhaus.org', codes: [{ from: 0x7f000102, to: 0x7f000163 }] }],
+        maxAddresses: 1024,
+        recheckIntervalMinutes: 15,
+      });
+    });
+
+    it.each([
+      ['DNSBL_ZONES', 'zen.spamhaus.org:192.0.2.1', 'outside 127.0.0.0/8'],
+      ['DNSBL_ZONES', 'zen.spamhaus.org,,bl.example.net', 'empty entry'],
+      ['DNSBL_DOMAIN_ZONES', 'dbl', 'not a DNS zone name'],
+      ['DNSBL_MAX_ADDRESSES', '0', '1 and 65536'],
+      ['DNSBL_MAX_ADDRESSES', '65537', '1 and 65536'],
+      ['BLOCKLIST_RECHECK_INTERVAL_MINUTES', '0', '1 and 10080'],
+    ])('refuses %s=%j, naming the variable and the problem', (name, value, problem) => {
+      const { message } = refusal({ [name]: value });
+      expect(message).toContain(name);
+      expect(message).toContain(problem);
     });
   });
 

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { parseResolverList } from '@app/dns';
+import { parseBlocklistZones, parseResolverList, type BlocklistZone } from '@app/dns';
 import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, InvalidOwnerError, isWellFormedApiKey, normalizeOwner } from '@app/domain';
 
 /** A bad setting; start-up stops with this message, which names the variable. */
@@ -38,6 +38,7 @@ export interface HeloPassConfig {
   /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
   readonly production: boolean;
   readonly retention: RetentionConfig;
+  readonly blocklists: BlocklistConfig;
   readonly database: DatabaseLimitsConfig;
   readonly http: HttpLimitsConfig;
   readonly rateLimits: RateLimitsConfig;
@@ -83,6 +84,18 @@ export interface RateLimitsConfig {
   readonly authFailuresPerMinute: number;
   /** Proxies whose X-Forwarded-For is believed: addresses and CIDR prefixes. Empty: none. */
   readonly trustedProxies: string[];
+}
+
+/** DNS blocklists a mail server must not be on (issue: "not used for illegitimate email"). */
+export interface BlocklistConfig {
+  /** Zones asked about the server's addresses (`DNSBL_ZONES`); none with `domainZones` empty: the check is off. */
+  readonly addressZones: readonly BlocklistZone[];
+  /** Zones asked about the HELO name (`DNSBL_DOMAIN_ZONES`). */
+  readonly domainZones: readonly BlocklistZone[];
+  /** IPv4 prefixes of at most this many addresses are looked up address by address; wider ones at their network address. */
+  readonly maxAddresses: number;
+  /** How often running exceptions are looked up again. */
+  readonly recheckIntervalMinutes: number;
 }
 
 export interface FeedConfig {
@@ -294,6 +307,24 @@ function owner(env: Env, name: string, fallback: string): string {
   }
 }
 
+function blocklistZones(env: Env, name: string): BlocklistZone[] {
+  try {
+    return parseBlocklistZones(optional(env, name) ?? '');
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+function blocklists(env: Env): BlocklistConfig {
+  return {
+    addressZones: blocklistZones(env, 'DNSBL_ZONES'),
+    domainZones: blocklistZones(env, 'DNSBL_DOMAIN_ZONES'),
+    // 65,536: a whole /16, the widest IPv4 prefix a mail server may hold.
+    maxAddresses: integer(env, 'DNSBL_MAX_ADDRESSES', 256, 1, 65_536),
+    recheckIntervalMinutes: integer(env, 'BLOCKLIST_RECHECK_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60),
+  };
+}
+
 /** Reads and validates every setting at once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): HeloPassConfig {
   const production = optional(env, 'NODE_ENV') === 'production';
@@ -343,5 +374,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     database: databaseLimits(env),
     http: httpLimits(env),
     rateLimits: rateLimits(env),
+    blocklists: blocklists(env),
   };
 }

@@ -1,4 +1,4 @@
-import { promises as dns } from 'node:dns';
+import { promises as dns, type RecordWithTtl } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { nameLengthProblem } from './limits.js';
@@ -82,6 +82,15 @@ export class DnsClient implements DnsLookup, DnsFanout {
     const { signal } = options;
     return this.firstAnswered(
       (slot) => this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n), (address) => address, signal),
+      signal,
+    );
+  }
+
+  /** A records with their TTLs, for answers kept exactly as long as they are valid (blocklist lookups). */
+  aWithTtl(name: string, options: LookupOptions = {}): Promise<DnsOutcome<RecordWithTtl>> {
+    const { signal } = options;
+    return this.firstAnswered(
+      (slot) => this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n, { ttl: true }), ({ address, ttl }) => ({ address, ttl }), signal),
       signal,
     );
   }

@@ -3,3 +3,6 @@ export * from './limits.js';
 export * from './dns-client.js';
 export * from './dns-check.js';
 export * from './spf.js';
+export * from './blocklist.js';
+export * from './blocklist-names.js';
+export * from './blocklist-zones.js';

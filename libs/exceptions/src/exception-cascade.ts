@@ -3,8 +3,10 @@ import { AuditLog, type Transaction } from '@app/database';
 import { Clock, type ChangeContext } from '@app/domain';
 import type { DomainStatusChange, DomainStatusListener } from '@app/ownership';
 import { auditSnapshot } from './exception-view.js';
-import { ExceptionsRepository, type ExceptionChanges, type ExceptionRecord } from './exceptions.repository.js';
+import type { ExceptionStatus } from './exception-rules.js';
+import { ExceptionsRepository, type ExceptionRecord } from './exceptions.repository.js';
 import { bumpFeedVersion } from './feed-version.js';
+import { liftFor, suspendFor, type SuspensionChange } from './suspension.js';
 
 /** The verified domains an exception's grant-time evidence rests on (none for an override). */
 export function domainsReliedOn(record: Pick<ExceptionRecord, 'override' | 'scope' | 'evidence'>): string[] {
@@ -26,8 +28,9 @@ export function domainsReliedOn(record: Pick<ExceptionRecord, 'override' | 'scop
  * What an organization's or a domain's change of status does to its
  * exceptions, inside the transaction of that change: suspending the
  * organization, or a lapse of a domain an exception's proof rests on,
- * suspends its active exceptions; reactivation or re-verification before
- * expiry restores the ones it suspended.
+ * suspends its active exceptions (and adds the cause to suspended ones);
+ * reactivation or re-verification before expiry lifts that cause, and
+ * restores the exceptions no other cause (a blocklist listing, say) holds.
  */
 @Injectable()
 export class ExceptionCascade implements DomainStatusListener {
@@ -38,70 +41,47 @@ export class ExceptionCascade implements DomainStatusListener {
   ) {}
 
   suspendForOrganization(tx: Transaction, organizationId: string, context: ChangeContext): Promise<number> {
-    return this.apply(tx, organizationId, 'active', context, () => true, 'exception.suspended', (now) => ({
-      status: 'suspended',
-      suspensionCause: 'organization',
-      suspendedAt: now,
-    }));
+    return this.apply(tx, organizationId, ['active', 'suspended'], context, (record, now) => suspendFor(record, 'organization', now));
   }
 
   restoreForOrganization(tx: Transaction, organizationId: string, context: ChangeContext): Promise<number> {
-    return this.apply(
-      tx,
-      organizationId,
-      'suspended',
-      context,
-      (record) => record.suspensionCause === 'organization',
-      'exception.restored',
-      () => ({ status: 'active', suspensionCause: null, suspendedAt: null }),
-    );
+    return this.apply(tx, organizationId, ['suspended'], context, (record) => liftFor(record, 'organization'));
   }
 
   async onDomainStatusChanged(tx: Transaction, change: DomainStatusChange, context: ChangeContext): Promise<void> {
     if (change.from === 'verified' && change.to !== 'verified') {
-      await this.apply(
-        tx,
-        change.organizationId,
-        'active',
-        context,
-        (record) => domainsReliedOn(record).includes(change.name),
-        'exception.suspended',
-        (now) => ({ status: 'suspended', suspensionCause: 'domain', suspendedAt: now }),
+      await this.apply(tx, change.organizationId, ['active', 'suspended'], context, (record, now) =>
+        domainsReliedOn(record).includes(change.name) ? suspendFor(record, 'domain', now) : null,
       );
     } else if (change.to === 'verified' && change.from !== 'verified') {
       const verified = new Set(await this.exceptions.verifiedDomainNames(tx, change.organizationId));
       verified.add(change.name);
-      await this.apply(
-        tx,
-        change.organizationId,
-        'suspended',
-        context,
-        (record) => record.suspensionCause === 'domain' && domainsReliedOn(record).every((domain) => verified.has(domain)),
-        'exception.restored',
-        () => ({ status: 'active', suspensionCause: null, suspendedAt: null }),
+      await this.apply(tx, change.organizationId, ['suspended'], context, (record) =>
+        domainsReliedOn(record).every((domain) => verified.has(domain)) ? liftFor(record, 'domain') : null,
       );
     }
   }
 
+  /** Applies `change` to the organization's exceptions in `statuses`; answers how many left or re-entered the allowlist. */
   private async apply(
     tx: Transaction,
     organizationId: string,
-    from: 'active' | 'suspended',
+    statuses: readonly ExceptionStatus[],
     context: ChangeContext,
-    applies: (record: ExceptionRecord) => boolean,
-    action: string,
-    changes: (now: Date) => ExceptionChanges,
+    change: (record: ExceptionRecord, now: Date) => SuspensionChange | null,
   ): Promise<number> {
     const now = this.clock.now();
-    // Past their expiry they are the worker's to close, not ours to move.
-    const affected = (await this.exceptions.lockOrganizationExceptions(tx, organizationId, from)).filter(
-      (record) => record.expiresAt > now && applies(record),
-    );
-    for (const record of affected) {
-      const updated = await this.exceptions.update(tx, record.id, changes(now));
+    let moved = 0;
+    for (const record of await this.exceptions.lockOrganizationExceptions(tx, organizationId, statuses)) {
+      // Past their expiry they are the worker's to close, not ours to move.
+      const decided = record.expiresAt > now ? change(record, now) : null;
+      if (decided === null) {
+        continue;
+      }
+      const updated = await this.exceptions.update(tx, record.id, decided.changes);
       await this.audit.append(tx, {
         actor: context.actor,
-        action,
+        action: decided.action,
         entityType: 'exception',
         entityId: record.id,
         organizationId,
@@ -109,10 +89,11 @@ export class ExceptionCascade implements DomainStatusListener {
         after: auditSnapshot(updated, now),
         requestId: context.requestId,
       });
+      moved += updated.status === record.status ? 0 : 1;
     }
-    if (affected.length > 0) {
+    if (moved > 0) {
       await bumpFeedVersion(tx);
     }
-    return affected.length;
+    return moved;
   }
 }

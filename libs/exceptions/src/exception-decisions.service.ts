@@ -14,6 +14,9 @@ import {
   type ChangeContext,
 } from '@app/domain';
 import { OwnershipService, type Evidence } from '@app/ownership';
+import { BlocklistChecksRepository } from './blocklist-checks.repository.js';
+import { describeListings, listingsAgainst, type AcceptedListing } from './blocklist-rules.js';
+import { BlocklistScreening } from './blocklist-screening.js';
 import { approvalReasons, effectiveStatus, needsAdminApproval, RUNNING_STATUSES } from './exception-rules.js';
 import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
 import { ExceptionsRepository, type ExceptionChanges, type ExceptionRecord } from './exceptions.repository.js';
@@ -59,6 +62,8 @@ export class ExceptionDecisionsService {
   constructor(
     private readonly exceptions: ExceptionsRepository,
     private readonly ownership: OwnershipService,
+    private readonly screening: BlocklistScreening,
+    private readonly blocklistChecks: BlocklistChecksRepository,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
@@ -70,7 +75,9 @@ export class ExceptionDecisionsService {
    * announce the granted HELO name and hold exactly the granted addresses,
    * and (unless the grant is an override, which rests on its justification)
    * what the scope needs must still be proven: the evidence is recomputed
-   * from DNS first, outside the transaction, like a grant's.
+   * from DNS first, outside the transaction, like a grant's. A grant is
+   * looked up in the DNS blocklists again too: a listing that its override
+   * did not accept refuses the approval.
    */
   async approve(id: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
     const before = await this.exceptions.findById(id);
@@ -81,10 +88,20 @@ export class ExceptionDecisionsService {
     const kind = pendingKind(before, this.clock.now());
     this.requireSecondPerson(kind === 'renewal' ? before.renewalRequestedByOwner : before.requestedByOwner, before, context.actor);
     const evidence = before.override ? null : await this.freshEvidence(before.mailServerId);
+    const blocklists = kind === 'grant' ? await this.screening.check(before) : null;
     return this.decide(id, expectedVersion, context, async (tx, current, now) => {
       const renewal = pendingKind(current, now) === 'renewal';
       const approver = this.requireSecondPerson(renewal ? current.renewalRequestedByOwner : current.requestedByOwner, current, context.actor);
       await this.recheckServer(tx, current, evidence);
+      if (!renewal && blocklists !== null) {
+        const listed = listingsAgainst(blocklists, current.blocklistAccepted as AcceptedListing[] | null);
+        if (listed.length > 0) {
+          throw new RuleViolationError(
+            `the mail server is on a DNS blocklist (${describeListings(listed)}); reject this request, or have an admin grant anew with a justification`,
+          );
+        }
+        await this.blocklistChecks.record(tx, current.id, now, blocklists);
+      }
       if (renewal) {
         return {
           action: 'exception.renewal_approved',
@@ -102,7 +119,7 @@ export class ExceptionDecisionsService {
         action: 'exception.approved',
         changes: {
           status: organization === 'active' ? 'active' : 'suspended',
-          suspensionCause: organization === 'active' ? null : 'organization',
+          suspensionCauses: organization === 'active' ? [] : ['organization'],
           suspendedAt: organization === 'active' ? null : now,
           approvedBy: approver.id,
           approvedByOwner: approver.owner,
@@ -169,6 +186,7 @@ export class ExceptionDecisionsService {
           scope: current.scope,
           override: current.override,
           spfOnly: restsOnSpfAlone(current.scope, current.evidence as Pick<Evidence, 'addressEvidence'>),
+          blocklisted: current.blocklistAccepted !== null,
           addresses: current.addresses,
           durationMs: expiresAt.getTime() - now.getTime(),
         },
@@ -230,7 +248,7 @@ export class ExceptionDecisionsService {
       );
     }
     if (needsAdminApproval(current) && actor.role !== 'admin') {
-      throw new ForbiddenActionError(`${current.override ? 'an override' : 'a helo exception'} must be decided by an admin`);
+      throw new ForbiddenActionError(`${current.scope === 'helo' && !current.override ? 'a helo exception' : 'an override'} must be decided by an admin`);
     }
     return decider;
   }

@@ -3,7 +3,9 @@ import type { ExceptionRulesConfig } from '@app/config';
 export type ExceptionScope = 'pair' | 'ip' | 'helo';
 export type ExceptionStatus = 'pending_approval' | 'active' | 'suspended' | 'revoked' | 'expired' | 'rejected';
 /** Why a grant waits for a second person. */
-export type ApprovalReason = 'override' | 'helo_scope' | 'spf_only' | 'wide_prefix' | 'long_duration';
+export type ApprovalReason = 'override' | 'helo_scope' | 'spf_only' | 'wide_prefix' | 'long_duration' | 'blocklisted';
+/** What keeps an exception suspended: its organization, a lapsed domain its proof rests on, a DNS blocklist listing. */
+export type SuspensionCause = 'organization' | 'domain' | 'blocklist';
 
 const DAY = 86_400_000;
 /** Statuses an exception leaves on its own at `expiresAt`: pending, active or suspended ("running"). */
@@ -30,6 +32,8 @@ export function approvalReasons(
     override: boolean;
     /** Some address the grant covers is proven by SPF alone (claimed, not shown to be owned). */
     spfOnly: boolean;
+    /** Granted although the server is on a DNS blocklist (an admin's override of the listing). */
+    blocklisted?: boolean;
     addresses: string[];
     durationMs: number;
   },
@@ -58,12 +62,15 @@ export function approvalReasons(
   if (grant.durationMs > rules.approvalDays * DAY) {
     reasons.push('long_duration');
   }
+  if (grant.blocklisted === true) {
+    reasons.push('blocklisted');
+  }
   return reasons;
 }
 
-/** Overrides and `helo` exceptions (spoofable from anywhere) take an admin to approve. */
-export function needsAdminApproval(grant: { scope: ExceptionScope; override: boolean }): boolean {
-  return grant.override || grant.scope === 'helo';
+/** Overrides (of proof or of a blocklist listing) and `helo` exceptions (spoofable from anywhere) take an admin to approve. */
+export function needsAdminApproval(grant: { scope: ExceptionScope; override: boolean; approvalReasons?: readonly string[] }): boolean {
+  return grant.override || grant.scope === 'helo' || (grant.approvalReasons ?? []).includes('blocklisted');
 }
 
 /** The window of a grant: starts now unless later, ends by default after `defaultDays`, never beyond `maxDays` from now. */

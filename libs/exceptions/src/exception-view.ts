@@ -1,4 +1,4 @@
-import { effectiveStatus } from './exception-rules.js';
+import { effectiveStatus, type SuspensionCause } from './exception-rules.js';
 import type { ExceptionRecord } from './exceptions.repository.js';
 
 /** Record fields the API does not show as they are stored. */
@@ -18,6 +18,8 @@ type Internal =
 export type ExceptionView = Omit<ExceptionRecord, Internal> & {
   renewal: { expiresAt: Date; requestedBy: string | null; requestedByOwner: string | null } | null;
   matchCount: number;
+  /** The first of `suspensionCauses` (null when none holds), as clients read it before several causes could hold. */
+  suspensionCause: SuspensionCause | null;
 };
 
 export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionView {
@@ -39,12 +41,13 @@ export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionVi
     status: effectiveStatus(record, now),
     renewal: renewalExpiresAt ? { expiresAt: renewalExpiresAt, requestedBy: renewalRequestedBy, requestedByOwner: renewalRequestedByOwner } : null,
     matchCount: Number(matchCount),
+    suspensionCause: record.suspensionCauses[0] ?? null,
   };
 }
 
-/** The audit snapshot: the view without the bulky evidence (which the grant event carries once). */
+/** The audit snapshot: the view without the bulky evidence and blocklist result (which the grant event carries once). */
 export function auditSnapshot(record: ExceptionRecord, now: Date, withEvidence = false): Record<string, unknown> {
   // The stored status: the audit trail records what was written, not what it reads as later.
-  const { evidence, ...rest } = toExceptionView(record, now);
-  return { ...rest, status: record.status, ...(withEvidence ? { evidence } : {}) };
+  const { evidence, blocklistResult, ...rest } = toExceptionView(record, now);
+  return { ...rest, status: record.status, ...(withEvidence ? { evidence, blocklistResult } : {}) };
 }

@@ -1,6 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { DOMAIN_STATUS_LISTENER, OwnershipModule } from '@app/ownership';
+import { BlocklistChecksRepository } from './blocklist-checks.repository.js';
+import { BlocklistScreening } from './blocklist-screening.js';
 import { ExceptionCascade } from './exception-cascade.js';
+import { ExceptionChecksService } from './exception-checks.service.js';
 import { ExceptionDecisionsService } from './exception-decisions.service.js';
 import { ExceptionsRepository } from './exceptions.repository.js';
 import { ExceptionsService } from './exceptions.service.js';
@@ -18,8 +21,11 @@ import { ExceptionsService } from './exceptions.service.js';
     ExceptionsService,
     ExceptionDecisionsService,
     ExceptionCascade,
+    BlocklistScreening,
+    BlocklistChecksRepository,
+    ExceptionChecksService,
     { provide: DOMAIN_STATUS_LISTENER, useExisting: ExceptionCascade },
   ],
-  exports: [ExceptionsService, ExceptionDecisionsService, ExceptionCascade, DOMAIN_STATUS_LISTENER],
+  exports: [ExceptionsService, ExceptionDecisionsService, ExceptionCascade, ExceptionChecksService, DOMAIN_STATUS_LISTENER],
 })
 export class ExceptionsModule {}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService, type Transaction } from '@app/database';
 import { canonicalFromInet } from '@app/domain';
-import type { ExceptionScope, ExceptionStatus } from './exception-rules.js';
+import type { ExceptionScope, ExceptionStatus, SuspensionCause } from './exception-rules.js';
 
 export interface ExceptionRecord {
   id: string;
@@ -33,7 +33,8 @@ export interface ExceptionRecord {
   revokedBy: string | null;
   revokedAt: Date | null;
   revokeReason: string | null;
-  suspensionCause: string | null;
+  /** What keeps it suspended; several causes may hold at once, and only the return of each lifts it. */
+  suspensionCauses: SuspensionCause[];
   suspendedAt: Date | null;
   renewalExpiresAt: Date | null;
   renewalRequestedBy: string | null;
@@ -42,6 +43,11 @@ export interface ExceptionRecord {
   renewalApprovedBy: string | null;
   renewalApprovedByOwner: string | null;
   renewalApprovedAt: Date | null;
+  /** The last DNS blocklist check and what it found (a `BlocklistReport`). */
+  blocklistCheckedAt: Date | null;
+  blocklistResult: unknown;
+  /** The listings an admin's override accepted at grant time (`AcceptedListing[]`); these never suspend it. */
+  blocklistAccepted: unknown;
   lastMatchedAt: Date | null;
   matchCount: bigint;
   version: number;
@@ -62,7 +68,7 @@ export type NewException = Omit<
   | 'revokedBy'
   | 'revokedAt'
   | 'revokeReason'
-  | 'suspensionCause'
+  | 'suspensionCauses'
   | 'suspendedAt'
   | 'renewalExpiresAt'
   | 'renewalRequestedBy'
@@ -92,7 +98,7 @@ export type ExceptionChanges = Partial<
     | 'revokedBy'
     | 'revokedAt'
     | 'revokeReason'
-    | 'suspensionCause'
+    | 'suspensionCauses'
     | 'suspendedAt'
     | 'renewalExpiresAt'
     | 'renewalRequestedBy'
@@ -116,6 +122,11 @@ export interface ExceptionFilter {
   requestedBy?: string;
 }
 
+/** A JSON column's value as Prisma writes it: SQL NULL for null. */
+export function jsonOrNull(value: unknown): object | typeof Prisma.DbNull {
+  return value === null || value === undefined ? Prisma.DbNull : (value as object);
+}
+
 /** The only place that touches Prisma for exceptions. */
 @Injectable()
 export class ExceptionsRepository {
@@ -126,7 +137,14 @@ export class ExceptionsRepository {
   }
 
   insert(tx: Transaction, data: NewException): Promise<ExceptionRecord> {
-    return tx.exception.create({ data: { ...data, evidence: data.evidence as object } }) as Promise<ExceptionRecord>;
+    return tx.exception.create({
+      data: {
+        ...data,
+        evidence: data.evidence as object,
+        blocklistResult: jsonOrNull(data.blocklistResult),
+        blocklistAccepted: jsonOrNull(data.blocklistAccepted),
+      },
+    }) as Promise<ExceptionRecord>;
   }
 
   findById(id: string): Promise<ExceptionRecord | null> {
@@ -153,10 +171,12 @@ export class ExceptionsRepository {
     return count > 0;
   }
 
-  /** The organization's exceptions in `status`, locked for the cascade that changes them. */
-  async lockOrganizationExceptions(tx: Transaction, organizationId: string, status: ExceptionStatus): Promise<ExceptionRecord[]> {
-    await tx.$queryRaw`SELECT id FROM exceptions WHERE organization_id = ${organizationId}::uuid AND status = ${status}::exception_status FOR UPDATE`;
-    return tx.exception.findMany({ where: { organizationId, status }, orderBy: { createdAt: 'asc' } }) as Promise<ExceptionRecord[]>;
+  /** The organization's exceptions in one of `statuses`, locked for the cascade that changes them. */
+  async lockOrganizationExceptions(tx: Transaction, organizationId: string, statuses: readonly ExceptionStatus[]): Promise<ExceptionRecord[]> {
+    await tx.$queryRaw`SELECT id FROM exceptions WHERE organization_id = ${organizationId}::uuid AND status::text = ANY(${[...statuses]}) FOR UPDATE`;
+    return tx.exception.findMany({ where: { organizationId, status: { in: [...statuses] } }, orderBy: { createdAt: 'asc' } }) as Promise<
+      ExceptionRecord[]
+    >;
   }
 
   /** Running exceptions whose expiry has passed (the worker records their end). */

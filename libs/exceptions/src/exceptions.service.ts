@@ -14,6 +14,8 @@ import {
   type Page,
 } from '@app/domain';
 import { OwnershipService } from '@app/ownership';
+import { describeListings, listingsAgainst, type AcceptedListing } from './blocklist-rules.js';
+import { BlocklistScreening } from './blocklist-screening.js';
 import { approvalReasons, grantWindow, type ExceptionScope } from './exception-rules.js';
 import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
 import { heloScopeRefusal, missingProof, restsOnSpfAlone } from './grant-proof.js';
@@ -27,7 +29,7 @@ export interface GrantRequest {
   ticketRef?: string;
   startsAt?: Date;
   expiresAt?: Date;
-  /** An admin's reason to grant without proof of ownership (an override, approved by a second person). */
+  /** An admin's reason to grant without proof of ownership, or for a blocklisted server (an override, approved by another admin). */
   justification?: string;
 }
 
@@ -41,6 +43,7 @@ export class ExceptionsService {
   constructor(
     private readonly exceptions: ExceptionsRepository,
     private readonly ownership: OwnershipService,
+    private readonly screening: BlocklistScreening,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
@@ -70,10 +73,23 @@ export class ExceptionsService {
         throw new RuleViolationError('only an admin may grant without proof of ownership (with a justification)');
       }
     }
+    // "Not used for illegitimate email": the addresses and the HELO name in the configured blocklists.
+    const blocklists = await this.screening.check(evidence);
+    const listed = listingsAgainst(blocklists, null);
+    const blocklisted = listed.length > 0;
+    if (blocklisted) {
+      if (request.justification === undefined) {
+        throw new RuleViolationError(`the mail server is on a DNS blocklist: ${describeListings(listed)}`);
+      }
+      if (context.actor.role !== 'admin') {
+        throw new RuleViolationError('only an admin may grant for a mail server on a DNS blocklist (with a justification)');
+      }
+    }
     const reasons = approvalReasons(
       {
         scope,
         override,
+        blocklisted,
         spfOnly: restsOnSpfAlone(scope, evidence),
         addresses: evidence.addresses,
         durationMs: window.expiresAt.getTime() - window.startsAt.getTime(),
@@ -106,9 +122,12 @@ export class ExceptionsService {
         heloHostname: server.heloHostname,
         addresses: server.addresses,
         override,
-        justification: override ? (request.justification ?? null) : null,
+        justification: override || blocklisted ? (request.justification ?? null) : null,
         approvalReasons: reasons,
         evidence,
+        blocklistCheckedAt: now,
+        blocklistResult: blocklists,
+        blocklistAccepted: blocklisted ? listed.map(({ subject, zone, answers }): AcceptedListing => ({ subject, zone, answers })) : null,
         requestedBy: requester.id,
         requestedByName: context.actor.name,
         requestedByOwner: requester.owner,

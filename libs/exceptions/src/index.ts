@@ -7,3 +7,6 @@ export * from './exception-cascade.js';
 export * from './feed-version.js';
 export * from './exceptions.module.js';
 export type { ExceptionFilter } from './exceptions.repository.js';
+export * from './blocklist-rules.js';
+export * from './exception-checks.service.js';
+export * from './blocklist-screening.js';

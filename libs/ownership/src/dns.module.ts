@@ -5,6 +5,8 @@ import { boundedFanout, DnsChecks, DnsClient } from '@app/dns';
 /** Injection tokens: the interfaces, so tests and callers never depend on the client class. */
 export const DNS_LOOKUP = Symbol('DNS_LOOKUP');
 export const DNS_FANOUT = Symbol('DNS_FANOUT');
+/** A records with TTLs and TXT, for DNS blocklist lookups (`BlocklistDns`), through the same resolvers. */
+export const BLOCKLIST_DNS = Symbol('BLOCKLIST_DNS');
 
 /**
  * One DNS client per process, configured from DNS_RESOLVERS, DNS_TIMEOUT_MS
@@ -27,12 +29,13 @@ export const DNS_FANOUT = Symbol('DNS_FANOUT');
       inject: [DnsClient, HELOPASS_CONFIG],
       useFactory: (client: DnsClient, config: HeloPassConfig) => boundedFanout(client, config.dnsCheck.deadlineMs),
     },
+    { provide: BLOCKLIST_DNS, useExisting: DnsClient },
     {
       provide: DnsChecks,
       inject: [DnsClient, HELOPASS_CONFIG],
       useFactory: (client: DnsClient, config: HeloPassConfig) => new DnsChecks(client, config.dnsCheck.deadlineMs),
     },
   ],
-  exports: [DNS_LOOKUP, DNS_FANOUT, DnsChecks],
+  exports: [DNS_LOOKUP, DNS_FANOUT, DnsChecks, BLOCKLIST_DNS],
 })
 export class DnsModule {}

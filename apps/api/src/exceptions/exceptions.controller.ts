@@ -10,7 +10,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Page, Versioned } from '@app/domain';
-import { ExceptionDecisionsService, ExceptionsService, type ExceptionView } from '@app/exceptions';
+import { ExceptionChecksService, ExceptionDecisionsService, ExceptionsService, type CheckOutcome, type ExceptionView } from '@app/exceptions';
 import { AuditEventsService, type AuditEventView } from '../audit-events/audit-events.service.js';
 import { AuditEventResponseDto } from '../audit-events/dto/audit-event.dto.js';
 import { ApiWrite } from '../common/api-write.decorator.js';
@@ -19,6 +19,7 @@ import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Context, type RequestContext } from '../common/request-context.js';
 import { Roles } from '../common/roles.decorator.js';
 import { IfMatch } from '../common/versioned.js';
+import { ExceptionCheckResponseDto } from './dto/exception-check.dto.js';
 import {
   DecisionReasonDto,
   ExceptionPageDto,
@@ -44,6 +45,7 @@ export class ExceptionsController {
   constructor(
     private readonly exceptions: ExceptionsService,
     private readonly decisions: ExceptionDecisionsService,
+    private readonly checks: ExceptionChecksService,
     private readonly queries: ExceptionQueries,
     private readonly audit: AuditEventsService,
   ) {}
@@ -157,5 +159,19 @@ export class ExceptionsController {
     @Context() context: RequestContext,
   ): Promise<Versioned<ExceptionView>> {
     return this.decisions.renew(id, body.expiresAt, version, context);
+  }
+
+  @Post(':id/recheck')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite()
+  @ApiOperation({
+    summary: "Run the exception's scheduled checks now (the DNS blocklists) and answer what they found; a listing suspends it, a clean check lifts that",
+  })
+  @ApiOkResponse({ type: ExceptionCheckResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Ended: nothing to check', type: ProblemResponseDto })
+  recheck(@IdParam('exception') id: string, @Context() context: RequestContext): Promise<CheckOutcome> {
+    return this.checks.recheck(id, context);
   }
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizePrefix } from '@app/domain';
 import { renderAll, type AllowlistEntry } from '../../../../libs/allowlist/src/render.js';
+import { normalizePrefix } from '../../../../libs/domain/src/address.js';
 import { checkFeedBody, FeedBodyError, headerVersion } from './feed-body.js';
 import { TEXT_RENDERINGS, type TextRendering } from './feed-url.js';
 
@@ -49,7 +49,7 @@ describe('checkFeedBody: the exact grammar of each text rendering', () => {
         const network = length === 0 ? 0 : value - (value % 2 ** (32 - length));
         return `${[24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join('.')}/${length}`;
       });
-    // As HeloPass stores them: canonical (2001:db8:0:0::/64 is held as 2001:db8::/64).
+    // Canonical as stored (`2001:db8:0:0::/64` is written `2001:db8::/64`), which is all the renderer ever sees.
     const v6 = fc
       .array(fc.integer({ min: 0, max: 0xffff }), { minLength: 2, maxLength: 2 })
       .map(([a, b]) => normalizePrefix(`2001:db8:${a!.toString(16)}:${b!.toString(16)}::/64`).cidr);

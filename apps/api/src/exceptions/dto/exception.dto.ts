@@ -47,7 +47,8 @@ export class GrantExceptionDto {
   @ApiPropertyOptional({
     minLength: 10,
     maxLength: 2000,
-    description: 'Admins only: grant although ownership is not proven (an override, which a second person must approve)',
+    description:
+      'Admins only: grant although ownership is not proven, or although the server is on a DNS blocklist (an override, which another admin must approve)',
   })
   @IsOptionalNonNull()
   @IsString()
@@ -121,6 +122,8 @@ export class ListExceptionsQueryDto extends PageQueryDto {
   requestedBy?: string;
 }
 
+const SUSPENSION_CAUSES = ['organization', 'domain', 'blocklist'];
+
 export class RenewalDto {
   @ApiProperty({ format: 'date-time' })
   expiresAt!: Date;
@@ -148,7 +151,8 @@ export class ExceptionResponseDto {
   @ApiProperty({ nullable: true, type: String }) justification!: string | null;
   @ApiProperty({
     type: [String],
-    description: 'Why it needed a second person: override, helo_scope, spf_only (addresses proven by SPF alone), wide_prefix, long_duration',
+    description:
+      'Why it needed a second person: override, helo_scope, spf_only (addresses proven by SPF alone), wide_prefix, long_duration, blocklisted (granted over a DNS blocklist listing)',
   })
   approvalReasons!: string[];
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The ownership evidence at grant time' })
@@ -165,7 +169,30 @@ export class ExceptionResponseDto {
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) revokedBy!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: Date }) revokedAt!: Date | null;
   @ApiProperty({ nullable: true, type: String }) revokeReason!: string | null;
-  @ApiProperty({ nullable: true, type: String, enum: ['organization', 'domain'] }) suspensionCause!: string | null;
+  @ApiProperty({ nullable: true, type: String, enum: SUSPENSION_CAUSES, description: 'The first of suspensionCauses' })
+  suspensionCause!: string | null;
+  @ApiProperty({
+    type: [String],
+    enum: SUSPENSION_CAUSES,
+    description: 'What keeps it suspended; several may hold, and it is restored only when none does',
+  })
+  suspensionCauses!: string[];
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date, description: 'The last DNS blocklist check' })
+  blocklistCheckedAt!: Date | null;
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    additionalProperties: true,
+    description: 'What the last blocklist check found: zones asked, prefixes covered (partial for wide ones), listed and unknown lookups',
+  })
+  blocklistResult!: unknown;
+  @ApiProperty({
+    type: 'array',
+    nullable: true,
+    items: { type: 'object', additionalProperties: true },
+    description: 'The listings an admin override accepted at grant time (subject, zone, answers); these never suspend it',
+  })
+  blocklistAccepted!: unknown;
   @ApiPropertyOptional({ type: RenewalDto, nullable: true, description: 'A renewal waiting for approval' })
   renewal!: RenewalDto | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: Date }) lastMatchedAt!: Date | null;
