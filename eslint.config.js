@@ -111,6 +111,26 @@ export default defineConfig([
     },
   },
   {
+    // DTOs take optional fields and instants through the shared validators
+    // (apps/api/src/common/validators.ts): IsOptional() lets null through
+    // every other check, and IsDate() takes years PostgreSQL cannot store.
+    files: ['apps/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              importNames: ['IsOptional', 'IsDate'],
+              message: 'use IsOptionalNonNull() / IsInstant() from apps/api/src/common/validators.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['apps/**/*.{ts,js,mjs}', 'libs/**/*.{ts,js,mjs}'],
     plugins: { helopass: { rules: { 'no-cross-app-imports': noCrossAppImports } } },
     rules: { 'helopass/no-cross-app-imports': 'error' },

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKeySecret } from '@app/domain';
-import { auditTrail, bearer, startTestApp, unique, type TestApp } from './support/test-app.js';
+import pg from 'pg';
+import { hashApiKeySecret, ManualClock } from '@app/domain';
+import { auditTrail, bearer, startIsolatedTestApp, startTestApp, unique, type TestApp } from './support/test-app.js';
 
 describe('API keys', () => {
   let t: TestApp;
+  /** Expiry and lastUsedAt follow it: time is moved, never waited for. */
+  const clock = new ManualClock();
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({}, clock);
   });
   afterAll(async () => {
     await t.close();
@@ -109,16 +112,21 @@ describe('API keys', () => {
     await t.http
       .post('/v1/api-keys')
       .set(bearer(t.keys.admin))
-      .send({ name: 'already expired', role: 'csr', owner: 'late@example.test', expiresAt: new Date(Date.now() - 1000).toISOString() })
+      .send({ name: 'already expired', role: 'csr', owner: 'late@example.test', expiresAt: new Date(clock.now().getTime() - 1000).toISOString() })
       .expect(422);
+    const expiresAt = new Date(clock.now().getTime() + 60_000);
     const created = await t.http
       .post('/v1/api-keys')
       .set(bearer(t.keys.admin))
-      .send({ name: 'short lived', role: 'csr', owner: 'brief@example.test', expiresAt: new Date(Date.now() + 1500).toISOString() })
+      .send({ name: 'short lived', role: 'csr', owner: 'brief@example.test', expiresAt: expiresAt.toISOString() })
       .expect(201);
-    await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.body.key}` }).expect(200);
-    await new Promise((resolve) => setTimeout(resolve, 1600));
-    await t.http.get('/v1/organizations').set({ authorization: `Bearer ${created.body.key}` }).expect(401);
+    const auth = { authorization: `Bearer ${created.body.key}` };
+    await t.http.get('/v1/organizations').set(auth).expect(200);
+    clock.set(new Date(expiresAt.getTime() - 1));
+    await t.http.get('/v1/organizations').set(auth).expect(200);
+    clock.set(expiresAt);
+    const refused = await t.http.get('/v1/organizations').set(auth).expect(401);
+    expect(refused.body.detail).toContain('expired');
 
     for (const header of [
       'Bearer',
@@ -141,21 +149,45 @@ describe('API keys', () => {
     await t.http.get('/v1/organizations').set({ authorization: `Basic ${basic}` }).expect(401);
   });
 
-  it('records lastUsedAt without a write on every request', async () => {
-    const created = await t.http
-      .post('/v1/api-keys')
-      .set(bearer(t.keys.admin))
-      .send({ name: 'usage', role: 'auditor', owner: 'usage@example.test' })
-      .expect(201);
-    const auth = { authorization: `Bearer ${created.body.key}` };
-    await t.http.get('/v1/organizations').set(auth).expect(200);
-    await expect.poll(async () => (await t.prisma.apiKey.findUniqueOrThrow({ where: { id: created.body.id } })).lastUsedAt).not.toBeNull();
-    const first = (await t.prisma.apiKey.findUniqueOrThrow({ where: { id: created.body.id } })).lastUsedAt!;
-    for (let i = 0; i < 5; i += 1) {
-      await t.http.get('/v1/organizations').set(auth).expect(200);
+  it('records lastUsedAt at most once a minute per key, not on every request', async () => {
+    // A database of its own, with a trigger that keeps every write of lastUsedAt: the writes are
+    // made in the background, so "no write" is shown by the list of writes, not by waiting.
+    const own = await startIsolatedTestApp({}, clock);
+    const db = new pg.Client({ connectionString: own.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(`
+        CREATE TABLE last_used_writes (key_id uuid, at timestamptz);
+        CREATE FUNCTION keep_last_used_write() RETURNS trigger LANGUAGE plpgsql AS
+          $$ BEGIN INSERT INTO last_used_writes VALUES (NEW.id, NEW.last_used_at); RETURN NEW; END $$;
+        CREATE TRIGGER keep_last_used_write AFTER UPDATE OF last_used_at ON api_keys
+          FOR EACH ROW EXECUTE FUNCTION keep_last_used_write();`);
+      const created = await own.http
+        .post('/v1/api-keys')
+        .set(bearer(own.keys.admin))
+        .send({ name: 'usage', role: 'auditor', owner: 'usage@example.test' })
+        .expect(201);
+      const auth = { authorization: `Bearer ${created.body.key}` };
+      const writes = async () =>
+        (await db.query<{ at: Date }>('SELECT at FROM last_used_writes WHERE key_id = $1', [created.body.id])).rows.map((row) => row.at.toISOString());
+
+      const first = clock.now();
+      await own.http.get('/v1/organizations').set(auth).expect(200);
+      await expect.poll(writes).toEqual([first.toISOString()]);
+      for (let second = 1; second <= 59; second += 1) {
+        clock.set(new Date(first.getTime() + second * 1000));
+        await own.http.get('/v1/organizations').set(auth).expect(200);
+      }
+      // A use a minute later is written; the 59 within the minute before it were not.
+      const minuteLater = new Date(first.getTime() + 60_000);
+      clock.set(minuteLater);
+      await own.http.get('/v1/organizations').set(auth).expect(200);
+      await expect.poll(async () => (await writes()).includes(minuteLater.toISOString())).toBe(true);
+      expect(await writes()).toEqual([first.toISOString(), minuteLater.toISOString()]);
+      expect((await own.prisma.apiKey.findUniqueOrThrow({ where: { id: created.body.id } })).lastUsedAt).toEqual(minuteLater);
+    } finally {
+      await db.end();
+      await own.close();
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const after = (await t.prisma.apiKey.findUniqueOrThrow({ where: { id: created.body.id } })).lastUsedAt!;
-    expect(after.getTime()).toBe(first.getTime());
   });
 });

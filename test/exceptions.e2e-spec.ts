@@ -9,12 +9,15 @@ import { provenMailServer } from './support/ownership.js';
 import { auditTrail, bearer, createMailServer, startIsolatedTestApp, type TestApp, type TestKey } from './support/test-app.js';
 
 const DAY = 86_400_000;
+const BARRIER_CHANNEL = 'helopass_test_barrier';
 
 describe('exceptions', () => {
   let dns: TestDnsServer;
   let t: TestApp & { databaseUrl: string };
   let listener: pg.Client;
   const notifications: string[] = [];
+  /** Markers this spec sends itself (see feedMoves). */
+  const barriers: string[] = [];
   const clock = new ManualClock(new Date('2026-11-28T12:00:00.000Z'));
 
   beforeAll(async () => {
@@ -22,8 +25,9 @@ describe('exceptions', () => {
     t = await startIsolatedTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, clock);
     listener = new pg.Client({ connectionString: t.databaseUrl });
     await listener.connect();
-    listener.on('notification', (message) => notifications.push(message.payload ?? ''));
+    listener.on('notification', (message) => (message.channel === BARRIER_CHANNEL ? barriers : notifications).push(message.payload ?? ''));
     await listener.query(`LISTEN ${FEED_CHANNEL}`);
+    await listener.query(`LISTEN ${BARRIER_CHANNEL}`);
   });
   afterAll(async () => {
     await listener?.end();
@@ -32,17 +36,19 @@ describe('exceptions', () => {
   });
 
   const feedVersion = async () => Number((await t.prisma.feedState.findUniqueOrThrow({ where: { id: 1 } })).version);
-  /** Runs `work` and answers how far the feed version moved and which NOTIFYs arrived meanwhile. */
+  /**
+   * Runs `work` and answers how far the feed version moved and which NOTIFYs it caused. PostgreSQL
+   * delivers notifications in the order their transactions committed, on every channel a session
+   * listens to: once a marker sent after the work arrives, every notification of the work has too.
+   */
   async function feedMoves(work: () => Promise<unknown>): Promise<{ bumps: number; notified: string[] }> {
     const before = await feedVersion();
     const seen = notifications.length;
     await work();
     const after = await feedVersion();
-    if (after > before) {
-      await expect.poll(() => notifications.length - seen).toBeGreaterThanOrEqual(after - before);
-    } else {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const marker = randomUUID();
+    await t.prisma.$executeRaw`SELECT pg_notify(${BARRIER_CHANNEL}, ${marker})`;
+    await expect.poll(() => barriers.includes(marker)).toBe(true);
     return { bumps: after - before, notified: notifications.slice(seen) };
   }
 

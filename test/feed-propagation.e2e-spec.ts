@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
+import { ProcessOutput } from './support/process-output.js';
 import { bearer, startIsolatedTestApp, type TestApp } from './support/test-app.js';
 
 function freePort(): Promise<number> {
@@ -30,16 +31,7 @@ describe('propagation to another API process', () => {
       env: { ...process.env, DATABASE_URL: t.databaseUrl, PORT: String(port), RUN_WORKER: 'false', LOG_LEVEL: 'warn', FEED_POLL_SECONDS: '60' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    replica.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    replica.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('API on ')) {
-      if (replica.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`the replica did not start:\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await new ProcessOutput(replica).waitFor((text) => text.includes('API on '), 'the replica said it started', 30_000);
   });
   afterAll(async () => {
     if (replica && replica.exitCode === null) {

@@ -1,99 +1,246 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnapshotStore } from '@app/allowlist';
 import type { Role } from '@app/domain';
 import { ROLES } from '@app/domain';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { operationsOf, type OpenApiDocument } from './support/openapi-operations.js';
+import { provenMailServer } from './support/ownership.js';
+import { bearer, createMailServer, createOrganization, randomIpv4, startTestApp, unique, type TestApp } from './support/test-app.js';
+
+/** What one allowed call sends: a path naming a resource made for it, and a body valid for the route. */
+interface Call {
+  path: string;
+  query?: Record<string, string>;
+  body?: Record<string, unknown>;
+}
+
+interface Context {
+  t: TestApp;
+  dns: TestDnsServer;
+}
+
+const DAY = 86_400_000;
+const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+const csr = (c: Context) => bearer(c.t.keys.csr);
+
+const organization = async (c: Context) => (await createOrganization(c.t)).id;
+const mailServer = async (c: Context) => (await createMailServer(c.t, await organization(c))).id;
+async function domain(c: Context): Promise<{ id: string; challenge: { recordName: string; recordValue: string } }> {
+  const created = await c.t.http.post(`/v1/organizations/${await organization(c)}/domains`).set(csr(c)).send({ name: `${unique('access')}.example` }).expect(201);
+  return created.body;
+}
+/** A domain with an override another admin asked for: the caller (an admin, another owner) decides it. */
+async function overridden(c: Context): Promise<string> {
+  const { id } = await domain(c);
+  await c.t.http.post(`/v1/domains/${id}/override`).set(bearer(c.t.keys.admin2)).send({ justification: 'shown on a call', expiresAt: inDays(30) }).expect(200);
+  return id;
+}
+/** An active exception (PTR-proven addresses). */
+async function activeException(c: Context): Promise<string> {
+  const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()] });
+  const granted = await c.t.http.post('/v1/exceptions').set(csr(c)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
+  expect(granted.body.status).toBe('active');
+  return granted.body.id;
+}
+/** An exception waiting for a second person (its addresses proven by SPF alone), asked for by another CSR. */
+async function pendingException(c: Context): Promise<string> {
+  const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()], proof: 'spf' });
+  const granted = await c.t.http.post('/v1/exceptions').set(bearer(c.t.keys.csr2)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
+  expect(granted.body.status).toBe('pending_approval');
+  return granted.body.id;
+}
 
 /**
- * Who may call what (DESIGN.md, "Routes"). Every route the app registers must
- * be listed here, so a new route cannot ship without its access rule.
+ * Who may call what (DESIGN.md, "Routes"), and for each route a call that
+ * must succeed for every role it admits, each on a resource of its own.
+ * Every route the app registers must be listed here, so a new route cannot
+ * ship without its access rule.
  */
-const ACCESS: Record<string, Role[] | 'public'> = {
-  'GET /health/live': 'public',
-  'GET /health/ready': 'public',
-  'POST /v1/organizations': ['csr', 'admin'],
-  'GET /v1/organizations': ['csr', 'admin', 'auditor'],
-  'GET /v1/organizations/:id': ['csr', 'admin', 'auditor'],
-  'PATCH /v1/organizations/:id': ['csr', 'admin'],
-  'POST /v1/organizations/:id/suspend': ['csr', 'admin'],
-  'POST /v1/organizations/:id/reactivate': ['csr', 'admin'],
-  'POST /v1/organizations/:id/mail-servers': ['csr', 'admin'],
-  'GET /v1/organizations/:id/mail-servers': ['csr', 'admin', 'auditor'],
-  'GET /v1/mail-servers': ['csr', 'admin', 'auditor'],
-  'GET /v1/mail-servers/:id': ['csr', 'admin', 'auditor'],
-  'PATCH /v1/mail-servers/:id': ['csr', 'admin'],
-  'DELETE /v1/mail-servers/:id': ['csr', 'admin'],
-  'POST /v1/organizations/:id/domains': ['csr', 'admin'],
-  'GET /v1/organizations/:id/domains': ['csr', 'admin', 'auditor'],
-  'GET /v1/domains/:id': ['csr', 'admin', 'auditor'],
-  'POST /v1/domains/:id/verify': ['csr', 'admin'],
-  'POST /v1/domains/:id/challenge': ['csr', 'admin'],
-  'POST /v1/domains/:id/override': ['admin'],
-  'POST /v1/domains/:id/override/approve': ['admin'],
-  'POST /v1/domains/:id/override/reject': ['admin'],
-  'GET /v1/domains/:id/attempts': ['csr', 'admin', 'auditor'],
-  'GET /v1/mail-servers/:id/ownership': ['csr', 'admin'],
-  'POST /v1/mail-servers/:id/ownership/check': ['csr', 'admin'],
-  'GET /v1/diagnostics/helo': ['csr', 'admin'],
-  'POST /v1/exceptions': ['csr', 'admin'],
-  'GET /v1/exceptions': ['csr', 'admin', 'auditor'],
-  'GET /v1/exceptions/:id': ['csr', 'admin', 'auditor'],
-  'GET /v1/exceptions/:id/history': ['csr', 'admin', 'auditor'],
-  'POST /v1/exceptions/:id/approve': ['csr', 'admin'],
-  'POST /v1/exceptions/:id/reject': ['csr', 'admin'],
-  'POST /v1/exceptions/:id/revoke': ['csr', 'admin'],
-  'POST /v1/exceptions/:id/renew': ['csr', 'admin'],
-  'POST /v1/exceptions/:id/recheck': ['csr', 'admin'],
-  'GET /v1/allowlist': ['filter', 'auditor', 'admin'],
-  'GET /v1/allowlist.sig': ['filter', 'auditor', 'admin'],
-  'GET /v1/allowlist/signing-key': ['filter', 'auditor', 'admin'],
-  'GET /v1/allowlist/:rendering': ['filter', 'auditor', 'admin'],
-  'POST /v1/api-keys': ['admin'],
-  'GET /v1/api-keys': ['admin'],
-  'DELETE /v1/api-keys/:id': ['admin'],
-  'GET /v1/audit-events': ['auditor', 'admin'],
-  'GET /v1/audit-events/verify': ['auditor', 'admin'],
+const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => Promise<Call> }> = {
+  'GET /health/live': { roles: 'public', call: async () => ({ path: '/health/live' }) },
+  'GET /health/ready': { roles: 'public', call: async () => ({ path: '/health/ready' }) },
+  'POST /v1/organizations': { roles: ['csr', 'admin'], call: async () => ({ path: '/v1/organizations', body: { name: unique('Org') } }) },
+  'GET /v1/organizations': { roles: ['csr', 'admin', 'auditor'], call: async () => ({ path: '/v1/organizations' }) },
+  'GET /v1/organizations/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/organizations/${await organization(c)}` }) },
+  'PATCH /v1/organizations/:id': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/organizations/${await organization(c)}`, body: { notes: 'called back' } }),
+  },
+  'POST /v1/organizations/:id/suspend': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/suspend` }) },
+  'POST /v1/organizations/:id/reactivate': {
+    roles: ['csr', 'admin'],
+    call: async (c) => {
+      const id = await organization(c);
+      await c.t.http.post(`/v1/organizations/${id}/suspend`).set(csr(c)).expect(200);
+      return { path: `/v1/organizations/${id}/reactivate` };
+    },
+  },
+  'POST /v1/organizations/:id/mail-servers': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({
+      path: `/v1/organizations/${await organization(c)}/mail-servers`,
+      body: { heloHostname: `${unique('exch')}.corp.local`, addresses: [randomIpv4()] },
+    }),
+  },
+  'GET /v1/organizations/:id/mail-servers': {
+    roles: ['csr', 'admin', 'auditor'],
+    call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/mail-servers` }),
+  },
+  'GET /v1/mail-servers': { roles: ['csr', 'admin', 'auditor'], call: async () => ({ path: '/v1/mail-servers', query: { address: '192.0.2.1' } }) },
+  'GET /v1/mail-servers/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}` }) },
+  'PATCH /v1/mail-servers/:id': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}`, body: { description: 'the old Exchange box' } }),
+  },
+  'DELETE /v1/mail-servers/:id': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}` }) },
+  'POST /v1/organizations/:id/domains': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/domains`, body: { name: `${unique('claim')}.example` } }),
+  },
+  'GET /v1/organizations/:id/domains': {
+    roles: ['csr', 'admin', 'auditor'],
+    call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/domains` }),
+  },
+  'GET /v1/domains/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}` }) },
+  'POST /v1/domains/:id/verify': {
+    roles: ['csr', 'admin'],
+    call: async (c) => {
+      const { id, challenge } = await domain(c);
+      c.dns.txt(challenge.recordName, [challenge.recordValue]);
+      return { path: `/v1/domains/${id}/verify` };
+    },
+  },
+  'POST /v1/domains/:id/challenge': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/challenge` }) },
+  'POST /v1/domains/:id/override': {
+    roles: ['admin'],
+    call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/override`, body: { justification: 'shown on a call', expiresAt: inDays(30) } }),
+  },
+  'POST /v1/domains/:id/override/approve': { roles: ['admin'], call: async (c) => ({ path: `/v1/domains/${await overridden(c)}/override/approve` }) },
+  'POST /v1/domains/:id/override/reject': {
+    roles: ['admin'],
+    call: async (c) => ({ path: `/v1/domains/${await overridden(c)}/override/reject`, body: { reason: 'not enough' } }),
+  },
+  'GET /v1/domains/:id/attempts': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/attempts` }) },
+  'GET /v1/mail-servers/:id/ownership': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/ownership` }) },
+  'POST /v1/mail-servers/:id/ownership/check': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/ownership/check` }),
+  },
+  'GET /v1/diagnostics/helo': {
+    roles: ['csr', 'admin'],
+    call: async () => ({ path: '/v1/diagnostics/helo', query: { helo: 'exch01.corp.local', ip: '192.0.2.10' } }),
+  },
+  'POST /v1/exceptions': {
+    roles: ['csr', 'admin'],
+    call: async (c) => {
+      const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()] });
+      return { path: '/v1/exceptions', body: { mailServerId: server.mailServerId, reason: 'fix pending' } };
+    },
+  },
+  'GET /v1/exceptions': { roles: ['csr', 'admin', 'auditor'], call: async () => ({ path: '/v1/exceptions', query: { status: 'active' } }) },
+  'GET /v1/exceptions/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}` }) },
+  'GET /v1/exceptions/:id/history': {
+    roles: ['csr', 'admin', 'auditor'],
+    call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/history` }),
+  },
+  'POST /v1/exceptions/:id/approve': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/exceptions/${await pendingException(c)}/approve` }) },
+  'POST /v1/exceptions/:id/reject': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/exceptions/${await pendingException(c)}/reject`, body: { reason: 'not ours' } }),
+  },
+  'POST /v1/exceptions/:id/revoke': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/revoke`, body: { reason: 'fixed' } }),
+  },
+  'POST /v1/exceptions/:id/renew': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/renew`, body: { expiresAt: inDays(95) } }),
+  },
+  'POST /v1/exceptions/:id/recheck': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/recheck` }) },
+  'GET /v1/allowlist': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist' }) },
+  'GET /v1/allowlist.sig': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist.sig' }) },
+  'GET /v1/allowlist/signing-key': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist/signing-key' }) },
+  'GET /v1/allowlist/:rendering': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist/postfix-cidr' }) },
+  'POST /v1/api-keys': {
+    roles: ['admin'],
+    call: async () => ({ path: '/v1/api-keys', body: { name: unique('key'), role: 'auditor', owner: `${unique('auditor')}@example.com` } }),
+  },
+  'GET /v1/api-keys': { roles: ['admin'], call: async () => ({ path: '/v1/api-keys' }) },
+  'DELETE /v1/api-keys/:id': {
+    roles: ['admin'],
+    call: async (c) => {
+      const created = await c.t.http.post('/v1/api-keys').set(bearer(c.t.keys.admin2)).send({ name: unique('spare'), role: 'filter' }).expect(201);
+      return { path: `/v1/api-keys/${created.body.id}` };
+    },
+  },
+  'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
+  'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
 };
 
 // Swagger UI and its assets, and HEAD twins Fastify adds for every GET.
 const DOCS = /^\/docs(\/|$)/;
+const PLACEHOLDER_ID = '00000000-0000-4000-8000-000000000000';
 
 describe('every route is authenticated and role-checked', () => {
   let t: TestApp;
+  let dns: TestDnsServer;
+  /** `METHOD /path/:id` → the success status the route documents, and the roles it declares. */
+  let documented: Map<string, { status: number; roles: string[] }>;
+
   beforeAll(async () => {
-    t = await startTestApp();
+    dns = await startTestDnsServer();
+    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
+    const document = (await t.http.get('/docs/json').expect(200)).body as OpenApiDocument;
+    documented = new Map(
+      operationsOf(document).map((operation) => [
+        `${operation.method.toUpperCase()} ${operation.path.replace(/\{(\w+)\}/g, ':$1')}`,
+        { status: operation.successStatus, roles: operation.roles },
+      ]),
+    );
+    // The feed answers 503 until its first snapshot is in memory (loaded as the app starts).
+    expect(t.app.get(SnapshotStore).current()).toBeDefined();
   });
   afterAll(async () => {
-    await t.close();
+    await t?.close();
+    await dns?.stop();
   });
 
-  it('has an access rule for every registered route, and a route for every rule', () => {
+  it('has an access rule for every registered route, and a route for every rule; the document declares the same roles', () => {
     const api = t.routes.filter((route) => {
       const [method, url] = route.split(' ') as [string, string];
       return method !== 'HEAD' && !DOCS.test(url);
     });
-    expect([...new Set(api)].sort()).toEqual(Object.keys(ACCESS).sort());
+    expect([...new Set(api)].sort()).toEqual(Object.keys(ROUTES).sort());
+    for (const [name, { roles }] of Object.entries(ROUTES)) {
+      expect(documented.get(name)?.roles ?? [], name).toEqual(roles === 'public' ? [] : roles);
+    }
   });
 
-  it.each(Object.entries(ACCESS))('%s: 401 without a key, 403 for other roles, allowed roles pass', async (name, rule) => {
-    const [method, path] = name.split(' ') as [string, string];
-    const url = path.replace(/:id/g, '00000000-0000-4000-8000-000000000000').replace(':rendering', 'postfix-cidr');
+  it.each(Object.entries(ROUTES))('%s: 401 without a key, 403 for other roles, the documented success for allowed roles', async (name, { roles, call }) => {
+    const [method, template] = name.split(' ') as [string, string];
     const verb = method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
-    const call = (headers: Record<string, string>) => {
-      const pending = t.http[verb](url).set(headers);
-      return method === 'POST' || method === 'PATCH' ? pending.send({}) : pending;
+    const success = documented.get(name)?.status;
+    expect(success, `${name} documents a success status`).toBeDefined();
+    const send = (made: Call, headers: Record<string, string>) => {
+      const pending = t.http[verb](made.path).query(made.query ?? {}).set(headers);
+      return made.body === undefined ? pending : pending.send(made.body);
     };
-    if (rule === 'public') {
-      expect((await call({})).status).toBe(200);
+    const placeholder: Call = { path: template.replace(/:id/g, PLACEHOLDER_ID).replace(':rendering', 'postfix-cidr') };
+    if (roles === 'public') {
+      expect((await send(await call({ t, dns }), {})).status).toBe(success);
       return;
     }
-    const anonymous = await call({});
+    const anonymous = await send(placeholder, {});
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['content-type']).toContain('application/problem+json');
     for (const role of ROLES) {
-      const response = await call({ authorization: `Bearer ${t.keys[role].key}` });
-      if (rule.includes(role)) {
-        expect([401, 403], `${role} should pass ${name}`).not.toContain(response.status);
+      const caller = t.keys[role];
+      if (roles.includes(role)) {
+        const made = await call({ t, dns });
+        const response = await send(made, bearer(caller));
+        expect(response.status, `${role} should succeed at ${name}: ${String(response.text ?? '').slice(0, 300)}`).toBe(success);
       } else {
+        const response = await send(placeholder, bearer(caller));
         expect(response.status, `${role} must be refused ${name}`).toBe(403);
         expect(response.body.type).toContain('forbidden');
       }

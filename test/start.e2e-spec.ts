@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
+import { ProcessOutput } from './support/process-output.js';
 
 const MAIN = 'dist/apps/api/src/main.js';
 const WORKER_MAIN = 'dist/apps/worker/src/main.js';
@@ -24,6 +25,8 @@ function freePort(): Promise<number> {
 interface Started {
   child: ChildProcess;
   output: () => string;
+  /** Resolves when the service has printed what `holds` looks for. */
+  waitFor: ProcessOutput['waitFor'];
   exited: Promise<number | null>;
 }
 
@@ -33,28 +36,17 @@ async function start(env: Record<string, string>): Promise<Started> {
     env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await until(
-    () => output.includes('API on ') && (env.RUN_WORKER === 'false' || output.includes('worker running as process')),
-    () => {
-      child.kill('SIGKILL');
-      return `the service did not start:\n${output}`;
-    },
-  );
-  return { child, output: () => output, exited };
-}
-
-async function until(done: () => boolean, failure: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) {
-      throw new Error(failure());
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const output = new ProcessOutput(child);
+  try {
+    await output.waitFor(
+      (text) => text.includes('API on ') && (env.RUN_WORKER === 'false' || text.includes('worker running as process')),
+      'the service said it started',
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   }
+  return { child, output: () => output.text, waitFor: output.waitFor.bind(output), exited: output.exited };
 }
 
 /** The pids the service reported for its worker processes, in order. */
@@ -143,10 +135,7 @@ describe('npm start', () => {
 
       // A worker that dies is reported and started again; the API keeps answering meanwhile.
       process.kill(workerPid!, 'SIGKILL');
-      await until(
-        () => workerPids(first.output()).length === 2,
-        () => `the worker was not restarted:\n${first.output()}`,
-      );
+      await first.waitFor((text) => workerPids(text).length === 2, 'the worker was restarted');
       expect(first.output()).toContain(`[helopass] worker (process ${workerPid}) exited unexpectedly (signal SIGKILL); restarting in 1 s`);
       expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     } finally {

@@ -1,44 +1,28 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@app/config';
 import { ManualClock } from '@app/domain';
 import { DomainsService } from '@app/ownership';
 import { startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { ProcessOutput } from './support/process-output.js';
 import { auditTrail, bearer, createMailServer, createOrganization, startIsolatedTestApp, unique, type TestApp } from './support/test-app.js';
 
 const HOUR = 3_600_000;
 /** What `npm run start:worker` runs (and `npm start` forks). */
 const WORKER_MAIN = 'dist/apps/worker/src/main.js';
 
-/** Collects a child's output; resolves `exited` with its exit code. */
-function watch(child: ChildProcess): { output: () => string; exited: Promise<number | null> } {
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { output: () => output, exited };
-}
-
-async function until(done: () => boolean, failure: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!done()) {
-    if (Date.now() > deadline) {
-      throw new Error(failure());
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('worker', () => {
   let dns: TestDnsServer;
   let t: TestApp & { databaseUrl: string };
   let workers: RunningWorker[] = [];
+  /** The app's and the workers' time: moved by hand, never waited for. */
+  const clock = new ManualClock();
   const env = () => ({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1', DNS_RETRY_BASE_SECONDS: '1' });
 
   beforeAll(async () => {
     dns = await startTestDnsServer();
-    t = await startIsolatedTestApp(env());
+    t = await startIsolatedTestApp(env(), clock);
   });
   afterAll(async () => {
     for (const worker of workers) {
@@ -51,14 +35,14 @@ describe('worker', () => {
   it('runs due checks through the job queue: a pending domain becomes verified by system:worker, evidence follows', async () => {
     const config = loadConfig({ DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', ...env() });
     // Two replicas on one database: the queue hands each sweep to one of them.
-    workers = [await startWorker(config, { pollingIntervalSeconds: 0.5 }), await startWorker(config, { pollingIntervalSeconds: 0.5 })];
+    workers = [await startWorker(config, { clock, pollingIntervalSeconds: 0.5 }), await startWorker(config, { clock, pollingIntervalSeconds: 0.5 })];
     const org = await createOrganization(t);
     const name = `${unique('bg')}.example`;
     const domain = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name }).expect(201);
     dns.txt(domain.body.challenge.recordName, [domain.body.challenge.recordValue]);
     dns.txt(name, ['v=spf1 ip4:198.51.100.0/24 -all']);
     const server = await createMailServer(t, org.id, { heloHostname: `mx.${name}`, addresses: ['198.51.100.5'] });
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // the first retry is due after DNS_RETRY_BASE_SECONDS
+    clock.advance(1100); // the first retry is due DNS_RETRY_BASE_SECONDS after the domain was added
     await workers[0]!.sweepNow();
     await expect
       .poll(async () => (await t.prisma.domain.findUniqueOrThrow({ where: { id: domain.body.id } })).status, { timeout: 15_000, interval: 250 })
@@ -108,12 +92,12 @@ describe('worker', () => {
       env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', ...env() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const run = watch(child);
-    await until(() => run.output().includes(`[helopass-worker] running as process ${child.pid}`), () => `the worker did not start:\n${run.output()}`);
-    expect(run.output()).not.toContain('embedded PostgreSQL');
+    const run = new ProcessOutput(child);
+    await run.waitFor((text) => text.includes(`[helopass-worker] running as process ${child.pid}`), 'the worker said it started', 30_000);
+    expect(run.text).not.toContain('embedded PostgreSQL');
     child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
-    expect(run.output()).toContain('[helopass-worker] SIGTERM: stopping');
+    expect(run.text).toContain('[helopass-worker] SIGTERM: stopping');
   });
 
   it('started by npm start, reports ready over IPC and stops by itself when that process goes away', async () => {
@@ -121,11 +105,11 @@ describe('worker', () => {
       env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', MIGRATE_ON_START: 'false', ...env() },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const run = watch(child);
+    const run = new ProcessOutput(child);
     const ready = await new Promise<unknown>((resolve) => child.once('message', resolve));
     expect(ready).toEqual({ type: 'helopass-worker-ready' });
     child.disconnect(); // what the worker sees when the API process dies without stopping it
     expect(await run.exited).toBe(0);
-    expect(run.output()).toContain('[helopass-worker] the API process went away: stopping');
+    expect(run.text).toContain('[helopass-worker] the API process went away: stopping');
   });
 });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -7,10 +9,12 @@ import { Logger } from 'nestjs-pino';
 import type { HeloPassConfig } from '@app/config';
 import { BlocklistScreening, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { AppModule, type AppOptions } from './app.module.js';
+import { answerClientError, sendProblem } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
-import { createValidationPipe } from './common/validation.js';
+import { assertBodyDepth, createValidationPipe } from './common/validation.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const frameworkLogger = new NestLogger('ProblemFilter');
 
 /** `X-Request-Id` from the caller when it is sane, else a new UUID. */
 function requestId(req: IncomingMessage): string {
@@ -48,6 +52,10 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  // Before interceptors (idempotency hashes the body) and pipes walk the body recursively.
+  fastify.addHook('preValidation', async (request) => {
+    assertBodyDepth(request.body);
+  });
   app.useGlobalPipes(createValidationPipe());
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs/json',
@@ -64,6 +72,12 @@ export async function createApp(config: HeloPassConfig, options: AppOptions = {}
     requestIdHeader: false,
     logger: false,
     return503OnClosing: true,
+    // The router refuses a URL that is not valid percent-encoded UTF-8 (400) or
+    // has an over-long segment (414), and Node a request line or headers over
+    // its size limit (431), before any Nest code runs: answer those as
+    // problem+json too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(error, request, reply, frameworkLogger),
+    clientErrorHandler: answerClientError,
     // X-Forwarded-For names the client only when it comes from a proxy we were told to trust.
     trustProxy: config.rateLimits.trustedProxies.length > 0 ? config.rateLimits.trustedProxies : false,
     // A socket idle this long is closed; the whole request must arrive within requestTimeout

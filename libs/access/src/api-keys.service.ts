@@ -5,6 +5,7 @@ import { AuditLog, connectionOptions } from '@app/database';
 import {
   apiKeyHashMatches,
   apiKeyPrefix,
+  Clock,
   generateApiKeySecret,
   hashApiKeySecret,
   InvalidFieldError,
@@ -124,6 +125,8 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     private readonly keys: ApiKeysRepository,
     private readonly audit: AuditLog,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+    // Expiry and lastUsedAt follow the injected clock, like every other rule in time.
+    private readonly clock: Clock,
   ) {
     this.cache = new KeyCache((prefix) => this.keys.findByPrefix(prefix), {
       ttlMs: KEY_CACHE_MS,
@@ -174,7 +177,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     requestId?: string,
   ): Promise<CreatedApiKey> {
     const owner = keyOwner(input.role, input.owner);
-    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+    if (input.expiresAt && input.expiresAt.getTime() <= this.clock.now().getTime()) {
       throw new RuleViolationError('expiresAt must be in the future');
     }
     const secret = generateApiKeySecret();
@@ -217,7 +220,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       if (existing.revokedAt) {
         return toView(existing);
       }
-      const revoked = await this.keys.revoke(tx, id, new Date());
+      const revoked = await this.keys.revoke(tx, id, this.clock.now());
       this.cache.forget(revoked.prefix);
       await this.keys.announceChange(tx, revoked.prefix);
       await this.audit.append(tx, {
@@ -246,7 +249,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       void this.listen();
     }
     const record = await this.cache.find(apiKeyPrefix(secret), this.listener !== undefined);
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     if (!record || !apiKeyHashMatches(secret, record.secretHash)) {
       return { failure: 'unknown' };
     }
@@ -288,7 +291,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       let secret: string;
       let registered: 'given' | 'generated';
       if (bootstrapKey !== undefined) {
-        if ((await this.keys.countActiveAdmins(tx, new Date())) > 0) {
+        if ((await this.keys.countActiveAdmins(tx, this.clock.now())) > 0) {
           return { registered: null };
         }
         if (await this.keys.existsWithHash(tx, hashApiKeySecret(bootstrapKey))) {

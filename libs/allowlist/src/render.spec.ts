@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RENDERINGS, renderAll, type AllowlistEntry } from './render.js';
+import { inEffectAt, RENDERINGS, renderAll, type AllowlistEntry } from './render.js';
 import { buildSnapshot } from './snapshot.js';
 
 const golden = (name: string) => readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8');
@@ -83,6 +83,27 @@ describe('snapshot', () => {
     expect(after.asOf).toEqual(expiry);
     expect(after.nextTransition).toEqual(entries[1]!.expiresAt);
     expect(after.renderings['postfix-cidr'].body.toString()).not.toContain('2001:db8:1::/64');
+  });
+
+  it('takes an entry in at the exact instant it starts and out at the exact instant it expires (inEffectAt, the one rule)', () => {
+    const later: AllowlistEntry = {
+      ...entries[0]!,
+      exceptionId: '00000000-0000-4000-8000-000000000009',
+      addresses: ['192.0.2.99/32'],
+      startsAt: at('2026-12-01T00:00:00Z'),
+      expiresAt: at('2026-12-02T00:00:00Z'),
+    };
+    const { startsAt, expiresAt } = later;
+    const just = (instant: Date, ms: number) => new Date(instant.getTime() + ms);
+    expect([just(startsAt, -1), startsAt, just(expiresAt, -1), expiresAt].map((instant) => inEffectAt(later, instant))).toEqual([false, true, true, false]);
+
+    const listed = (instant: Date) => buildSnapshot([...entries, later], 7n, at('2026-11-28T10:00:00Z'), instant, undefined, sign).entries.map((entry) => entry.exceptionId);
+    expect(listed(just(startsAt, -1))).not.toContain(later.exceptionId);
+    expect(listed(startsAt)).toContain(later.exceptionId);
+    expect(listed(just(expiresAt, -1))).toContain(later.exceptionId);
+    expect(listed(expiresAt)).not.toContain(later.exceptionId);
+    // Before it starts, its start is the next change the list makes by itself.
+    expect(buildSnapshot([...entries, later], 7n, at('2026-11-28T10:00:00Z'), now, undefined, sign).nextTransition).toEqual(startsAt);
   });
 
   it('pre-compresses and signs each body once', () => {

@@ -1,5 +1,6 @@
 export * from './prisma.service.js';
 export * from './audit-log.js';
+export * from './like-pattern.js';
 export * from './idempotency.repository.js';
 export * from './database.module.js';
 export * from './migrations.js';

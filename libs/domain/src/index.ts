@@ -5,6 +5,7 @@ export * from './roles.js';
 export * from './api-key-secret.js';
 export * from './duration.js';
 export * from './errors.js';
+export * from './instant.js';
 export * from './pagination.js';
 export * from './clock.js';
 export * from './versioned.js';

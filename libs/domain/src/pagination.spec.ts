@@ -57,6 +57,17 @@ describe('encodeCursor / decodeCursor', () => {
     ['an id that is not a UUID', encodeRaw(['2024-01-01T00:00:00.000Z', 'abc'])],
     ['an id with SQL in it', encodeRaw(['2024-01-01T00:00:00.000Z', "x' OR 1=1 --0000000000000000000000"])],
     ['an upper-case UUID', encodeRaw(['2024-01-01T00:00:00.000Z', 'A3BB189E-8BF9-3888-9912-ACE4E6543002'])],
+    ['a UUID of dashes', encodeRaw(['2024-01-01T00:00:00.000Z', '------------------------------------'])],
+    ["JavaScript's largest date (PostgreSQL reads no six-digit year)", encodeRaw(['+275760-09-13T00:00:00.000Z', id(1)])],
+    ["JavaScript's smallest date", encodeRaw(['-271821-04-20T00:00:00.000Z', id(1)])],
+    ['year 0 (PostgreSQL has none)', encodeRaw(['0000-01-01T00:00:00.000Z', id(1)])],
+    ['a date without a time', encodeRaw(['2024-01-01', id(1)])],
+    ['a date Date would roll over', encodeRaw(['2024-02-30T00:00:00.000Z', id(1)])],
+    ['a date in another spelling than ours', encodeRaw(['2024-01-01T01:00:00+01:00', id(1)])],
+    ['JSON with extra spaces', Buffer.from(`[ "2024-01-01T00:00:00.000Z", "${id(1)}" ]`).toString('base64url')],
+    ['padding', encodeCursor({ at: new Date('2024-01-01T00:00:00.000Z'), id: id(1) }) + '=='],
+    ['a character base64url skips', encodeCursor({ at: new Date('2024-01-01T00:00:00.000Z'), id: id(1) }).replace(/^(.{4})/, '$1%')],
+    ['standard base64 instead of base64url', Buffer.from(JSON.stringify(['2024-01-01T00:00:00.000Z', 'fbfbfbfb-fbfb-4fbf-bfbf-fbfbfbfbfbfb'])).toString('base64')],
   ])('rejects %s', (_what, cursor) => {
     expect(decodeCursor(cursor)).toBeUndefined();
   });

@@ -1,4 +1,5 @@
 import { RuleViolationError } from './errors.js';
+import { parseInstant } from './instant.js';
 
 /** One page of a list, as every list route answers it. */
 export interface Page<T> {
@@ -18,21 +19,34 @@ export function encodeCursor(key: { at: Date; id: string }): string {
   return Buffer.from(JSON.stringify([key.at.toISOString(), key.id])).toString('base64url');
 }
 
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The position a cursor names, or undefined for anything we would not have
+ * issued. Only the exact bytes encodeCursor() writes are taken back: Node's
+ * base64url decoder skips characters it does not know, and Date reads years
+ * PostgreSQL cannot, so "decodes to something" is not enough.
+ */
 export function decodeCursor(cursor: string): { at: Date; id: string } | undefined {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(parsed) || parsed.length !== 2) {
-      return undefined;
-    }
-    const [at, id] = parsed as [unknown, unknown];
-    const date = new Date(typeof at === 'string' ? at : NaN);
-    if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) {
-      return undefined;
-    }
-    return { at: date, id };
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     return undefined;
   }
+  if (!Array.isArray(parsed) || parsed.length !== 2) {
+    return undefined;
+  }
+  const [at, id] = parsed as [unknown, unknown];
+  if (typeof at !== 'string' || typeof id !== 'string' || !CANONICAL_UUID.test(id)) {
+    return undefined;
+  }
+  const date = parseInstant(at);
+  if (date === undefined) {
+    return undefined;
+  }
+  const position = { at: date, id };
+  return encodeCursor(position) === cursor ? position : undefined;
 }
 
 /** The position a caller's `?cursor=` names, or undefined for the first page; 422 for a cursor we did not issue. */

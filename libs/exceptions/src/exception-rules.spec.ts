@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExceptionRulesConfig } from '@app/config';
 import { domainsReliedOn } from './exception-cascade.js';
 import { altersFeed } from './exception-decisions.service.js';
-import { approvalReasons, effectiveStatus, grantWindow, inEffect, needsAdminApproval } from './exception-rules.js';
+import { approvalReasons, effectiveStatus, grantWindow, needsAdminApproval } from './exception-rules.js';
 import { heloScopeRefusal, missingProof, restsOnSpfAlone, serverChanges } from './grant-proof.js';
 import type { ExceptionRecord } from './exceptions.repository.js';
 
@@ -17,14 +17,6 @@ describe('exception rules', () => {
     expect(effectiveStatus({ status: 'active', expiresAt }, expiresAt)).toBe('expired');
     expect(effectiveStatus({ status: 'pending_approval', expiresAt }, expiresAt)).toBe('expired');
     expect(effectiveStatus({ status: 'revoked', expiresAt }, expiresAt)).toBe('revoked');
-  });
-
-  it('is in effect only while active and inside its window', () => {
-    const window = { startsAt: new Date(now.getTime() + DAY), expiresAt: new Date(now.getTime() + 2 * DAY) };
-    expect(inEffect({ status: 'active', ...window }, now)).toBe(false);
-    expect(inEffect({ status: 'active', ...window }, window.startsAt)).toBe(true);
-    expect(inEffect({ status: 'active', ...window }, window.expiresAt)).toBe(false);
-    expect(inEffect({ status: 'suspended', ...window }, window.startsAt)).toBe(false);
   });
 
   it('names every reason a grant needs a second person', () => {

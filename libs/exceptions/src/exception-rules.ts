@@ -20,11 +20,6 @@ export function effectiveStatus(record: { status: ExceptionStatus; expiresAt: Da
   return RUNNING.includes(record.status) && record.expiresAt <= now ? 'expired' : record.status;
 }
 
-/** In the allowlist at `now`: active, started, not expired. */
-export function inEffect(record: { status: ExceptionStatus; startsAt: Date; expiresAt: Date }, now: Date): boolean {
-  return record.status === 'active' && record.startsAt <= now && now < record.expiresAt;
-}
-
 export function prefixLength(cidr: string): { family: 'ipv4' | 'ipv6'; length: number } {
   const [network, length] = cidr.split('/') as [string, string];
   return { family: network.includes(':') ? 'ipv6' : 'ipv4', length: Number(length) };

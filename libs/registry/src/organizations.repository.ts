@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService, type Prisma, type Transaction } from '@app/database';
+import { likeLiteral, PrismaService, type Prisma, type Transaction } from '@app/database';
 import { ConflictError } from '@app/domain';
 
 export interface OrganizationRecord {
@@ -72,7 +72,7 @@ export class OrganizationsRepository {
   list(filter: OrganizationFilter, limit: number, after?: { at: Date; id: string }): Promise<OrganizationRecord[]> {
     const where: Prisma.OrganizationWhereInput[] = [];
     if (filter.q !== undefined) {
-      where.push({ OR: [{ name: { contains: filter.q, mode: 'insensitive' } }, { customerRef: filter.q }] });
+      where.push({ OR: [{ name: { contains: likeLiteral(filter.q), mode: 'insensitive' } }, { customerRef: filter.q }] });
     }
     if (filter.status !== undefined) {
       where.push({ status: filter.status });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigner, type PreparedBody, type Rendering } from '@app/allowlist';
-import { ForbiddenActionError, InvalidFieldError, type Role } from '@app/domain';
+import { ForbiddenActionError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
 import type { SigningKeyDto } from './allowlist.dto.js';
 
 export interface FeedRequest {
@@ -78,9 +78,10 @@ export class AllowlistService {
       if (request.role !== 'auditor' && request.role !== 'admin') {
         throw new ForbiddenActionError('asOf is for auditors and admins');
       }
-      const instant = new Date(request.asOf);
-      if (Number.isNaN(instant.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(request.asOf)) {
-        throw new InvalidFieldError('asOf', 'must be an ISO-8601 instant');
+      // A repeated ?asOf= arrives as an array.
+      const instant = typeof request.asOf === 'string' ? parseInstant(request.asOf) : undefined;
+      if (instant === undefined) {
+        throw new InvalidFieldError('asOf', 'must be one ISO-8601 date-time with a time zone, between the years 0001 and 9999');
       }
       const { head, candidates } = await this.repository.at(instant);
       const snapshot = buildSnapshot(candidates, head.version, head.changedAt, instant, undefined, (body) => this.signer.sign(body));

@@ -89,6 +89,10 @@ function fromFastifyError(error: FastifyLikeError, requestId: string): Problem |
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'malformed-json', 'Malformed JSON', requestId, 'the request body is not valid JSON');
+    case 'FST_ERR_BAD_URL':
+      return problem(400, 'bad-request', 'Bad request', requestId, 'the URL is not validly percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return problem(414, 'uri-too-long', 'URI too long', requestId, 'a path segment of the URL is too long');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return problem(400, 'bad-request', 'Bad request', requestId, 'Content-Length does not match the body');
     default:

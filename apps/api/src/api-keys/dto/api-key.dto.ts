@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { OWNER_MAX_LENGTH, ROLES, type Role } from '@app/domain';
+import { IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 100, example: 'postfix mx1' })
@@ -21,15 +21,14 @@ export class CreateApiKeyDto {
       'The person behind the key: an e-mail address or directory handle, stored lowercased. Required for admin, csr and auditor keys ' +
       '(four eyes compares owners: two keys of one person approve nothing of each other); a filter key may name the host it serves.',
   })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(OWNER_MAX_LENGTH)
   owner?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the key stops working; never when absent' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   expiresAt?: Date;
 }
 

@@ -1,53 +1,51 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
+import { IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
 export class ListAuditEventsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'organization' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   entityType?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   entityId?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   organizationId?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'The API key that made the change' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   actorId?: string;
 
   @ApiPropertyOptional({ example: 'alice@example.com', description: 'The person behind the key (any spelling of case)' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(254)
   actorOwner?: string;
 
   @ApiPropertyOptional({ example: 'organization.suspended' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   @Matches(/^[a-z_]+\.[a-z_]+$/, { message: 'action must look like entity.verb, e.g. organization.created' })
   action?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Events at or after this instant' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   from?: Date;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Events before this instant' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   to?: Date;
 }
 

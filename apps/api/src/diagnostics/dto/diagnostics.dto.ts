@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { ExceptionResponseDto } from '../../exceptions/dto/exception.dto.js';
+import { IsOptionalNonNull } from '../../common/validators.js';
 
 export class HeloDiagnosticsQueryDto {
   @ApiProperty({ description: 'The HELO/EHLO name exactly as the server announces it', example: 'exch01.corp.local' })
@@ -10,7 +11,7 @@ export class HeloDiagnosticsQueryDto {
   helo!: string;
 
   @ApiPropertyOptional({ description: 'The client address the server connects from', example: '192.0.2.10' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   ip?: string;

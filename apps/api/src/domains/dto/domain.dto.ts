@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsNotEmpty, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength, MinLength } from 'class-validator';
+import { FreeText, IsInstant } from '../../common/validators.js';
 
 export class CreateDomainDto {
   @ApiProperty({ maxLength: 254, example: 'example.com', description: 'A domain the organization controls (not a public suffix)' })
@@ -15,11 +15,11 @@ export class OverrideDomainDto {
   @IsString()
   @MinLength(10)
   @MaxLength(2000)
+  @FreeText()
   justification!: string;
 
   @ApiProperty({ format: 'date-time', description: 'When the override ends (at most 365 days ahead)' })
-  @Type(() => Date)
-  @IsDate()
+  @IsInstant()
   expiresAt!: Date;
 }
 
@@ -28,6 +28,7 @@ export class DomainOverrideRejectionDto {
   @IsString()
   @MinLength(3)
   @MaxLength(2000)
+  @FreeText()
   reason!: string;
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsNotEmpty, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
+import { FreeText, IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
 const SCOPES = ['pair', 'ip', 'helo'] as const;
 const STATUSES = ['pending_approval', 'active', 'suspended', 'revoked', 'expired', 'rejected'] as const;
@@ -16,7 +16,7 @@ export class GrantExceptionDto {
     default: 'pair',
     description: 'pair: HELO name and address must both match; ip: any HELO from its addresses; helo: that name from anywhere (admin-approved only)',
   })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(SCOPES)
   scope?: (typeof SCOPES)[number];
 
@@ -24,25 +24,24 @@ export class GrantExceptionDto {
   @IsString()
   @MinLength(3)
   @MaxLength(2000)
+  @FreeText()
   reason!: string;
 
   @ApiPropertyOptional({ maxLength: 100, example: 'CS-48213' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
   ticketRef?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Default: now' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   startsAt?: Date;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Default: 90 days after startsAt; at most EXCEPTION_MAX_DAYS from now' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   expiresAt?: Date;
 
   @ApiPropertyOptional({
@@ -51,10 +50,11 @@ export class GrantExceptionDto {
     description:
       'Admins only: grant although ownership is not proven, or although the server is on a DNS blocklist (an override, which another admin must approve)',
   })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MinLength(10)
   @MaxLength(2000)
+  @FreeText()
   justification?: string;
 }
 
@@ -63,63 +63,61 @@ export class DecisionReasonDto {
   @IsString()
   @MinLength(3)
   @MaxLength(2000)
+  @FreeText()
   reason!: string;
 }
 
 export class RenewExceptionDto {
   @ApiProperty({ format: 'date-time', description: 'The new end; later than the current one, at most EXCEPTION_MAX_DAYS from now' })
-  @Type(() => Date)
-  @IsDate()
+  @IsInstant()
   expiresAt!: Date;
 }
 
 export class ListExceptionsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   organizationId?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   mailServerId?: string;
 
   @ApiPropertyOptional({ enum: STATUSES, description: 'As it is now (an exception past its expiry is expired)' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(STATUSES)
   status?: (typeof STATUSES)[number];
 
   @ApiPropertyOptional({ enum: SCOPES })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(SCOPES)
   scope?: (typeof SCOPES)[number];
 
   @ApiPropertyOptional({ description: 'HELO name (compared normalized)' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(254)
   helo?: string;
 
   @ApiPropertyOptional({ description: 'Exceptions whose addresses contain this address or prefix' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   address?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'In effect at this instant' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   activeAt?: Date;
 
   @ApiPropertyOptional({ format: 'date-time' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsOptionalNonNull()
+  @IsInstant()
   expiresBefore?: Date;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'The API key that requested it' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   requestedBy?: string;
 }

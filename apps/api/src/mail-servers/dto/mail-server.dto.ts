@@ -4,13 +4,13 @@ import {
   ArrayMinSize,
   IsArray,
   IsNotEmpty,
-  IsOptional,
   IsString,
   IsUUID,
   MaxLength,
   ValidateIf,
 } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
+import { FreeText, IsOptionalNonNull } from '../../common/validators.js';
 
 export const MAX_ADDRESSES_PER_SERVER = 64;
 
@@ -38,22 +38,23 @@ export class CreateMailServerDto {
   addresses!: string[];
 
   @ApiPropertyOptional({ maxLength: 1000 })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(1000)
+  @FreeText()
   description?: string;
 }
 
 export class UpdateMailServerDto {
   @ApiPropertyOptional({ maxLength: 254 })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @IsNotEmpty()
   @MaxLength(254)
   heloHostname?: string;
 
   @ApiPropertyOptional({ type: [String], description: 'Replaces the whole list' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_ADDRESSES_PER_SERVER)
@@ -61,23 +62,24 @@ export class UpdateMailServerDto {
   @MaxLength(64, { each: true })
   addresses?: string[];
 
-  @ApiPropertyOptional({ maxLength: 1000, nullable: true, description: 'null removes it' })
+  @ApiPropertyOptional({ type: String, maxLength: 1000, nullable: true, description: 'null removes it' })
   @ValidateIf((_object, value) => value !== null)
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(1000)
+  @FreeText()
   description?: string | null;
 }
 
 export class ListMailServersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'HELO name (compared normalized)' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(254)
   helo?: string;
 
   @ApiPropertyOptional({ description: 'Servers whose prefixes contain this address (or prefix)' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   address?: string;
@@ -85,7 +87,7 @@ export class ListMailServersQueryDto extends PageQueryDto {
 
 export class SearchMailServersQueryDto extends ListMailServersQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   organizationId?: string;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
+import { FreeText, IsOptionalNonNull } from '../../common/validators.js';
 
 const CUSTOMER_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -12,23 +13,24 @@ export class CreateOrganizationDto {
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 64, example: 'C-104233', description: "The provider's account number; unique" })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   @Matches(CUSTOMER_REF, { message: 'customerRef may contain only letters, digits, ".", "_" and "-"' })
   customerRef?: string;
 
   @ApiPropertyOptional({ maxLength: 4000 })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(4000)
+  @FreeText()
   notes?: string;
 }
 
-export class UpdateOrganizationDto extends PartialType(CreateOrganizationDto) {
+export class UpdateOrganizationDto extends PartialType(CreateOrganizationDto, { skipNullProperties: false }) {
   @ApiPropertyOptional({ maxLength: 64, nullable: true, description: 'null removes it' })
   @ValidateIf((_object, value) => value !== null)
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   @Matches(CUSTOMER_REF, { message: 'customerRef may contain only letters, digits, ".", "_" and "-"' })
@@ -36,21 +38,22 @@ export class UpdateOrganizationDto extends PartialType(CreateOrganizationDto) {
 
   @ApiPropertyOptional({ maxLength: 4000, nullable: true, description: 'null removes them' })
   @ValidateIf((_object, value) => value !== null)
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(4000)
+  @FreeText()
   override notes?: string;
 }
 
 export class ListOrganizationsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Part of the name (any case), or the exact customerRef' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(200)
   q?: string;
 
   @ApiPropertyOptional({ enum: ['active', 'suspended'] })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(['active', 'suspended'])
   status?: 'active' | 'suspended';
 }
