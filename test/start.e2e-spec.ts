@@ -161,6 +161,27 @@ describe('npm start', () => {
       expect(created.status).toBe(201);
       organizationId = ((await created.json()) as { id: string }).id;
 
+      // The README's first hour: a second admin and a filter key, minted through the API while it runs.
+      const mint = async (body: Record<string, string>) => {
+        const response = await fetch(`${base}/v1/api-keys`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(response.status).toBe(201);
+        return ((await response.json()) as { key: string }).key;
+      };
+      const jane = await mint({ name: 'jane', role: 'admin', owner: 'jane@example.com' });
+      const filter = await mint({ name: 'postfix mx1', role: 'filter', owner: 'mx1.example.net' });
+      const listed = await fetch(`${base}/v1/api-keys`, { headers: { authorization: `Bearer ${jane}` } });
+      expect(listed.status).toBe(200);
+      expect(((await listed.json()) as { items: { owner: string }[] }).items.map((item) => item.owner).sort()).toEqual([
+        'bootstrap-admin',
+        'jane@example.com',
+        'mx1.example.net',
+      ]);
+      expect((await fetch(`${base}/v1/allowlist`, { headers: { authorization: `Bearer ${filter}` } })).status).toBe(200);
+
       // A worker that dies is reported and started again; the API keeps answering meanwhile.
       process.kill(workerPid!, 'SIGKILL');
       await first.waitFor((text) => workerPids(text).length === 2, 'the worker was restarted');
