@@ -9,3 +9,4 @@ export * from './pagination.js';
 export * from './clock.js';
 export * from './versioned.js';
 export * from './owner.js';
+export * from './public-dns.js';
