@@ -28,6 +28,7 @@ const MAX_CNAME_HOPS = 8;
 /** Lets c-ares report its own timeout before the guard cancels the query. */
 const GUARD_SLACK_MS = 50;
 const SYSTEM = 'system';
+const DNS_PORT = 53;
 
 /**
  * The DNS client HeloPass uses for ownership proof, re-checks and mail-server
@@ -57,12 +58,13 @@ export class DnsClient implements DnsLookup, DnsFanout {
     const resolverOptions = { timeout: options.timeoutMs, tries: options.tries, maxTimeout: options.timeoutMs };
     this.budgetMs = options.timeoutMs * options.tries + GUARD_SLACK_MS;
     if (options.resolvers.length === 0) {
-      this.slots = [{ name: SYSTEM, resolver: new dns.Resolver(resolverOptions), configured: true }];
+      this.slots = systemSlots(resolverOptions);
     } else {
       this.slots = options.resolvers.map((entry) => {
-        const name = entry.trim();
-        const { host, port } = parseResolverEntry(name);
+        const { host, port } = parseResolverEntry(entry.trim());
         const resolver = new dns.Resolver(resolverOptions);
+        // Named host:port, port 53 written out: every answer says which server said it.
+        const name = hostPort(host, port ?? DNS_PORT);
         if (isIP(host) === 0) {
           return { name, resolver, host: { name: host, port }, configured: false };
         }
@@ -71,6 +73,15 @@ export class DnsClient implements DnsLookup, DnsFanout {
       });
     }
     this.resolvers = this.slots.map((slot) => slot.name);
+  }
+
+  /** A records of `name` as one resolver (by its name in `resolvers`) sees them: how ResolverHealth asks each its canary. */
+  aFrom(resolver: string, name: string, options: LookupOptions = {}): Promise<DnsOutcome<string>> {
+    const slot = this.slots.find((candidate) => candidate.name === resolver);
+    if (slot === undefined) {
+      return Promise.resolve({ status: 'error', resolver, error: 'EUNKNOWNRESOLVER: not one of the configured resolvers' });
+    }
+    return this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n), (address) => address, options.signal);
   }
 
   /** RFC 7208 §3.3: a TXT record's character-strings are joined with nothing between them. */
@@ -321,6 +332,30 @@ function reverseName(address: string): string | undefined {
   }
   const nibbles = bytes.flatMap((byte) => [(byte >> 4).toString(16), (byte & 0x0f).toString(16)]);
   return `${nibbles.reverse().join('.')}.ip6.arpa`;
+}
+
+/**
+ * The system's resolvers (resolv.conf, as c-ares reads it), one slot each,
+ * named by address and port, so an answer names the server that gave it
+ * rather than "system". c-ares would try them in turn on one channel; asking
+ * them in turn here does the same.
+ */
+function systemSlots(resolverOptions: ConstructorParameters<typeof dns.Resolver>[0]): ResolverSlot[] {
+  const servers = new dns.Resolver(resolverOptions).getServers();
+  if (servers.length === 0) {
+    return [{ name: SYSTEM, resolver: new dns.Resolver(resolverOptions), configured: true }];
+  }
+  return servers.map((server) => {
+    const resolver = new dns.Resolver(resolverOptions);
+    resolver.setServers([server]);
+    const { host, port } = parseResolverEntry(server);
+    return { name: hostPort(host, port ?? DNS_PORT), resolver, configured: true };
+  });
+}
+
+/** `192.0.2.53:53`, `[2001:db8::53]:53`, `unbound:53`. */
+function hostPort(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The form `Resolver.setServers()` takes. */

@@ -24,8 +24,8 @@ const SPECIAL_USE: ReadonlyArray<{ suffix: string; why: string }> = [
 /**
  * Why `name` (normalized: lowercase, no trailing dot, A-labels) can never
  * resolve in the public DNS, or null when it can. Such a name is either
- * special-use (above), a single label, or under a top-level label that is not
- * delegated in the root zone: not on the Public Suffix List's ICANN section
+ * special-use (above), or under a top-level label that is not delegated in
+ * the root zone (a single label is such a label itself): not on the Public Suffix List's ICANN section
  * (tldts' copy), which lists every delegated TLD — `corp`, `lan`, `home`,
  * `localdomain` are not. The reason never repeats the name itself.
  */
@@ -35,12 +35,13 @@ export function neverPublicReason(name: string): string | null {
       return `.${suffix} is ${why}`;
     }
   }
+  const tld = name.slice(name.lastIndexOf('.') + 1);
+  if (parse(tld, { allowPrivateDomains: false, validateHostname: false }).isIcann === true) {
+    // A delegated top-level domain (`com` itself is one, if no host's name).
+    return null;
+  }
   if (!name.includes('.')) {
     return 'a single label without a dot is never a name in the public DNS';
   }
-  const tld = name.slice(name.lastIndexOf('.') + 1);
-  if (parse(tld, { allowPrivateDomains: false, validateHostname: false }).isIcann !== true) {
-    return 'its top-level label is not a top-level domain of the public DNS (it is used only inside private networks)';
-  }
-  return null;
+  return 'its top-level label is not a top-level domain of the public DNS (it is used only inside private networks)';
 }
