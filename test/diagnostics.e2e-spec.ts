@@ -173,6 +173,10 @@ describe('HELO diagnostics', () => {
       expect(advice).toContain('trouble on our side');
       expect(advice).not.toContain('no DNS address');
       expect(advice).not.toMatch(/publish an A record/i);
+      // A name that can never resolve publicly is still called so.
+      const local = (await own.http.get('/v1/diagnostics/helo').query({ helo: 'exch01.corp.local' }).set(bearer(own.keys.csr)).expect(200)).body;
+      expect(local.postfix.rejected).toBeNull();
+      expect(local.advice.join('\n')).toContain('can never resolve in the public DNS (.local is reserved for multicast DNS');
     } finally {
       await own.close();
       await broken.stop();

@@ -66,6 +66,11 @@ export function heloAdvice(facts: AdviceFacts): string[] {
       `Our servers refuse "${normalized ?? announced}" because it has no DNS address (A/AAAA) or MX record. The fix is to make the mail server announce its real public name, or to publish an A record for "${normalized ?? announced}".`,
     );
   }
+  if (postfix.rejected === null && facts.neverPublic !== null) {
+    advice.push(
+      `Whatever our DNS says, "${announced}" can never resolve in the public DNS (${facts.neverPublic}): the mail server must announce its public name, or the customer needs an exception for this server.`,
+    );
+  }
   if (postfix.rejected && facts.ptrNames.length > 0) {
     advice.push(`The sending address's reverse DNS name is ${facts.ptrNames.join(', ')}; announcing that name in HELO (if it resolves) would fix the rejection.`);
   }
