@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { ExceptionResponseDto } from '../../exceptions/dto/exception.dto.js';
-import { IsOptionalNonNull } from '../../common/validators.js';
+import { IsOptionalNonNull, SmtpArgument } from '../../common/validators.js';
 
 export class HeloDiagnosticsQueryDto {
   @ApiProperty({
@@ -13,6 +13,7 @@ export class HeloDiagnosticsQueryDto {
   @IsNotEmpty()
   // RFC 5321 §4.5.3.1.4: a command line is at most 512 octets.
   @MaxLength(512)
+  @SmtpArgument()
   helo!: string;
 
   @ApiPropertyOptional({ description: 'The client address the server connects from', example: '192.0.2.10' })
