@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { loadHeloTable, serveHeloZone } from '../scripts/mailhost/helo-table.js';
+import { CANARY_NAME, startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
 import { bearer, createMailServer, createOrganization, startTestApp, unique, type TestApp } from './support/test-app.js';
 
@@ -20,13 +21,16 @@ describe('HELO diagnostics', () => {
     t.http.get('/v1/diagnostics/helo').query(query).set(bearer(t.keys.csr)).expect(200);
 
   it('explains a rejected name with Postfix\'s exact reply, the PTR names, the owner and advice', async () => {
-    const helo = `${unique('exch')}.corp.example`;
+    const helo = `${unique('exch')}.corp.example.com`;
     const org = await createOrganization(t, { name: 'Example Widgets Ltd' });
     const server = await createMailServer(t, org.id, { heloHostname: helo, addresses: ['198.51.100.0/28'] });
     dns.ptr('198.51.100.7', ['mail.widgets.example']);
     const response = await diagnose({ helo: helo.toUpperCase(), ip: '198.51.100.7' });
-    expect(response.body.syntax).toEqual({ announced: helo.toUpperCase(), normalized: helo, valid: true, problem: null });
-    expect(response.body.dns.a.status).toBe('nxdomain');
+    expect(response.body.syntax).toEqual({ announced: helo.toUpperCase(), form: 'hostname', normalized: helo, valid: true, problem: null });
+    expect(response.body.neverPublic).toBeNull();
+    // Every answer names the resolver that gave it, address:port.
+    expect(response.body.dns.a).toMatchObject({ status: 'nxdomain', resolver: dns.address });
+    expect(response.body.dns.mx.resolver).toBe(dns.address);
     expect(response.body.postfix).toMatchObject({
       rejected: true,
       reply: `450 4.7.1 <${helo.toUpperCase()}>: Helo command rejected: Host not found`,
@@ -63,8 +67,13 @@ describe('HELO diagnostics', () => {
     const response = await diagnose({ helo });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(response.body.dns.a.status).toBe('timeout');
-    expect(response.body.postfix.rejected).toBeNull();
+    expect(response.body.postfix).toMatchObject({
+      rejected: null,
+      // What Postfix answers while its own lookups fail: a temporary 450 (unknown_helo_hostname_tempfail_action).
+      reply: `450 4.7.1 <${helo}>: Helo command rejected: Host not found`,
+    });
     expect(response.body.postfix.explanation).toContain('not the same as "no record"');
+    expect(response.body.dns.a).toMatchObject({ resolver: dns.address, error: expect.any(String) });
     const servfail = `${unique('broken')}.example`;
     dns.servfail(servfail);
     expect((await diagnose({ helo: servfail })).body.dns.mx.status).toBe('servfail');
@@ -73,7 +82,7 @@ describe('HELO diagnostics', () => {
   it('flags an invalid name with the reply reject_invalid_helo_hostname gives, and a bad address', async () => {
     const response = await diagnose({ helo: 'exch..corp', ip: '300.1.2.3' });
     expect(response.body.syntax.valid).toBe(false);
-    expect(response.body.syntax.problem).toContain('empty labels');
+    expect(response.body.syntax.problem).toContain('empty label');
     expect(response.body.postfix).toMatchObject({
       rejected: true,
       reply: '501 5.5.2 <exch..corp>: Helo command rejected: Invalid name',
@@ -102,5 +111,75 @@ describe('HELO diagnostics', () => {
     expect((await diagnose({ helo: server.heloHostname, ip: '203.0.113.200' })).body.exception).toBeNull();
     await t.http.post(`/v1/exceptions/${granted.body.id}/revoke`).set(bearer(t.keys.csr)).send({ reason: 'fixed' }).expect(200);
     expect((await diagnose({ helo: server.heloHostname, ip: '203.0.113.130' })).body.exception).toBeNull();
+  });
+
+  it('predicts Postfix\'s reply for every row of the HELO table (the one verify.sh checks against the real Postfix)', async () => {
+    const table = loadHeloTable();
+    serveHeloZone(dns, table);
+    const disagreements: string[] = [];
+    for (const row of table.rows) {
+      const { postfix } = (await diagnose({ helo: row.helo })).body;
+      if (postfix.reply !== row.reply || (postfix.rejected === false) !== (row.reply === null)) {
+        disagreements.push(`${row.form}: ${JSON.stringify(row.helo)} predicted ${JSON.stringify(postfix.reply)}, Postfix ${JSON.stringify(row.reply)}`);
+      }
+    }
+    expect(disagreements).toEqual([]);
+  });
+
+  it('accepts address literals as Postfix does, and matches such a server by its address', async () => {
+    for (const helo of ['[192.0.2.1]', '[IPv6:2001:db8::1]']) {
+      const { body } = await diagnose({ helo, ip: '192.0.2.1' });
+      expect(body.syntax).toEqual({ announced: helo, form: 'address_literal', normalized: null, valid: true, problem: null });
+      expect(body.postfix).toMatchObject({ rejected: false, reply: null, restriction: null });
+      expect(body.postfix.explanation).toContain('both checks let it through');
+      expect(body.dns.a.status).toBe('skipped');
+      expect(body.advice[0]).toContain(`accept the address literal "${helo}" on both HELO checks`);
+      expect(body.advice.join('\n')).not.toContain('Invalid name');
+    }
+    const bad = (await diagnose({ helo: '[2001:db8::1]' })).body;
+    expect(bad.postfix).toMatchObject({ rejected: true, reply: '501 5.5.2 <[2001:db8::1]>: Helo command rejected: invalid ip address' });
+    expect(bad.advice[0]).toContain('[IPv6:2001:db8::1]');
+  });
+
+  it('says a name that can never resolve publicly cannot be fixed in DNS: announce the public name, or an exception', async () => {
+    for (const [helo, why] of [
+      [`exch01.${unique('corp')}.local`, '.local is reserved for multicast DNS'],
+      [`nas.${unique('home')}.home.arpa`, '.home.arpa is reserved for home networks'],
+      [`exch01.${unique('intranet')}.corp`, 'not a top-level domain of the public DNS'],
+      [unique('exch'), 'a single label'],
+    ]) {
+      const { body } = await diagnose({ helo, ip: '198.51.100.9' });
+      expect(body.postfix).toMatchObject({ rejected: true, reply: `450 4.7.1 <${helo}>: Helo command rejected: Host not found` });
+      expect(body.neverPublic).toContain(why);
+      const advice = body.advice.join('\n');
+      expect(advice).toContain('it never can');
+      expect(advice).toContain(why);
+      expect(advice).toContain('must announce its public name');
+      expect(advice).toContain('needs an exception');
+      expect(advice).not.toMatch(/publish an A record/i);
+    }
+  });
+
+  it('with a resolver that answers NXDOMAIN for everything: "cannot tell: our resolver looks broken", never "no record"', async () => {
+    const broken = await startTestDnsServer({ canary: false });
+    const own = await startTestApp({ DNS_RESOLVERS: broken.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
+    try {
+      const helo = `mail.${unique('real')}.example.com`;
+      const { body } = (await own.http.get('/v1/diagnostics/helo').query({ helo }).set(bearer(own.keys.csr)).expect(200));
+      expect(body.dns.a).toMatchObject({ status: 'nxdomain', resolver: broken.address });
+      expect(body.postfix).toMatchObject({ rejected: null, reply: null, restriction: 'reject_unknown_helo_hostname' });
+      expect(body.postfix.explanation).toMatch(new RegExp(`^cannot tell: our resolver ${broken.address.replace(/\./g, '\\.')} \\(it answered NXDOMAIN for the canary ${CANARY_NAME.replace(/\./g, '\\.')}, a name that always exists\\) looks broken`));
+      const advice = body.advice.join('\n');
+      expect(advice).toContain('trouble on our side');
+      expect(advice).not.toContain('no DNS address');
+      expect(advice).not.toMatch(/publish an A record/i);
+      // A name that can never resolve publicly is still called so.
+      const local = (await own.http.get('/v1/diagnostics/helo').query({ helo: 'exch01.corp.local' }).set(bearer(own.keys.csr)).expect(200)).body;
+      expect(local.postfix.rejected).toBeNull();
+      expect(local.advice.join('\n')).toContain('can never resolve in the public DNS (.local is reserved for multicast DNS');
+    } finally {
+      await own.close();
+      await broken.stop();
+    }
   });
 });

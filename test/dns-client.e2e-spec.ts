@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
+import { getServers } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsClient, parseResolverList } from '../libs/dns/src/dns-client.js';
@@ -320,8 +321,35 @@ describe('several resolvers', () => {
     expect(await client([resolver]).txt(name)).toEqual({ status: 'ok', resolver, records: ['by-name'] });
   });
 
-  it('names the system resolvers "system" when none is configured', () => {
-    expect(new DnsClient({ resolvers: [], timeoutMs: 1000, tries: 2 }).resolvers).toEqual(['system']);
+  it('names the system resolvers by address and port when none is configured, one each', () => {
+    // What resolv.conf names, as Node reads it: `192.0.2.53`, `127.0.0.1:5353`, `[::1]:5353`, `::1`.
+    const expected = getServers().map((server) => {
+      if (server.startsWith('[') || /^[\d.]+:\d+$/.test(server)) {
+        return server;
+      }
+      return server.includes(':') ? `[${server}]:53` : `${server}:53`;
+    });
+    expect(expected.length).toBeGreaterThan(0);
+    expect(new DnsClient({ resolvers: [], timeoutMs: 1000, tries: 2 }).resolvers).toEqual(expected);
+  });
+
+  it('names configured resolvers address:port, port 53 written out', () => {
+    expect(client(['192.0.2.53', '2001:db8::53', '[2001:db8::54]:5353', 'resolver.example.com', `127.0.0.1:${primary.port}`]).resolvers).toEqual([
+      '192.0.2.53:53',
+      '[2001:db8::53]:53',
+      '[2001:db8::54]:5353',
+      'resolver.example.com:53',
+      primary.address,
+    ]);
+  });
+
+  it('asks one resolver alone for A records (the canary check), and names an unknown one', async () => {
+    const name = domain();
+    secondary.a(name, ['192.0.2.80']);
+    const dns = client([primary.address, secondary.address]);
+    expect(await dns.aFrom(secondary.address, name)).toEqual({ status: 'ok', resolver: secondary.address, records: ['192.0.2.80'] });
+    expect(await dns.aFrom(primary.address, name)).toEqual({ status: 'nxdomain', resolver: primary.address });
+    expect(await dns.aFrom('192.0.2.99:53', name)).toMatchObject({ status: 'error', resolver: '192.0.2.99:53', error: expect.stringMatching(/^EUNKNOWNRESOLVER/) });
   });
 });
 

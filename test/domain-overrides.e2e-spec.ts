@@ -26,7 +26,7 @@ describe('domains: overrides', () => {
     const response = await t.http
       .post(`/v1/organizations/${org.id}/domains`)
       .set(bearer(t.keys.csr))
-      .send({ name: `${unique('cust')}.example` })
+      .send({ name: `${unique('cust')}.example.com` })
       .expect(201);
     return response.body as { id: string };
   }

@@ -20,7 +20,7 @@ describe('domains: TXT challenges', () => {
     await dns?.stop();
   });
 
-  const domainName = () => `${unique('cust')}.example`;
+  const domainName = () => `${unique('cust')}.example.com`;
 
   async function addDomain(name = domainName(), organizationId?: string) {
     const org = organizationId ?? (await createOrganization(t)).id;
@@ -63,7 +63,7 @@ describe('domains: TXT challenges', () => {
       const response = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name }).expect(422);
       expect(response.body.detail).toContain('public suffix');
     }
-    for (const name of ['exch01', 'bad..name.example', 'has_underscore.example', '[192.0.2.1]']) {
+    for (const name of ['bad..name.example.com', 'has_underscore.example.com', '[192.0.2.1]']) {
       const response = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name }).expect(400);
       expect(response.body.errors[0].field).toBe('name');
     }
@@ -73,6 +73,30 @@ describe('domains: TXT challenges', () => {
       .send({ name: domainName() })
       .expect(404);
     expect(await t.prisma.domain.count({ where: { organizationId: org.id } })).toBe(0);
+  });
+
+  it('refuses names that can never resolve publicly (422 naming why), and writes nothing', async () => {
+    const org = await createOrganization(t);
+    const refusals: Array<[string, RegExp]> = [
+      ['corp.local', /\.local is reserved for multicast DNS/],
+      ['exch01.corp.local', /\.local is reserved/],
+      ['home.arpa', /home\.arpa is reserved for home networks/],
+      ['nas.home.arpa', /home\.arpa/],
+      ['exch01', /a single label/],
+      ['intranet.corp', /not a top-level domain of the public DNS/],
+      ['fileserver.lan', /not a top-level domain/],
+      ['db.internal', /\.internal is reserved/],
+      ['printer.localhost', /\.localhost/],
+    ];
+    for (const [name, why] of refusals) {
+      const response = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name }).expect(422);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.body.detail).toMatch(/^name can never be verified: /);
+      expect(response.body.detail).toMatch(why);
+      expect(response.body.detail).toContain("Claim the customer's public domain");
+    }
+    expect(await t.prisma.domain.count({ where: { organizationId: org.id } })).toBe(0);
+    expect(await t.prisma.auditEvent.count({ where: { organizationId: org.id, action: 'domain.created' } })).toBe(0);
   });
 
   it('verifies when the value is in any record of the set, and records what each resolver saw', async () => {
@@ -268,7 +292,7 @@ describe('domains: several resolvers must agree', () => {
 
   it('does not verify while the resolvers disagree, and does once they agree; a silent one does not count', async () => {
     const org = await createOrganization(t);
-    const name = `${unique('two')}.example`;
+    const name = `${unique('two')}.example.com`;
     const created = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name }).expect(201);
     const { recordName, recordValue } = created.body.challenge;
     first.txt(recordName, [recordValue]);

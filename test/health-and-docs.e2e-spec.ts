@@ -3,25 +3,63 @@ import { inject } from 'vitest';
 import { validate } from '@readme/openapi-parser';
 import { applyMigrations } from '@app/database';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
+import { CANARY_NAME, startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 describe('health', () => {
   let t: TestApp;
+  let dns: TestDnsServer;
   beforeAll(async () => {
-    t = await startTestApp();
+    dns = await startTestDnsServer();
+    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
   });
   afterAll(async () => {
     await t.close();
+    await dns.stop();
   });
 
-  it('is live and ready when the database answers and every migration is applied', async () => {
+  it('is live and ready when the database answers and every migration is applied, its resolver found the canary', async () => {
     expect((await t.http.get('/health/live').expect(200)).body).toEqual({ status: 'ok' });
     expect((await t.http.get('/health/ready').expect(200)).body).toEqual({
       status: 'ready',
       database: 'up',
       migrations: 'applied',
       allowlist: { version: expect.stringMatching(/^\d+$/), staleSince: null },
+      dns: {
+        status: 'ok',
+        canary: CANARY_NAME,
+        resolvers: [{ resolver: dns.address, status: 'ok', detail: `found the canary ${CANARY_NAME} (198.41.0.4)`, checkedAt: expect.any(String) }],
+      },
     });
+  });
+
+  it('reports a resolver that answers NXDOMAIN for everything, stays ready (200), and asks it once, not per probe', async () => {
+    const broken = await startTestDnsServer({ canary: false });
+    const own = await startTestApp({ DNS_RESOLVERS: `${dns.address},${broken.address}`, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
+    try {
+      const ready = (await own.http.get('/health/ready').expect(200)).body;
+      expect(ready.status).toBe('ready');
+      expect(ready.dns).toEqual({
+        status: 'broken',
+        canary: CANARY_NAME,
+        resolvers: [
+          expect.objectContaining({ resolver: dns.address, status: 'ok' }),
+          {
+            resolver: broken.address,
+            status: 'broken',
+            detail: `answered NXDOMAIN for the canary ${CANARY_NAME}, a name that always exists`,
+            checkedAt: expect.any(String),
+          },
+        ],
+      });
+      for (let i = 0; i < 5; i++) {
+        await own.http.get('/health/ready').expect(200);
+      }
+      expect(broken.queries.filter((query) => query.name.toLowerCase() === CANARY_NAME)).toHaveLength(1);
+    } finally {
+      await own.close();
+      await broken.stop();
+    }
   });
 
   it('is not ready while a migration is not applied, and ready again once it is', async () => {

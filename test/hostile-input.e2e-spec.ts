@@ -181,8 +181,8 @@ async function createTargets(t: TestApp, dns: TestDnsServer): Promise<Targets> {
   const organization = await createOrganization(t, { customerRef: unique('C') });
   const suspended = await createOrganization(t);
   await t.http.post(`/v1/organizations/${suspended.id}/suspend`).set(csr).expect(200);
-  const pendingDomain = await t.http.post(`/v1/organizations/${organization.id}/domains`).set(csr).send({ name: `${unique('pending')}.example` }).expect(201);
-  const overridden = await t.http.post(`/v1/organizations/${organization.id}/domains`).set(csr).send({ name: `${unique('override')}.example` }).expect(201);
+  const pendingDomain = await t.http.post(`/v1/organizations/${organization.id}/domains`).set(csr).send({ name: `${unique('pending')}.example.com` }).expect(201);
+  const overridden = await t.http.post(`/v1/organizations/${organization.id}/domains`).set(csr).send({ name: `${unique('override')}.example.com` }).expect(201);
   const override = { justification: 'the customer proved it on a call', expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() };
   await t.http.post(`/v1/domains/${overridden.body.id}/override`).set(bearer(t.keys.admin2)).send(override).expect(200);
   const plainServer = await createMailServer(t, organization.id);

@@ -62,7 +62,7 @@ describe('command line: import of hand-kept Postfix maps', () => {
   /** An organization whose domain is verified through its TXT challenge, with an SPF record naming `spf`. */
   async function verifiedOrganization(spf: string[]): Promise<{ id: string }> {
     const org = await createOrganization(t);
-    const domain = `${unique('import')}.example`;
+    const domain = `${unique('import')}.example.com`;
     const created = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name: domain }).expect(201);
     dns.txt(created.body.challenge.recordName, [created.body.challenge.recordValue]);
     await t.http.post(`/v1/domains/${created.body.id}/verify`).set(bearer(t.keys.csr)).expect(200);

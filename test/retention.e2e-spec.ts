@@ -47,7 +47,7 @@ describe('retention: the worker purges what would otherwise grow without end', (
     const domain = await t.http
       .post(`/v1/organizations/${organizationId}/domains`)
       .set(bearer(t.keys.csr))
-      .send({ name: `${unique('kept')}.example` })
+      .send({ name: `${unique('kept')}.example.com` })
       .expect(201);
     for (let i = 0; i < times; i += 1) {
       clock.advance(MINUTE);

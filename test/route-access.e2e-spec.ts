@@ -26,7 +26,7 @@ const csr = (c: Context) => bearer(c.t.keys.csr);
 const organization = async (c: Context) => (await createOrganization(c.t)).id;
 const mailServer = async (c: Context) => (await createMailServer(c.t, await organization(c))).id;
 async function domain(c: Context): Promise<{ id: string; challenge: { recordName: string; recordValue: string } }> {
-  const created = await c.t.http.post(`/v1/organizations/${await organization(c)}/domains`).set(csr(c)).send({ name: `${unique('access')}.example` }).expect(201);
+  const created = await c.t.http.post(`/v1/organizations/${await organization(c)}/domains`).set(csr(c)).send({ name: `${unique('access')}.example.com` }).expect(201);
   return created.body;
 }
 /** A domain with an override another admin asked for: the caller (an admin, another owner) decides it. */
@@ -95,7 +95,7 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'DELETE /v1/mail-servers/:id': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}` }) },
   'POST /v1/organizations/:id/domains': {
     roles: ['csr', 'admin'],
-    call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/domains`, body: { name: `${unique('claim')}.example` } }),
+    call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/domains`, body: { name: `${unique('claim')}.example.com` } }),
   },
   'GET /v1/organizations/:id/domains': {
     roles: ['csr', 'admin', 'auditor'],

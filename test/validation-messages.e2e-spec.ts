@@ -72,6 +72,12 @@ describe('invalid input answers one clear message per field', () => {
     // A control character is what is wrong with a value that also breaks a limit.
     const controlled = await t.http.post('/v1/organizations').set(bearer(t.keys.csr)).send({ name: `${long}\u0000` }).expect(400);
     expect(messagesOf(controlled.body)).toEqual({ name: 'must not contain control characters' });
+    const notes = await t.http
+      .post('/v1/organizations')
+      .set(bearer(t.keys.csr))
+      .send({ name: unique('Org'), notes: `${'n'.repeat(4001)}\u0007` })
+      .expect(400);
+    expect(messagesOf(notes.body)).toEqual({ notes: 'must not contain control characters other than tab and line breaks' });
 
     // An unknown field is named once, as not allowed.
     const unknown = await t.http.post('/v1/organizations').set(bearer(t.keys.csr)).send({ name: unique('Org'), colour: 'blue' }).expect(400);

@@ -37,7 +37,7 @@ describe('worker', () => {
     // Two replicas on one database: the queue hands each sweep to one of them.
     workers = [await startWorker(config, { clock, pollingIntervalSeconds: 0.5 }), await startWorker(config, { clock, pollingIntervalSeconds: 0.5 })];
     const org = await createOrganization(t);
-    const name = `${unique('bg')}.example`;
+    const name = `${unique('bg')}.example.com`;
     const domain = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name }).expect(201);
     dns.txt(domain.body.challenge.recordName, [domain.body.challenge.recordValue]);
     dns.txt(name, ['v=spf1 ip4:198.51.100.0/24 -all']);
@@ -66,8 +66,8 @@ describe('worker', () => {
     try {
       const domains = own.app.get(DomainsService);
       const org = await createOrganization(own);
-      const stale = await own.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(own.keys.csr)).send({ name: `${unique('never')}.example` }).expect(201);
-      const kept = await own.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(own.keys.csr)).send({ name: `${unique('kept')}.example` }).expect(201);
+      const stale = await own.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(own.keys.csr)).send({ name: `${unique('never')}.example.com` }).expect(201);
+      const kept = await own.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(own.keys.csr)).send({ name: `${unique('kept')}.example.com` }).expect(201);
       dns.txt(kept.body.challenge.recordName, [kept.body.challenge.recordValue]);
       await own.http.post(`/v1/domains/${kept.body.id}/verify`).set(bearer(own.keys.csr)).expect(200);
       dns.remove(kept.body.challenge.recordName);

@@ -3,8 +3,12 @@
 # the real programs: a private Postfix instance (smtpd on 127.0.0.1:2525) and a
 # private rspamd (127.0.0.1:11333/11334/11332) reading the HeloPass feed over
 # HTTP from a stand-in feed server (scripts/mailhost/feed-stub.mjs, 127.0.0.1:8808).
+# Then the HELO table (scripts/mailhost/helo-table.json): every HELO form in it
+# is sent to that Postfix, resolving through the suite's test DNS server on
+# 127.0.0.2:53 (scripts/mailhost/helo-dns.ts), and Postfix's reply must equal
+# the one the table predicts — the table the diagnostics' specs check too.
 #
-#   sudo scripts/mailhost/verify.sh [--no-install] [--keep] [--only postfix|rspamd]
+#   sudo scripts/mailhost/verify.sh [--no-install] [--keep] [--only postfix|rspamd|helo]
 #
 # Idempotent: it installs postfix and rspamd if they are missing (Debian/Ubuntu,
 # root, apt-get; postfix preseeded to "No configuration"), stops whatever a
@@ -24,6 +28,7 @@ W="${HELOPASS_VERIFY_DIR:-/tmp/helopass-mailhost}"
 SMTP_PORT="${SMTP_PORT:-2525}"
 FEED_PORT="${FEED_PORT:-8808}"
 POLICY_PORT="${POLICY_PORT:-10040}"
+HELO_DNS="${HELO_DNS:-127.0.0.2}" # port 53: resolv.conf takes no port
 INSTALL=1
 KEEP=0
 ONLY=all
@@ -32,7 +37,7 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0 ;;
     --keep) KEEP=1 ;;
     --only) ONLY="$2"; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -87,6 +92,7 @@ teardown() {
   kill_pidfile "$R/run/rspamd.pid"
   kill_pidfile "$W/feed-stub.pid"
   kill_pidfile "$W/policy-stub.pid"
+  kill_pidfile "$W/helo-dns.pid"
 }
 
 on_exit() {
@@ -390,6 +396,42 @@ verify_postfix() {
   [ "$KEEP" -eq 1 ] || { postfix -c "$PF" stop >/dev/null 2>&1 && pass "postfix stopped"; }
 }
 
+# --- the HELO table -------------------------------------------------------------
+# What the diagnostics predict (GET /v1/diagnostics/helo, the table its specs
+# check) against what this Postfix answers, row for row. The private instance
+# runs with the two HELO checks the diagnostics model; its chrooted smtpd reads
+# the queue directory's resolv.conf, pointed here at the table's DNS server
+# only, so every name resolves as the table's zone says.
+verify_helo_table() {
+  echo "== HELO table: predicted replies against Postfix $(postconf -d -h mail_version) =="
+  write_postfix_config
+  postconf -c "$PF" -e "smtpd_helo_restrictions = reject_invalid_helo_hostname, reject_unknown_helo_hostname"
+  printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$HELO_DNS" >"$W/spool/etc/resolv.conf"
+  # The test DNS server is TypeScript: run it with the project's Node 24 and tsx.
+  (cd "$REPO" && PATH="$REPO/node_modules/.bin:$PATH" exec tsx scripts/mailhost/helo-dns.ts --host "$HELO_DNS" --port 53) >"$W/helo-dns.log" 2>&1 &
+  echo $! >"$W/helo-dns.pid"
+  for _ in $(seq 1 100); do grep -q listening "$W/helo-dns.log" 2>/dev/null && break; sleep 0.1; done
+  if ! grep -q listening "$W/helo-dns.log"; then
+    fail "the table's DNS server did not start on $HELO_DNS:53 (npm ci first)" "$(cat "$W/helo-dns.log")"
+    return
+  fi
+  pass "the table's DNS server answers on $HELO_DNS:53"
+  if ! postfix -c "$PF" start >"$W/postfix-start.out" 2>&1; then
+    fail "postfix start" "$(cat "$W/postfix-start.out")"
+    return
+  fi
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.2; done
+  local line
+  while IFS= read -r line; do
+    case "$line" in
+      "PASS  "*) PASSES=$((PASSES + 1)); printf '%s\n' "$line" ;;
+      "FAIL  "*) FAILS=$((FAILS + 1)); printf '%s\n' "$line" ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done < <(node "$HERE/smtp-probe.mjs" --port "$SMTP_PORT" --table "$HERE/helo-table.json")
+  [ "$KEEP" -eq 1 ] || { postfix -c "$PF" stop >/dev/null 2>&1 && pass "postfix stopped"; kill_pidfile "$W/helo-dns.pid"; }
+}
+
 # --- rspamd -------------------------------------------------------------------
 write_rspamd_config() {
   mkdir -p "$R/etc/local.d" "$R/etc/override.d" "$R/db" "$R/run" "$R/log"
@@ -540,6 +582,7 @@ teardown
 for port in "$SMTP_PORT" $((SMTP_PORT + 1)) $((SMTP_PORT + 2)) $((SMTP_PORT + 3)) "$FEED_PORT" "$POLICY_PORT" 11332 11333 11334; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port 127.0.0.1:$port is in use; stop that first" >&2; exit 1; fi
 done
+if (exec 3<>"/dev/tcp/$HELO_DNS/53") 2>/dev/null; then echo "port $HELO_DNS:53 is in use; stop that first (or set HELO_DNS)" >&2; exit 1; fi
 rm -rf "$W"
 mkdir -p "$W"
 trap on_exit EXIT
@@ -547,6 +590,7 @@ start_feed || exit 1
 case "$ONLY" in
   postfix) verify_postfix ;;
   rspamd) verify_rspamd ;;
-  all) verify_postfix; verify_rspamd ;;
+  helo) verify_helo_table ;;
+  all) verify_postfix; verify_rspamd; verify_helo_table ;;
 esac
 [ "$FAILS" -eq 0 ]

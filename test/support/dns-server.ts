@@ -6,7 +6,8 @@ import ipaddr from 'ipaddr.js';
 /**
  * A programmable authoritative DNS server on 127.0.0.1 (UDP and TCP on one random port) for
  * e2e specs: real answers over the wire, so the code under test runs through
- * c-ares exactly as in production.
+ * c-ares exactly as in production. scripts/mailhost/helo-dns.ts runs it on a
+ * fixed address and port 53 as the resolver of a real Postfix.
  *
  *     const dns = await startTestDnsServer();
  *     dns.txt('_mailmax-challenge.example.com', ['mailmax-verification=abc']);
@@ -15,7 +16,8 @@ import ipaddr from 'ipaddr.js';
  *
  * Unknown names answer NXDOMAIN; a known name without records of the asked
  * type answers NOERROR with an empty answer (NODATA). Names compare without
- * regard to case (RFC 4343).
+ * regard to case (RFC 4343). The canary name HeloPass checks its resolvers
+ * with (DNS_CANARY_NAME's default) is served unless `canary: false`.
  */
 export interface TestDnsServer {
   /** `127.0.0.1:<port>` (UDP and TCP), as `DNS_RESOLVERS` takes it. */
@@ -92,7 +94,24 @@ export function reverseName(address: string): string {
   return `${nibbles.reverse().join('.')}.ip6.arpa`;
 }
 
-export async function startTestDnsServer(): Promise<TestDnsServer> {
+export interface TestDnsServerOptions {
+  /** Where to listen: 127.0.0.1 and a free port by default. */
+  host?: string;
+  port?: number;
+  /**
+   * Serve the canary name (DNS_CANARY_NAME's default, `a.root-servers.net`)
+   * as the public DNS does, so the app's resolver check finds this server
+   * healthy (default). Off: a server that answers NXDOMAIN for every name it
+   * is not given, like a broken resolver.
+   */
+  canary?: boolean;
+}
+
+/** DNS_CANARY_NAME's default and its addresses in the public DNS (the root hints). */
+export const CANARY_NAME = 'a.root-servers.net';
+const CANARY_ADDRESSES = { a: '198.41.0.4', aaaa: '2001:503:ba3e::2:30' };
+
+export async function startTestDnsServer(options: TestDnsServerOptions = {}): Promise<TestDnsServer> {
   const zone = new Map<string, NameEntry>();
   const queries: Array<{ name: string; type: string }> = [];
 
@@ -195,7 +214,15 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
       // A question this server cannot answer (an unencodable name, say) is dropped, never fatal.
     }
   };
-  const { udp, tcp, port } = await listenOnOnePort(handler);
+  const serveCanary = (): void => {
+    if (options.canary ?? true) {
+      add(CANARY_NAME, 'A', [{ type: 'A', address: CANARY_ADDRESSES.a }]);
+      add(CANARY_NAME, 'AAAA', [{ type: 'AAAA', address: CANARY_ADDRESSES.aaaa }]);
+    }
+  };
+  serveCanary();
+  const host = options.host ?? '127.0.0.1';
+  const { udp, tcp, port } = await listenOnOnePort(handler, host, options.port);
   const connections = new Set<Socket>();
   tcp.on('connection', (socket: Socket) => {
     connections.add(socket);
@@ -204,7 +231,7 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
   });
 
   return {
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     port,
     queries,
     get chaseCnames() {
@@ -269,6 +296,7 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
     },
     clear() {
       zone.clear();
+      serveCanary();
     },
     async stop() {
       for (const socket of connections) {
@@ -295,6 +323,8 @@ export async function startTestDnsServer(): Promise<TestDnsServer> {
  */
 async function listenOnOnePort(
   handler: (request: Packet, send: (response: Packet) => unknown) => void,
+  host: string,
+  fixedPort: number | undefined,
 ): Promise<{ udp: UDPServer; tcp: TCPServer; port: number }> {
   for (let attempt = 0; ; attempt++) {
     const udp = dns2.createUDPServer({ type: 'udp4' });
@@ -309,21 +339,21 @@ async function listenOnOnePort(
         udp.handle(data, rinfo);
       }
     });
-    await udp.listen(0, '127.0.0.1');
+    await udp.listen(fixedPort ?? 0, host);
     const { port } = udp.address();
     const tcp = dns2.createTCPServer(handler);
     tcp.on('requestError', () => undefined);
     const listening = await new Promise<boolean>((resolve) => {
       tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
+      tcp.listen(port, host, () => resolve(true));
     });
     if (listening) {
       tcp.on('error', () => undefined);
       return { udp, tcp, port };
     }
     await new Promise<void>((resolve) => udp.close(() => resolve()));
-    if (attempt >= 10) {
-      throw new Error('test DNS server: no port free for both UDP and TCP');
+    if (attempt >= 10 || fixedPort !== undefined) {
+      throw new Error(`test DNS server: no port free for both UDP and TCP on ${host}`);
     }
   }
 }

@@ -19,7 +19,7 @@ export async function provenMailServer(
   options: { addresses?: string[]; helo?: string; proof?: 'ptr' | 'spf' } = {},
 ): Promise<{ organizationId: string; domainId: string; domain: string; mailServerId: string; heloHostname: string; addresses: string[] }> {
   const org = await createOrganization(t);
-  const domain = `${unique('grant')}.example`;
+  const domain = `${unique('grant')}.example.com`;
   const created = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name: domain }).expect(201);
   dns.txt(created.body.challenge.recordName, [created.body.challenge.recordValue]);
   await t.http.post(`/v1/domains/${created.body.id}/verify`).set(bearer(t.keys.csr)).expect(200);

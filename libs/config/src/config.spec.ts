@@ -39,6 +39,7 @@ describe('loadConfig', () => {
         },
         dns: { resolvers: [], timeoutMs: 2000, tries: 2 },
         dnsCheck: { deadlineMs: 5000 },
+        dnsCanary: { name: 'a.root-servers.net' },
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
         feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true },
@@ -107,6 +108,7 @@ describe('loadConfig', () => {
           DNS_TIMEOUT_MS: '1500',
           DNS_TRIES: '3',
           DNS_CHECK_DEADLINE_MS: '8000',
+          DNS_CANARY_NAME: 'Canary.Example.NET.',
           RUN_WORKER: 'false',
           EXCEPTION_MAX_DAYS: '180',
           EXCEPTION_DEFAULT_DAYS: '30',
@@ -142,6 +144,7 @@ describe('loadConfig', () => {
         },
         dns: { resolvers: ['192.0.2.53', '[2001:db8::53]:5353', 'resolver.internal:53'], timeoutMs: 1500, tries: 3 },
         dnsCheck: { deadlineMs: 8000 },
+        dnsCanary: { name: 'canary.example.net' },
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
         feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false },
@@ -166,6 +169,8 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ DNS_RESOLVERS: '192.0.2.53:99999' })).toThrow(/^DNS_RESOLVERS/);
       expect(() => loadConfig({ DNS_TIMEOUT_MS: '10' })).toThrow(/^DNS_TIMEOUT_MS/);
       expect(() => loadConfig({ DNS_CHECK_DEADLINE_MS: '99' })).toThrow(/^DNS_CHECK_DEADLINE_MS must be a whole number between 100 and 120000/);
+      expect(() => loadConfig({ DNS_CANARY_NAME: 'no such..name' })).toThrow(/^DNS_CANARY_NAME must be a DNS name that always exists/);
+      expect(loadConfig({}).dnsCanary.name).toBe('a.root-servers.net');
     });
 
     it('accepts both postgres:// and postgresql:// URLs', () => {

@@ -1,6 +1,14 @@
 import ipaddr from 'ipaddr.js';
-import { parseBlocklistZones, parseResolverList, type BlocklistZone } from '@app/dns';
-import { API_KEY_MAX_LENGTH, API_KEY_MIN_LENGTH, InvalidOwnerError, isWellFormedApiKey, normalizeOwner } from '@app/domain';
+import { DEFAULT_DNS_CANARY_NAME, parseBlocklistZones, parseResolverList, type BlocklistZone } from '@app/dns';
+import {
+  API_KEY_MAX_LENGTH,
+  API_KEY_MIN_LENGTH,
+  InvalidHostnameError,
+  InvalidOwnerError,
+  isWellFormedApiKey,
+  normalizeHeloHostname,
+  normalizeOwner,
+} from '@app/domain';
 
 /** A bad setting; start-up stops with this message, which names the variable. */
 export class ConfigError extends Error {
@@ -34,6 +42,7 @@ export interface HeloPassConfig {
   readonly ownership: OwnershipConfig;
   readonly dns: DnsConfig;
   readonly dnsCheck: DnsCheckConfig;
+  readonly dnsCanary: DnsCanaryConfig;
   /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
@@ -135,6 +144,12 @@ export interface DnsCheckConfig {
   readonly deadlineMs: number;
 }
 
+/** Our resolvers' sanity check: each must find this name before its "no such name" counts against a customer. */
+export interface DnsCanaryConfig {
+  /** A name that always exists in the public DNS, with an A record (DNS_CANARY_NAME). */
+  readonly name: string;
+}
+
 export interface OwnershipConfig {
   /** The label in `_<provider>-challenge.<domain>` and `<provider>-verification=<token>`. */
   readonly provider: string;
@@ -198,6 +213,21 @@ function resolverList(env: Env, name: string): string[] {
     return parseResolverList(optional(env, name) ?? '');
   } catch (error) {
     throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+function canaryName(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (value === undefined) {
+    return DEFAULT_DNS_CANARY_NAME;
+  }
+  try {
+    return normalizeHeloHostname(value);
+  } catch (error) {
+    if (error instanceof InvalidHostnameError) {
+      throw new ConfigError(`${name} must be a DNS name that always exists (like ${DEFAULT_DNS_CANARY_NAME}): it ${error.message}`);
+    }
+    throw error;
   }
 }
 
@@ -368,6 +398,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     dnsCheck: {
       deadlineMs: integer(env, 'DNS_CHECK_DEADLINE_MS', 5000, 100, 120_000),
     },
+    dnsCanary: { name: canaryName(env, 'DNS_CANARY_NAME') },
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
     feed: feed(env, production),

@@ -2,6 +2,7 @@ import { promises as dns, type RecordWithTtl } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { nameLengthProblem } from './limits.js';
+import { hostPort, parseResolverEntry, serverAddress } from './resolver-entry.js';
 import { isAnswered, type DnsFanout, type DnsLookup, type DnsOutcome, type LookupOptions, type MxRecord } from './types.js';
 
 export interface DnsClientOptions {
@@ -28,6 +29,7 @@ const MAX_CNAME_HOPS = 8;
 /** Lets c-ares report its own timeout before the guard cancels the query. */
 const GUARD_SLACK_MS = 50;
 const SYSTEM = 'system';
+const DNS_PORT = 53;
 
 /**
  * The DNS client HeloPass uses for ownership proof, re-checks and mail-server
@@ -57,12 +59,13 @@ export class DnsClient implements DnsLookup, DnsFanout {
     const resolverOptions = { timeout: options.timeoutMs, tries: options.tries, maxTimeout: options.timeoutMs };
     this.budgetMs = options.timeoutMs * options.tries + GUARD_SLACK_MS;
     if (options.resolvers.length === 0) {
-      this.slots = [{ name: SYSTEM, resolver: new dns.Resolver(resolverOptions), configured: true }];
+      this.slots = systemSlots(resolverOptions);
     } else {
       this.slots = options.resolvers.map((entry) => {
-        const name = entry.trim();
-        const { host, port } = parseResolverEntry(name);
+        const { host, port } = parseResolverEntry(entry.trim());
         const resolver = new dns.Resolver(resolverOptions);
+        // Named host:port, port 53 written out: every answer says which server said it.
+        const name = hostPort(host, port ?? DNS_PORT);
         if (isIP(host) === 0) {
           return { name, resolver, host: { name: host, port }, configured: false };
         }
@@ -71,6 +74,15 @@ export class DnsClient implements DnsLookup, DnsFanout {
       });
     }
     this.resolvers = this.slots.map((slot) => slot.name);
+  }
+
+  /** A records of `name` as one resolver (by its name in `resolvers`) sees them: how ResolverHealth asks each its canary. */
+  aFrom(resolver: string, name: string, options: LookupOptions = {}): Promise<DnsOutcome<string>> {
+    const slot = this.slots.find((candidate) => candidate.name === resolver);
+    if (slot === undefined) {
+      return Promise.resolve({ status: 'error', resolver, error: 'EUNKNOWNRESOLVER: not one of the configured resolvers' });
+    }
+    return this.follow(slot, normalizeName(name), (r, n) => r.resolve4(n), (address) => address, options.signal);
   }
 
   /** RFC 7208 §3.3: a TXT record's character-strings are joined with nothing between them. */
@@ -332,72 +344,23 @@ function reverseName(address: string): string | undefined {
   return `${nibbles.reverse().join('.')}.ip6.arpa`;
 }
 
-/** The form `Resolver.setServers()` takes. */
-function serverAddress(host: string, port: number | undefined): string {
-  if (port === undefined) {
-    return host;
-  }
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-// RFC 1123 §2.1 host names; underscores too, as container and service names use them.
-const HOST_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
-
-function parseResolverEntry(entry: string): { host: string; port: number | undefined } {
-  const bad = (why: string) => new Error(`DNS resolver "${entry}" ${why}`);
-  let host = entry;
-  let portText: string | undefined;
-  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(entry);
-  if (bracketed !== null) {
-    host = bracketed[1] ?? '';
-    portText = bracketed[2];
-    if (isIP(host) !== 6) {
-      throw bad('has no IPv6 address between the brackets');
-    }
-  } else if (isIP(entry) === 6) {
-    return { host: entry, port: undefined };
-  } else if (entry.includes(':')) {
-    const colon = entry.lastIndexOf(':');
-    host = entry.slice(0, colon);
-    portText = entry.slice(colon + 1);
-    if (host.includes(':')) {
-      throw bad('is not an IPv6 address; write an IPv6 address with a port as [address]:port');
-    }
-  }
-  let port: number | undefined;
-  if (portText !== undefined) {
-    port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-    if (!(port >= 1 && port <= 65535)) {
-      throw bad('has a port outside 1-65535');
-    }
-  }
-  if (bracketed === null && isIP(host) === 0) {
-    const name = host.endsWith('.') ? host.slice(0, -1) : host;
-    if (/^[\d.]+$/.test(name)) {
-      throw bad('is not a valid IPv4 address');
-    }
-    if (name.length === 0 || name.length > 253 || !name.split('.').every((label) => HOST_LABEL.test(label))) {
-      throw bad('is not a host name or IP address');
-    }
-  }
-  return { host, port };
-}
-
 /**
- * Validates a `DNS_RESOLVERS` value: comma-separated `host`, `host:port`,
- * IPv6 address or `[IPv6]:port` entries. Blank means the system's resolvers
- * (an empty list). Throws an Error naming the first bad entry.
+ * The system's resolvers (resolv.conf, as c-ares reads it), one slot each,
+ * named by address and port, so an answer names the server that gave it
+ * rather than "system". c-ares would try them in turn on one channel; asking
+ * them in turn here does the same.
  */
-export function parseResolverList(text: string): string[] {
-  if (text.trim() === '') {
-    return [];
+function systemSlots(resolverOptions: ConstructorParameters<typeof dns.Resolver>[0]): ResolverSlot[] {
+  const servers = new dns.Resolver(resolverOptions).getServers();
+  if (servers.length === 0) {
+    return [{ name: SYSTEM, resolver: new dns.Resolver(resolverOptions), configured: true }];
   }
-  return text.split(',').map((raw) => {
-    const entry = raw.trim();
-    if (entry === '') {
-      throw new Error(`DNS resolver list "${text}" has an empty entry`);
-    }
-    parseResolverEntry(entry);
-    return entry;
+  return servers.map((server) => {
+    const resolver = new dns.Resolver(resolverOptions);
+    resolver.setServers([server]);
+    const { host, port } = parseResolverEntry(server);
+    return { name: hostPort(host, port ?? DNS_PORT), resolver, configured: true };
   });
 }
+
+export { parseResolverList } from './resolver-entry.js';

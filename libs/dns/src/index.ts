@@ -6,3 +6,4 @@ export * from './spf.js';
 export * from './blocklist.js';
 export * from './blocklist-names.js';
 export * from './blocklist-zones.js';
+export * from './resolver-health.js';

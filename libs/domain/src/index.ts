@@ -10,3 +10,5 @@ export * from './pagination.js';
 export * from './clock.js';
 export * from './versioned.js';
 export * from './owner.js';
+export * from './public-dns.js';
+export * from './postfix-helo.js';

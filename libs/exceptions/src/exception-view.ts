@@ -1,47 +1,94 @@
-import { effectiveStatus, type SuspensionCause } from './exception-rules.js';
+import { effectiveStatus, type ExceptionScope, type ExceptionStatus, type SuspensionCause } from './exception-rules.js';
 import type { ExceptionRecord } from './exceptions.repository.js';
 
-/** Record fields the API does not show as they are stored. */
-type Internal =
-  | 'requestedByName'
-  | 'suspendedAt'
-  | 'renewalExpiresAt'
-  | 'renewalRequestedBy'
-  | 'renewalRequestedByOwner'
-  | 'renewalApprovedBy'
-  | 'renewalApprovedByOwner'
-  | 'renewalApprovedAt'
-  | 'matchCount'
-  | 'version';
-
-/** An exception as the API shows it, its status true at the instant it is read. */
-export type ExceptionView = Omit<ExceptionRecord, Internal> & {
-  renewal: { expiresAt: Date; requestedBy: string | null; requestedByOwner: string | null } | null;
-  matchCount: number;
+/**
+ * An exception as the API shows it, its status true at the instant it is
+ * read. Written out field by field, so that a column added to the table
+ * reaches clients only when it is added here on purpose.
+ */
+export interface ExceptionView {
+  id: string;
+  organizationId: string;
+  mailServerId: string;
+  scope: ExceptionScope;
+  status: ExceptionStatus;
+  reason: string;
+  ticketRef: string | null;
+  startsAt: Date;
+  expiresAt: Date;
+  heloHostname: string;
+  addresses: string[];
+  override: boolean;
+  justification: string | null;
+  approvalReasons: string[];
+  evidence: unknown;
+  requestedBy: string;
+  requestedByOwner: string;
+  approvedBy: string | null;
+  approvedByOwner: string | null;
+  approvedAt: Date | null;
+  rejectedBy: string | null;
+  rejectedByOwner: string | null;
+  rejectedAt: Date | null;
+  rejectionReason: string | null;
+  revokedBy: string | null;
+  revokedAt: Date | null;
+  revokeReason: string | null;
   /** The first of `suspensionCauses` (null when none holds), as clients read it before several causes could hold. */
   suspensionCause: SuspensionCause | null;
-};
+  suspensionCauses: SuspensionCause[];
+  blocklistCheckedAt: Date | null;
+  blocklistResult: unknown;
+  blocklistAccepted: unknown;
+  /** A renewal waiting for a second person's approval. */
+  renewal: { expiresAt: Date; requestedBy: string | null; requestedByOwner: string | null } | null;
+  lastMatchedAt: Date | null;
+  matchCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionView {
-  const {
-    requestedByName: _requestedByName,
-    suspendedAt: _suspendedAt,
-    renewalExpiresAt,
-    renewalRequestedBy,
-    renewalRequestedByOwner,
-    renewalApprovedBy: _renewalApprovedBy,
-    renewalApprovedByOwner: _renewalApprovedByOwner,
-    renewalApprovedAt: _renewalApprovedAt,
-    matchCount,
-    version: _version,
-    ...shown
-  } = record;
   return {
-    ...shown,
+    id: record.id,
+    organizationId: record.organizationId,
+    mailServerId: record.mailServerId,
+    scope: record.scope,
     status: effectiveStatus(record, now),
-    renewal: renewalExpiresAt ? { expiresAt: renewalExpiresAt, requestedBy: renewalRequestedBy, requestedByOwner: renewalRequestedByOwner } : null,
-    matchCount: Number(matchCount),
+    reason: record.reason,
+    ticketRef: record.ticketRef,
+    startsAt: record.startsAt,
+    expiresAt: record.expiresAt,
+    heloHostname: record.heloHostname,
+    addresses: record.addresses,
+    override: record.override,
+    justification: record.justification,
+    approvalReasons: record.approvalReasons,
+    evidence: record.evidence,
+    requestedBy: record.requestedBy,
+    requestedByOwner: record.requestedByOwner,
+    approvedBy: record.approvedBy,
+    approvedByOwner: record.approvedByOwner,
+    approvedAt: record.approvedAt,
+    rejectedBy: record.rejectedBy,
+    rejectedByOwner: record.rejectedByOwner,
+    rejectedAt: record.rejectedAt,
+    rejectionReason: record.rejectionReason,
+    revokedBy: record.revokedBy,
+    revokedAt: record.revokedAt,
+    revokeReason: record.revokeReason,
     suspensionCause: record.suspensionCauses[0] ?? null,
+    suspensionCauses: record.suspensionCauses,
+    blocklistCheckedAt: record.blocklistCheckedAt,
+    blocklistResult: record.blocklistResult,
+    blocklistAccepted: record.blocklistAccepted,
+    renewal: record.renewalExpiresAt
+      ? { expiresAt: record.renewalExpiresAt, requestedBy: record.renewalRequestedBy, requestedByOwner: record.renewalRequestedByOwner }
+      : null,
+    lastMatchedAt: record.lastMatchedAt,
+    matchCount: Number(record.matchCount),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DnsOutcome } from '@app/dns';
+import type { DnsOutcome, ResolverCheck } from '@app/dns';
 import { challengeRecordName, challengeValue, isIcannPublicSuffix, judgeChallenge, newChallengeToken } from './challenge.js';
 
 const ok = (resolver: string, ...records: string[]): DnsOutcome<string> => ({ status: 'ok', resolver, records });
@@ -53,7 +53,7 @@ describe('challenge', () => {
     expect(judged.detail).toBe(
       `the TXT records at the name total ${expected.length + 240 * 255} characters, more than the 4096 HeloPass reads; publish only the challenge record there`,
     );
-    expect(judged.findings).toEqual([{ resolver: 'r1', status: 'ok', values: [], matched: false, error: judged.detail }]);
+    expect(judged.findings).toEqual([{ resolver: 'r1', status: 'ok', values: [], matched: false, error: judged.detail, resolverBroken: null }]);
     // Just under the cap, the same record is read and matches.
     const small = Array.from({ length: 15 }, () => 'x'.repeat(255));
     expect(judgeChallenge([ok('r1', expected, ...small)], expected).verdict).toBe('match');
@@ -64,5 +64,39 @@ describe('challenge', () => {
     expect(judgeChallenge([late], expected).detail).toBe(
       'no resolver could answer (r1: timeout (EDEADLINE: deadline exceeded after 1 lookup)); will retry',
     );
+  });
+
+  describe('a resolver that fails its canary check', () => {
+    const broken = (resolver: string): ResolverCheck => ({
+      resolver,
+      status: 'broken',
+      canary: 'a.root-servers.net',
+      detail: 'answered NXDOMAIN for the canary a.root-servers.net, a name that always exists',
+      checkedAt: new Date(0),
+    });
+
+    it('makes its NXDOMAIN "cannot tell: our resolver looks broken", never "not published"', () => {
+      const judged = judgeChallenge([{ status: 'nxdomain', resolver: '10.0.0.53:53' }], expected, new Map([['10.0.0.53:53', broken('10.0.0.53:53')]]));
+      expect(judged.verdict).toBe('unreachable');
+      expect(judged.detail).toMatch(/^cannot tell: our resolver 10\.0\.0\.53:53 \(it answered NXDOMAIN for the canary a\.root-servers\.net/);
+      expect(judged.detail).not.toContain('not published');
+      expect(judged.findings[0]).toMatchObject({ resolver: '10.0.0.53:53', status: 'nxdomain', resolverBroken: expect.stringContaining('canary') });
+    });
+
+    it('is left out while a healthy resolver answers, and named', () => {
+      const judged = judgeChallenge(
+        [ok('r1', expected), { status: 'nxdomain', resolver: 'r2' }],
+        expected,
+        new Map([['r2', broken('r2')]]),
+      );
+      expect(judged.verdict).toBe('match');
+      expect(judged.detail).toContain('(not counted: our resolver r2');
+    });
+
+    it('names the resolvers that said NXDOMAIN when they are healthy', () => {
+      expect(judgeChallenge([{ status: 'nxdomain', resolver: '192.0.2.53:53' }], expected).detail).toBe(
+        'the record name does not exist (NXDOMAIN from 192.0.2.53:53): the TXT record is not published',
+      );
+    });
   });
 });

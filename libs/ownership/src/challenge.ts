@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parse } from 'tldts';
 import { InvalidHostnameError, normalizeHeloHostname } from '@app/domain';
-import { isAnswered, MAX_CHALLENGE_TXT_LENGTH, type DnsOutcome } from '@app/dns';
+import { brokenResolverDetail, isAnswered, MAX_CHALLENGE_TXT_LENGTH, type DnsOutcome, type ResolverCheck } from '@app/dns';
 
 /** `_<provider>-challenge.<domain>`: where the customer publishes the TXT record. */
 export function challengeRecordName(provider: string, domain: string): string {
@@ -53,6 +53,8 @@ export interface ResolverFinding {
   values: string[];
   matched: boolean;
   error: string | null;
+  /** Set when the resolver failed its canary check: why its "no such name" was not believed. */
+  resolverBroken: string | null;
 }
 
 export interface ChallengeJudgement {
@@ -69,9 +71,16 @@ export interface ChallengeJudgement {
  * all that did answer must agree, so one stale or spoofed view cannot verify.
  * A record set over MAX_CHALLENGE_TXT_LENGTH is an answer that does not
  * match: the customer's own DNS said it, unlike a timeout, and it is bounded
- * so that what is stored and shown stays small.
+ * so that what is stored and shown stays small. A resolver in `broken` (it
+ * said "no such name" but could not find the canary either, see
+ * ResolverHealth) does not count as having answered: that is our DNS's
+ * trouble, never "not published".
  */
-export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string): ChallengeJudgement {
+export function judgeChallenge(
+  outcomes: DnsOutcome<string>[],
+  expected: string,
+  broken: ReadonlyMap<string, ResolverCheck> = new Map(),
+): ChallengeJudgement {
   const wanted = expected.toLowerCase();
   const findings: ResolverFinding[] = outcomes.map((outcome) => {
     const values = outcome.status === 'ok' ? outcome.records : [];
@@ -85,6 +94,7 @@ export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string)
         values: [],
         matched: false,
         error: `the TXT records at the name total ${size} characters, more than the ${MAX_CHALLENGE_TXT_LENGTH} HeloPass reads; publish only the challenge record there`,
+        resolverBroken: null,
       };
     }
     return {
@@ -93,18 +103,38 @@ export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string)
       values,
       matched: values.some((value) => value.trim().toLowerCase() === wanted),
       error: 'error' in outcome ? outcome.error : null,
+      resolverBroken: broken.get(outcome.resolver)?.detail ?? null,
     };
   });
-  const answered = outcomes.filter(isAnswered).map((outcome) => findings.find((f) => f.resolver === outcome.resolver)!);
+  const answered = outcomes
+    .filter((outcome) => isAnswered(outcome) && !broken.has(outcome.resolver))
+    .map((outcome) => findings.find((f) => f.resolver === outcome.resolver)!);
+  const distrusted = [...broken.values()].filter((check) => outcomes.some((outcome) => outcome.resolver === check.resolver));
   if (answered.length === 0) {
-    const errors = findings
-      .map((finding) => `${finding.resolver}: ${finding.status}${finding.error !== null ? ` (${finding.error})` : ''}`)
-      .join(', ');
+    const failed = findings.filter((finding) => !broken.has(finding.resolver));
+    const errors = failed.map((finding) => `${finding.resolver}: ${finding.status}${finding.error !== null ? ` (${finding.error})` : ''}`).join(', ');
+    if (distrusted.length > 0) {
+      const others = failed.length > 0 ? `; the others could not answer (${errors})` : '';
+      return { verdict: 'unreachable', findings, detail: `${brokenResolverDetail(distrusted)}${others}; the record was not judged, will retry` };
+    }
     return { verdict: 'unreachable', findings, detail: `no resolver could answer (${errors}); will retry` };
   }
+  const judged = judgeAnswered(answered, findings);
+  if (distrusted.length > 0) {
+    return { ...judged, detail: `${judged.detail} (not counted: ${brokenResolverDetail(distrusted).replace(/^cannot tell: /, '')})` };
+  }
+  return judged;
+}
+
+/** The verdict from the resolvers that answered (and passed their canary check). */
+function judgeAnswered(answered: ResolverFinding[], findings: ResolverFinding[]): ChallengeJudgement {
   const matched = answered.filter((finding) => finding.matched);
   if (matched.length === answered.length) {
-    return { verdict: 'match', findings, detail: `the TXT record holds the expected value (${matched.length} resolver(s) agree)` };
+    return {
+      verdict: 'match',
+      findings,
+      detail: `the TXT record holds the expected value (${matched.length} resolver(s) agree: ${matched.map((finding) => finding.resolver).join(', ')})`,
+    };
   }
   if (matched.length > 0) {
     const dissent = answered.filter((finding) => !finding.matched).map((finding) => finding.resolver);
@@ -126,10 +156,14 @@ export function judgeChallenge(outcomes: DnsOutcome<string>[], expected: string)
       detail: `TXT records exist at the name but none holds the expected value (seen: ${seen.map((v) => JSON.stringify(v)).join(', ')})`,
     };
   }
-  const nx = answered.some((finding) => finding.status === 'nxdomain');
+  const nx = answered.filter((finding) => finding.status === 'nxdomain').map((finding) => finding.resolver);
+  const empty = answered.filter((finding) => finding.status !== 'nxdomain').map((finding) => finding.resolver);
   return {
     verdict: 'absent',
     findings,
-    detail: nx ? 'the record name does not exist (NXDOMAIN): the TXT record is not published' : 'the name exists but has no TXT record',
+    detail:
+      nx.length > 0
+        ? `the record name does not exist (NXDOMAIN from ${nx.join(', ')}): the TXT record is not published`
+        : `the name exists but has no TXT record (according to ${empty.join(', ')})`,
   };
 }

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { boundedFanout, DnsChecks, DnsClient } from '@app/dns';
+import { boundedFanout, DnsChecks, DnsClient, ResolverHealth } from '@app/dns';
 
 /** Injection tokens: the interfaces, so tests and callers never depend on the client class. */
 export const DNS_LOOKUP = Symbol('DNS_LOOKUP');
@@ -13,6 +13,8 @@ export const BLOCKLIST_DNS = Symbol('BLOCKLIST_DNS');
  * and DNS_TRIES. Checks go through `DnsChecks` (one deadline and memo per
  * check, DNS_CHECK_DEADLINE_MS); every `txtFromEach` of DNS_FANOUT (one
  * challenge look) has that deadline too. DNS_LOOKUP is the bare client.
+ * ResolverHealth asks each resolver for DNS_CANARY_NAME before its "no such
+ * name" is held against a customer (challenges, diagnostics, readiness).
  */
 @Global()
 @Module({
@@ -35,7 +37,12 @@ export const BLOCKLIST_DNS = Symbol('BLOCKLIST_DNS');
       inject: [DnsClient, HELOPASS_CONFIG],
       useFactory: (client: DnsClient, config: HeloPassConfig) => new DnsChecks(client, config.dnsCheck.deadlineMs),
     },
+    {
+      provide: ResolverHealth,
+      inject: [DnsClient, HELOPASS_CONFIG],
+      useFactory: (client: DnsClient, config: HeloPassConfig) => new ResolverHealth(client, config.dnsCanary.name),
+    },
   ],
-  exports: [DNS_LOOKUP, DNS_FANOUT, DnsChecks, BLOCKLIST_DNS],
+  exports: [DNS_LOOKUP, DNS_FANOUT, DnsChecks, BLOCKLIST_DNS, ResolverHealth],
 })
 export class DnsModule {}

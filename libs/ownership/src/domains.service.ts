@@ -1,14 +1,12 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog, type Transaction } from '@app/database';
-import type { DnsFanout } from '@app/dns';
+import { ResolverHealth, type DnsFanout } from '@app/dns';
 import { DNS_FANOUT } from './dns.module.js';
 import {
   Clock,
   ConflictError,
   cursorPosition,
-  InvalidFieldError,
-  InvalidHostnameError,
   NotFoundError,
   PreconditionFailedError,
   RuleViolationError,
@@ -18,15 +16,8 @@ import {
   type ChangeContext,
   type Page,
 } from '@app/domain';
-import {
-  challengeRecordName,
-  challengeValue,
-  isIcannPublicSuffix,
-  judgeChallenge,
-  newChallengeToken,
-  normalizeDomainName,
-  type ChallengeJudgement,
-} from './challenge.js';
+import { challengeRecordName, challengeValue, judgeChallenge, newChallengeToken, type ChallengeJudgement } from './challenge.js';
+import { claimableDomainName } from './domain-name.js';
 import { challengeExpired, decide, overrideActive, type DomainStatus, type LifecyclePolicy } from './domain-lifecycle.js';
 import { DOMAIN_STATUS_LISTENER, type DomainStatusListener } from './domain-status-listener.js';
 import { DomainsRepository, type DomainCheckRecord, type DomainRecord } from './domains.repository.js';
@@ -103,6 +94,7 @@ export class DomainsService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(DNS_FANOUT) private readonly dns: DnsFanout,
+    private readonly resolverHealth: ResolverHealth,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
     @Optional() @Inject(DOMAIN_STATUS_LISTENER) private readonly listener?: DomainStatusListener,
   ) {}
@@ -163,19 +155,8 @@ export class DomainsService {
   }
 
   async create(organizationId: string, input: { name: string }, context: ChangeContext): Promise<Versioned<DomainView>> {
-    let name: string;
-    try {
-      name = normalizeDomainName(input.name);
-    } catch (error) {
-      throw error instanceof InvalidHostnameError ? new InvalidFieldError('name', error.message) : error;
-    }
-    // Nobody owns a public suffix (com, co.uk): refuse it before any other rule.
-    if (isIcannPublicSuffix(name)) {
-      throw new RuleViolationError('name is a public suffix (like com or co.uk); claim a domain registered under it');
-    }
-    if (!name.includes('.')) {
-      throw new InvalidFieldError('name', 'must have at least two labels');
-    }
+    // Refused before any other rule: names that can never be proven, public suffixes.
+    const name = claimableDomainName(input.name);
     const now = this.clock.now();
     const record = await this.domains.transaction(async (tx) => {
       if (!(await this.domains.organizationExists(tx, organizationId))) {
@@ -290,9 +271,13 @@ export class DomainsService {
     const provider = this.config.ownership.provider;
     const recordName = challengeRecordName(provider, before.name);
     const expired = challengeExpired(before, this.clock.now());
-    const judgement: ChallengeJudgement | null = expired
-      ? null
-      : judgeChallenge(await this.dns.txtFromEach(recordName), challengeValue(provider, before.challengeToken));
+    let judgement: ChallengeJudgement | null = null;
+    if (!expired) {
+      const outcomes = await this.dns.txtFromEach(recordName);
+      // A resolver's "no such name" counts only once it has found the canary (DNS_CANARY_NAME).
+      const broken = await this.resolverHealth.brokenAmong(outcomes);
+      judgement = judgeChallenge(outcomes, challengeValue(provider, before.challengeToken), broken);
+    }
 
     return this.domains.transaction(async (tx) => {
       const current = await this.lock(tx, id, undefined);

@@ -96,7 +96,9 @@ function heloEvidence(heloHostname: string, domains: string[]): HeloEvidence {
 async function ptrEvidence(address: string, domains: string[], dns: DnsLookup): Promise<Partial<AddressEvidence> & { notes: string[] }> {
   const outcome = await dns.ptr(address);
   if (outcome.status !== 'ok') {
-    const why = outcome.status === 'nxdomain' || outcome.status === 'nodata' ? 'no PTR record' : `PTR lookup failed (${outcome.status})`;
+    // Named by the resolver that said it, so "no PTR record" can be told from our DNS's trouble.
+    const from = outcome.resolver !== '' ? ` at ${outcome.resolver}` : '';
+    const why = outcome.status === 'nxdomain' || outcome.status === 'nodata' ? `no PTR record${from}` : `PTR lookup failed${from} (${outcome.status})`;
     return { ptrNames: [], notes: [why] };
   }
   const ptrNames = outcome.records;

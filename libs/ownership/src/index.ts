@@ -8,3 +8,4 @@ export * from './ownership.module.js';
 export * from './dns.module.js';
 export * from './domain-status-listener.js';
 export * from './domain-check-history.js';
+export * from './domain-name.js';

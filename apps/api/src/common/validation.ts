@@ -1,7 +1,7 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 import { ValidationProblemException, type FieldError } from './problem.js';
-import { FREE_TEXT, textProblem } from './validators.js';
+import { TEXT_KIND_RULE, textProblem } from './validators.js';
 
 /** Deeper than any body the API takes; bounds the recursion of everything that walks a body. */
 export const MAX_BODY_DEPTH = 16;
@@ -20,9 +20,10 @@ function fieldName(name: string): string {
 
 /**
  * Which failed check speaks for a field when several did: a wrong type
- * first (a length limit says nothing useful about a number), then
- * emptiness and size, then format and the product's own checks, in the
- * order class-validator ran them.
+ * first (a length limit says nothing useful about a number), then the
+ * text rule (a control character is what is wrong, whatever the length),
+ * then emptiness and size, then format and the product's own checks, in
+ * the order class-validator ran them.
  */
 const CONSTRAINT_PRIORITY = [
   'whitelistValidation',
@@ -32,6 +33,7 @@ const CONSTRAINT_PRIORITY = [
   'isNumber',
   'isBoolean',
   'isObject',
+  TEXT_KIND_RULE,
   'isNotEmpty',
   'arrayMinSize',
   'arrayMaxSize',
@@ -90,7 +92,7 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** The fields a DTO marks @FreeText() (inherited ones included, PartialType's copies too). */
+/** The fields a DTO gives a text kind of their own, @FreeText() or @SmtpArgument() (inherited ones included, PartialType's copies too). */
 function freeTextFields(metatype: ArgumentMetadata['metatype']): Set<string> {
   if (typeof metatype !== 'function') {
     return new Set();
@@ -98,18 +100,18 @@ function freeTextFields(metatype: ArgumentMetadata['metatype']): Set<string> {
   return new Set(
     getMetadataStorage()
       .getTargetValidationMetadatas(metatype, '', true, false)
-      .filter((metadata) => metadata.name === FREE_TEXT)
+      .filter((metadata) => metadata.name === TEXT_KIND_RULE)
       .map((metadata) => metadata.propertyName),
   );
 }
 
-/** Every string of a body or query that breaks the text rule, named by its path (free-text fields are left to @FreeText()). */
+/** Every string of a body or query that breaks the text rule, named by its path (fields with a text kind of their own are left to its rule). */
 function textErrors(value: unknown, metadata: ArgumentMetadata): FieldError[] {
   const errors: FieldError[] = [];
   const skip = freeTextFields(metadata.metatype);
   const visit = (current: unknown, path: string) => {
     if (typeof current === 'string') {
-      const problem = textProblem(current, false);
+      const problem = textProblem(current, 'strict');
       if (problem !== undefined) {
         errors.push({ field: path || (metadata.data ?? metadata.type), message: problem });
       }

@@ -13,18 +13,43 @@ import { parseInstant } from '@app/domain';
 export const CONTROL_CHARACTERS = /[\p{Cc}\p{Cs}]/u;
 /** In free text (notes, reasons) a person may also break lines and indent. */
 export const FREE_TEXT_CONTROL_CHARACTERS = /(?![\t\n\r])\p{Cc}|\p{Cs}/u;
+/**
+ * What a mail client may put in an SMTP command's argument (RFC 5321
+ * §4.1.1): anything but the CR and LF that end the line (and NUL, which no
+ * text column holds). Diagnostics take the HELO argument as it was sent,
+ * controls included, because Postfix judges it as it was sent.
+ */
+export const SMTP_ARGUMENT_CONTROL_CHARACTERS = /[\0\r\n]|\p{Cs}/u;
 
-export const FREE_TEXT = 'isFreeText';
+/** The kinds of text a field may hold; a field that names none is `strict`. */
+export type TextKind = 'strict' | 'free' | 'smtp-argument';
 
-/** Why a string breaks the text rule, or undefined when it does not. */
-export function textProblem(value: string, freeText: boolean): string | undefined {
+const RULES: Record<TextKind, { pattern: RegExp; problem: string }> = {
+  strict: { pattern: CONTROL_CHARACTERS, problem: 'must not contain control characters' },
+  free: { pattern: FREE_TEXT_CONTROL_CHARACTERS, problem: 'must not contain control characters other than tab and line breaks' },
+  'smtp-argument': { pattern: SMTP_ARGUMENT_CONTROL_CHARACTERS, problem: 'must not contain NUL, CR or LF' },
+};
+
+/** The validation metadata name of every text kind but `strict` (the pipe leaves such fields to their own rule). */
+export const TEXT_KIND_RULE = 'textKind';
+
+/** Why a string breaks the text rule of its kind, or undefined when it does not. */
+export function textProblem(value: string, kind: TextKind): string | undefined {
   if (/\p{Cs}/u.test(value)) {
     return 'must be well-formed Unicode (it holds a lone surrogate)';
   }
-  if ((freeText ? FREE_TEXT_CONTROL_CHARACTERS : CONTROL_CHARACTERS).test(value)) {
-    return freeText ? 'must not contain control characters other than tab and line breaks' : 'must not contain control characters';
-  }
-  return undefined;
+  return RULES[kind].pattern.test(value) ? RULES[kind].problem : undefined;
+}
+
+function textKindRule(kind: Exclude<TextKind, 'strict'>): PropertyDecorator {
+  return ValidateBy({
+    name: TEXT_KIND_RULE,
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || textProblem(value, kind) === undefined,
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args?.property ?? 'value'} ${textProblem(String(args?.value ?? ''), kind) ?? 'is not valid text'}`,
+    },
+  });
 }
 
 /**
@@ -33,14 +58,12 @@ export function textProblem(value: string, freeText: boolean): string | undefine
  * (the validation pipe checks them all, so a field nobody marked is strict).
  */
 export function FreeText(): PropertyDecorator {
-  return ValidateBy({
-    name: FREE_TEXT,
-    validator: {
-      validate: (value: unknown) => typeof value !== 'string' || textProblem(value, true) === undefined,
-      defaultMessage: (args?: ValidationArguments) =>
-        `${args?.property ?? 'value'} ${textProblem(String(args?.value ?? ''), true) ?? 'is not valid text'}`,
-    },
-  });
+  return textKindRule('free');
+}
+
+/** Marks a field as an SMTP command argument taken as sent (see SMTP_ARGUMENT_CONTROL_CHARACTERS). */
+export function SmtpArgument(): PropertyDecorator {
+  return textKindRule('smtp-argument');
 }
 
 /**

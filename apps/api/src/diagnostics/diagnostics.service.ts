@@ -1,23 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import { DnsChecks, type DnsLookup, type DnsOutcome, type MxRecord } from '@app/dns';
+import { brokenResolverDetail, DnsChecks, ResolverHealth, type DnsLookup, type DnsOutcome, type MxRecord } from '@app/dns';
 import {
   InvalidAddressError,
   InvalidHostnameError,
+  neverPublicReason,
   normalizeAddress,
   normalizeHeloHostname,
+  postfixHeloVerdict,
+  readHeloArgument,
+  type HeloForm,
+  type HeloLookupResult,
 } from '@app/domain';
 import { ExceptionsService, type ExceptionView } from '@app/exceptions';
 import { MailServersService, OrganizationsService } from '@app/registry';
+import { heloAdvice } from './helo-advice.js';
 
 export interface DnsAnswer {
   status: DnsOutcome<unknown>['status'] | 'skipped';
   records: string[];
+  /** The resolver that said it, `address:port`. */
   resolver: string | null;
   error: string | null;
 }
 
 export interface HeloDiagnosis {
-  syntax: { announced: string; normalized: string | null; valid: boolean; problem: string | null };
+  syntax: { announced: string; form: HeloForm; normalized: string | null; valid: boolean; problem: string | null };
+  /** Why the name can never resolve in the public DNS (special-use or not delegated), or null. */
+  neverPublic: string | null;
   dns: { a: DnsAnswer; aaaa: DnsAnswer; mx: DnsAnswer };
   postfix: { rejected: boolean | null; reply: string | null; restriction: string | null; explanation: string };
   client: { address: string | null; problem: string | null; ptr: DnsAnswer } | null;
@@ -33,15 +42,21 @@ function answer<T>(outcome: DnsOutcome<T>, show: (record: T) => string): DnsAnsw
   return {
     status: outcome.status,
     records: outcome.status === 'ok' ? outcome.records.map(show) : [],
-    resolver: outcome.resolver,
+    resolver: outcome.resolver === '' ? null : outcome.resolver,
     error: 'error' in outcome ? outcome.error : null,
   };
 }
 
-/** The announced name, safe to quote back: printable ASCII only, as Postfix would log it. */
-function quotable(helo: string): string {
-  return helo.replace(/[^\x21-\x7e]/g, '?');
+/** What Postfix's lookup would make of our answer. */
+function lookupResult(outcome: DnsAnswer): HeloLookupResult {
+  if (outcome.status === 'ok' && outcome.records.length > 0) {
+    return 'found';
+  }
+  return outcome.status === 'nxdomain' || outcome.status === 'nodata' ? 'not_found' : 'unknown';
 }
+
+/** `10 mx.example.com`; a null MX (RFC 7505) as `0 .`. */
+const showMx = (record: MxRecord) => `${record.priority} ${record.exchange === '' ? '.' : record.exchange}`;
 
 /**
  * What a CSR reads to a customer on the phone: would Postfix refuse this HELO
@@ -51,6 +66,7 @@ function quotable(helo: string): string {
 export class DiagnosticsService {
   constructor(
     private readonly dnsChecks: DnsChecks,
+    private readonly resolverHealth: ResolverHealth,
     private readonly servers: MailServersService,
     private readonly organizations: OrganizationsService,
     private readonly exceptions: ExceptionsService,
@@ -67,26 +83,46 @@ export class DiagnosticsService {
   }
 
   private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
-    const announced = quotable(helo);
+    // The name as Postfix reads it, judged as Postfix judges it (libs/domain/src/postfix-helo.ts).
+    const argument = readHeloArgument(helo);
     let normalized: string | null = null;
-    let problem: string | null = null;
-    try {
-      normalized = normalizeHeloHostname(helo);
-    } catch (error) {
-      if (!(error instanceof InvalidHostnameError)) {
-        throw error;
+    if (argument.form === 'hostname') {
+      try {
+        normalized = normalizeHeloHostname(argument.name);
+      } catch (error) {
+        if (!(error instanceof InvalidHostnameError)) {
+          throw error;
+        }
       }
-      problem = `the name ${error.message}`;
     }
+    const neverPublic = argument.form === 'hostname' && argument.valid && normalized !== null ? neverPublicReason(normalized) : null;
 
-    const [a, aaaa, mx] = normalized
+    // Postfix's own lookup; for a name with a trailing dot (which Postfix never looks up) the
+    // name without it, so the advice can say whether dropping the dot is enough.
+    const dnsName = argument.lookup ?? (argument.form === 'hostname' && argument.valid ? normalized : null);
+    const [a, aaaa, mx] = dnsName
       ? await Promise.all([
-          dns.a(normalized).then((outcome) => answer(outcome, String)),
-          dns.aaaa(normalized).then((outcome) => answer(outcome, String)),
-          dns.mx(normalized).then((outcome) => answer(outcome, (record: MxRecord) => `${record.priority} ${record.exchange}`)),
+          dns.a(dnsName).then((outcome) => answer(outcome, String)),
+          dns.aaaa(dnsName).then((outcome) => answer(outcome, String)),
+          dns.mx(dnsName).then((outcome) => answer(outcome, showMx)),
         ])
       : [SKIPPED, SKIPPED, SKIPPED];
-    const postfix = this.postfixVerdict(announced, normalized, problem, [a, aaaa, mx]);
+    const answers = [a, aaaa, mx];
+    let postfix: HeloDiagnosis['postfix'] = postfixHeloVerdict(argument, argument.lookup === null ? [] : answers.map(lookupResult));
+    let brokenResolver: string | null = null;
+    if (argument.lookup !== null && postfix.rejected === true) {
+      // "No such name" counts only from a resolver that finds the canary (DNS_CANARY_NAME).
+      const broken = await this.resolverHealth.brokenAmong(answers);
+      if (broken.size > 0) {
+        brokenResolver = brokenResolverDetail(broken.values());
+        postfix = {
+          rejected: null,
+          reply: null,
+          restriction: 'reject_unknown_helo_hostname',
+          explanation: `${brokenResolver}; whether Postfix would find the name cannot be told from here.`,
+        };
+      }
+    }
 
     let client: HeloDiagnosis['client'] = null;
     let address: string | null = null;
@@ -117,7 +153,17 @@ export class DiagnosticsService {
     }
 
     const [exception] = await this.exceptions.covering(normalized, address);
-    const advice = this.advice(announced, normalized, postfix, client, owners, helo.endsWith('.'));
+    const advice = heloAdvice({
+      argument,
+      normalized,
+      neverPublic,
+      postfix,
+      brokenResolver,
+      resolves: answers.some((item) => lookupResult(item) === 'found'),
+      ptrNames: client?.ptr.records ?? [],
+      clientAddress: client?.address ?? null,
+      owners,
+    });
     if (exception && postfix.rejected !== false) {
       advice.unshift(
         `An exception lets this server through until ${exception.expiresAt.toISOString()} (${exception.scope} scope); ` +
@@ -125,7 +171,8 @@ export class DiagnosticsService {
       );
     }
     return {
-      syntax: { announced, normalized, valid: normalized !== null, problem },
+      syntax: { announced: argument.shown, form: argument.form, normalized, valid: argument.valid, problem: argument.problem },
+      neverPublic,
       dns: { a, aaaa, mx },
       postfix,
       client,
@@ -133,88 +180,5 @@ export class DiagnosticsService {
       exception: exception ?? null,
       advice,
     };
-  }
-
-  /**
-   * Postfix's checks, as smtpd(8) applies them: `reject_invalid_helo_hostname`
-   * (bad syntax: 501 5.5.2 … Invalid name) and `reject_unknown_helo_hostname`
-   * (no A, AAAA or MX record: unknown_hostname_reject_code, 450 by default,
-   * 4.7.1 … Host not found). A DNS failure makes Postfix defer, not decide.
-   */
-  private postfixVerdict(
-    announced: string,
-    normalized: string | null,
-    problem: string | null,
-    answers: DnsAnswer[],
-  ): HeloDiagnosis['postfix'] {
-    if (!normalized) {
-      return {
-        rejected: true,
-        reply: `501 5.5.2 <${announced}>: Helo command rejected: Invalid name`,
-        restriction: 'reject_invalid_helo_hostname',
-        explanation: `The name is not a valid host name (${problem}).`,
-      };
-    }
-    if (answers.some((item) => item.status === 'ok' && item.records.length > 0)) {
-      return {
-        rejected: false,
-        reply: null,
-        restriction: null,
-        explanation: 'The name has an A, AAAA or MX record, so reject_unknown_helo_hostname lets it through.',
-      };
-    }
-    const failed = answers.filter((item) => ['timeout', 'servfail', 'refused', 'error'].includes(item.status));
-    if (failed.length > 0) {
-      return {
-        rejected: null,
-        reply: null,
-        restriction: 'reject_unknown_helo_hostname',
-        explanation: `DNS could not be read (${failed.map((item) => item.status).join(', ')}): Postfix would defer with a temporary error until it can tell. This is not the same as "no record".`,
-      };
-    }
-    return {
-      rejected: true,
-      reply: `450 4.7.1 <${announced}>: Helo command rejected: Host not found`,
-      restriction: 'reject_unknown_helo_hostname',
-      explanation: 'The name has no A, AAAA or MX record in public DNS.',
-    };
-  }
-
-  private advice(
-    announced: string,
-    normalized: string | null,
-    postfix: HeloDiagnosis['postfix'],
-    client: HeloDiagnosis['client'],
-    owners: HeloDiagnosis['owners'],
-    trailingDot: boolean,
-  ): string[] {
-    const advice: string[] = [];
-    if (!normalized) {
-      advice.push(`The server announces "${announced}", which is not a valid host name. Its administrator should set the mail server's host name to its real, public name.`);
-    } else if (postfix.rejected === false) {
-      advice.push(`"${normalized}" resolves in DNS, so our servers accept this HELO name. If mail is still refused, the server probably announces a different name: check its SMTP logs.`);
-    } else if (postfix.rejected === null) {
-      advice.push('DNS did not answer in time, so we cannot tell yet. Try again in a few minutes; if it persists, the customer\'s DNS servers may be unreachable.');
-    } else {
-      advice.push(`Our servers refuse "${normalized}" because it has no DNS address (A/AAAA) or MX record. The fix is to make the mail server announce its real public name, or to publish an A record for "${normalized}".`);
-    }
-    const ptrNames = client?.ptr.records ?? [];
-    if (postfix.rejected && ptrNames.length > 0) {
-      advice.push(`The sending address's reverse DNS name is ${ptrNames.join(', ')}; announcing that name in HELO (if it resolves) would fix the rejection.`);
-    }
-    if (trailingDot) {
-      advice.push('The server announces the name with a trailing dot; some filters treat it as a different name.');
-    }
-    if (postfix.rejected) {
-      if (owners.length > 0) {
-        const suspended = owners.filter((owner) => owner.organizationStatus === 'suspended');
-        advice.push(
-          `This server is registered to ${owners.map((owner) => owner.organizationName).join(', ')}${suspended.length > 0 ? ' (suspended)' : ''}. If the name cannot be fixed soon, a special exception can be requested once ownership is proven (see the mail server's ownership).`,
-        );
-      } else if (client?.address) {
-        advice.push('No registered mail server has this name and address. If the customer cannot fix the name, register the server under their organization and prove ownership before requesting an exception.');
-      }
-    }
-    return advice;
   }
 }

@@ -1,13 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { ExceptionResponseDto } from '../../exceptions/dto/exception.dto.js';
-import { IsOptionalNonNull } from '../../common/validators.js';
+import { IsOptionalNonNull, SmtpArgument } from '../../common/validators.js';
 
 export class HeloDiagnosticsQueryDto {
-  @ApiProperty({ description: 'The HELO/EHLO name exactly as the server announces it', example: 'exch01.corp.local' })
+  @ApiProperty({
+    description: 'The HELO/EHLO argument exactly as the server announces it: a name, an address literal ([192.0.2.1]), anything',
+    example: 'exch01.corp.local',
+    maxLength: 512,
+  })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(255)
+  // RFC 5321 §4.5.3.1.4: a command line is at most 512 octets.
+  @MaxLength(512)
+  @SmtpArgument()
   helo!: string;
 
   @ApiPropertyOptional({ description: 'The client address the server connects from', example: '192.0.2.10' })
@@ -24,7 +30,7 @@ export class DnsAnswerDto {
   @ApiProperty({ type: [String] })
   records!: string[];
 
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({ nullable: true, type: String, description: 'The resolver that said it, address:port', example: '192.0.2.53:53' })
   resolver!: string | null;
 
   @ApiProperty({ nullable: true, type: String })
@@ -32,13 +38,19 @@ export class DnsAnswerDto {
 }
 
 export class HeloSyntaxDto {
-  @ApiProperty()
+  @ApiProperty({ description: 'The name as Postfix quotes it in a reply (blanks, controls and <>()\\";@ shown as ?)' })
   announced!: string;
 
-  @ApiProperty({ nullable: true, type: String, description: 'Normalized form, when valid' })
+  @ApiProperty({
+    enum: ['hostname', 'address_literal', 'address', 'none'],
+    description: 'A host name, an address literal ([192.0.2.1], [IPv6:2001:db8::1]), a bare address, or nothing',
+  })
+  form!: string;
+
+  @ApiProperty({ nullable: true, type: String, description: 'The name as HeloPass registers it (null for addresses: such a server is matched by its address)' })
   normalized!: string | null;
 
-  @ApiProperty()
+  @ApiProperty({ description: 'Passes Postfix\'s reject_invalid_helo_hostname' })
   valid!: boolean;
 
   @ApiProperty({ nullable: true, type: String })
@@ -57,7 +69,7 @@ export class HeloDnsDto {
 }
 
 export class PostfixVerdictDto {
-  @ApiProperty({ nullable: true, type: Boolean, description: 'null when DNS could not tell' })
+  @ApiProperty({ nullable: true, type: Boolean, description: 'null when DNS could not tell (Postfix would defer; or our resolver looks broken)' })
   rejected!: boolean | null;
 
   @ApiProperty({ nullable: true, type: String, example: '450 4.7.1 <exch01.corp.local>: Helo command rejected: Host not found' })
@@ -98,6 +110,13 @@ export class OwnerDto {
 export class HeloDiagnosisDto {
   @ApiProperty({ type: HeloSyntaxDto })
   syntax!: HeloSyntaxDto;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Why the name can never resolve in the public DNS (special-use like .local or .home.arpa, not delegated like .corp, a single label), or null',
+  })
+  neverPublic!: string | null;
 
   @ApiProperty({ type: HeloDnsDto })
   dns!: HeloDnsDto;
