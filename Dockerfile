@@ -50,9 +50,11 @@ RUN npm ci --no-audit --no-fund \
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 
+# JSON logs for the log collector, even when the container is given a terminal (docker run -t).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    LOG_FORMAT=json
 
 # Files stay owned by root and read-only for the app user.
 COPY --from=build /app/package.json ./package.json

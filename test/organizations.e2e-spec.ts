@@ -103,7 +103,9 @@ describe('organizations', () => {
       .expect(200);
     expect(byRef.body.items.map((item: { id: string }) => item.id)).toEqual([created[3]!.id]);
 
-    await t.http.get('/v1/organizations').query({ cursor: 'not-a-cursor' }).set(bearer(t.keys.csr)).expect(422);
+    const forged = await t.http.get('/v1/organizations').query({ cursor: 'not-a-cursor' }).set(bearer(t.keys.csr)).expect(400);
+    expect(forged.headers['content-type']).toContain('application/problem+json');
+    expect(forged.body.errors).toEqual([{ field: 'cursor', message: 'is not one this API issued' }]);
     await t.http.get('/v1/organizations').query({ limit: 1000 }).set(bearer(t.keys.csr)).expect(400);
   });
 

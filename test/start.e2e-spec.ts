@@ -30,16 +30,24 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-/** Runs what `npm start` runs, and waits until it says where the API is. */
-async function start(env: Record<string, string>): Promise<Started> {
+/** The one-time admin key, where the README says to find it when start-up prints JSON lines (not a terminal). */
+const KEY_LINE = /^\[helopass\]\s+(hp_[A-Za-z0-9_-]+)$/m;
+
+/**
+ * Runs what `npm start` runs, as a terminal runs a command: in a process
+ * group of its own, which a Ctrl-C signals as a whole (see stop). Waits
+ * until it says where the API is, or until `ready` holds.
+ */
+async function start(env: Record<string, string>, ready?: (text: string) => boolean): Promise<Started> {
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   const output = new ProcessOutput(child);
   try {
     await output.waitFor(
-      (text) => text.includes('API on ') && (env.RUN_WORKER === 'false' || text.includes('worker running as process')),
+      ready ?? ((text) => text.includes('API on ') && (env.RUN_WORKER === 'false' || text.includes('worker running as process'))),
       'the service said it started',
     );
   } catch (error) {
@@ -63,9 +71,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Ctrl-C at the terminal: SIGINT to the whole process group (PostgreSQL, when in it, gets one too). */
 async function stop(started: Started): Promise<number | null> {
-  started.child.kill('SIGINT');
+  process.kill(-started.child.pid!, 'SIGINT');
   return started.exited;
+}
+
+/** What went wrong while stopping: log lines at error level or above (JSON or readable), errors, stack traces. */
+function troubleWhileStopping(output: string): string[] {
+  const shutdown = output.slice(output.indexOf('SIGINT: stopping'));
+  return shutdown.split('\n').filter((line) => {
+    if (line.startsWith('{')) {
+      return (JSON.parse(line) as { level: number }).level >= 50;
+    }
+    return /\b(ERROR|FATAL)\b|Error\b|^\s+at /.test(line);
+  }).map((line) => line.slice(0, 300));
 }
 
 /** Runs a process that is expected to stop by itself; answers its exit code and everything it printed. */
@@ -108,7 +128,7 @@ describe('npm start', () => {
   it('starts on an embedded PostgreSQL with nothing set up, prints a first admin key once, and stops it all on Ctrl-C', async () => {
     const [port, pgPort] = [await freePort(), await freePort()];
     const env = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(pgPort) };
-    const first = await start(env);
+    const first = await start(env, (text) => /^\[helopass\] it is stored only as a hash/m.test(text));
     let organizationId: string;
     try {
       const output = first.output();
@@ -120,8 +140,16 @@ describe('npm start', () => {
       expect(workerPid).not.toBe(first.child.pid);
       expect(alive(workerPid!)).toBe(true);
       expect(output).toContain(`[helopass-worker] running as process ${workerPid}`);
-      const key = /^\[helopass\]\s+(hp_[A-Za-z0-9_-]+)$/m.exec(output)?.[1];
+      const key = KEY_LINE.exec(output)?.[1];
       expect(key).toBeDefined();
+      // Without a terminal (JSON lines), the key still comes last: after the worker and "API on".
+      const lines = output.trimEnd().split('\n');
+      expect(lines.slice(-4)).toEqual([
+        expect.stringMatching(/^\[helopass\] API on /),
+        expect.stringMatching(/^\[helopass\] no API key existed; created an admin key \(owner bootstrap-admin\)\. It is shown only this once/),
+        `[helopass]   ${key}`,
+        '[helopass] it is stored only as a hash and will not be shown again',
+      ]);
       const base = `http://127.0.0.1:${port}`;
       expect((await fetch(`${base}/health/ready`)).status).toBe(200);
       expect((await fetch(`${base}/docs/json`)).status).toBe(200);
@@ -132,6 +160,27 @@ describe('npm start', () => {
       });
       expect(created.status).toBe(201);
       organizationId = ((await created.json()) as { id: string }).id;
+
+      // The README's first hour: a second admin and a filter key, minted through the API while it runs.
+      const mint = async (body: Record<string, string>) => {
+        const response = await fetch(`${base}/v1/api-keys`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(response.status).toBe(201);
+        return ((await response.json()) as { key: string }).key;
+      };
+      const jane = await mint({ name: 'jane', role: 'admin', owner: 'jane@example.com' });
+      const filter = await mint({ name: 'postfix mx1', role: 'filter', owner: 'mx1.example.net' });
+      const listed = await fetch(`${base}/v1/api-keys`, { headers: { authorization: `Bearer ${jane}` } });
+      expect(listed.status).toBe(200);
+      expect(((await listed.json()) as { items: { owner: string }[] }).items.map((item) => item.owner).sort()).toEqual([
+        'bootstrap-admin',
+        'jane@example.com',
+        'mx1.example.net',
+      ]);
+      expect((await fetch(`${base}/v1/allowlist`, { headers: { authorization: `Bearer ${filter}` } })).status).toBe(200);
 
       // A worker that dies is reported and started again; the API keeps answering meanwhile.
       process.kill(workerPid!, 'SIGKILL');
@@ -149,6 +198,8 @@ describe('npm start', () => {
     expect(positions.every((position) => position >= 0), stopped).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(stopped).toContain(`[helopass-worker] SIGTERM: stopping`);
+    // Though PostgreSQL would take the terminal's SIGINT as "cut every connection now", nothing stops in error.
+    expect(troubleWhileStopping(stopped)).toEqual([]);
     expect(alive(restarted)).toBe(false);
     expect(await accepts(pgPort)).toBe(false);
 
@@ -157,7 +208,7 @@ describe('npm start', () => {
     try {
       expect(second.output()).not.toMatch(/hp_[A-Za-z0-9_-]{40,}/);
       expect(second.output()).not.toContain('applied migrations');
-      const key = /^\[helopass\]\s+(hp_[A-Za-z0-9_-]+)$/m.exec(first.output())![1];
+      const key = KEY_LINE.exec(first.output())![1];
       const fetched = await fetch(`http://127.0.0.1:${port}/v1/organizations/${organizationId}`, {
         headers: { authorization: `Bearer ${key}` },
       });
@@ -167,6 +218,51 @@ describe('npm start', () => {
     }
     // Two starts of PostgreSQL, the API and the worker, and a worker restart: more than the default timeout on a busy machine.
   }, 120_000);
+
+  it('on a terminal (LOG_FORMAT=pretty) prints readable lines, the first admin key last in a box of its own, and stops on Ctrl-C without an error', async () => {
+    const freshDir = mkdtempSync(join(tmpdir(), 'helopass-start-pretty-'));
+    const [port, pgPort] = [await freePort(), await freePort()];
+    try {
+      const box = /\n\n {2}┌─+┐\n(?: {2}│ .* │\n)+ {2}└─+┘\n\n$/;
+      const started = await start(
+        { DATA_DIR: freshDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(pgPort), LOG_FORMAT: 'pretty', LOG_LEVEL: 'info' },
+        (text) => box.test(text),
+      );
+      let key: string | undefined;
+      try {
+        // The box, set apart by blank lines, is the last thing printed: after the worker and "API on".
+        const output = started.output();
+        const [before, boxed] = [output.slice(0, output.lastIndexOf('\n\n  ┌')), output.slice(output.lastIndexOf('\n\n  ┌'))];
+        expect(before.split('\n').at(-1)).toMatch(new RegExp(`^\\[helopass\\] API on http://127\\.0\\.0\\.1:${port}/v1`));
+        expect(before).toMatch(/^\[helopass\] worker running as process \d+ /m);
+        key = /│ {3}(hp_[A-Za-z0-9_-]{40,}) +│/.exec(boxed)?.[1];
+        expect(key).toBeDefined();
+        expect(boxed).toContain('will not be shown again');
+        // Readable lines only: no JSON, and not Nest's seventy lines of modules and routes.
+        const lines = before.split('\n').filter((line) => line !== '');
+        expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
+        expect(before).not.toMatch(/dependencies initialized|Mapped \{/);
+        expect(before).toMatch(/^\[\d\d:\d\d:\d\d\] WARN \(helopass\): no DNS blocklist is configured/m);
+        expect(before).toMatch(/^\[\d\d:\d\d:\d\d\] INFO \(helopass-worker\): worker started$/m);
+        expect(lines.length).toBeLessThan(15);
+
+        // The key works, and a request reads as one line.
+        const keys = await fetch(`http://127.0.0.1:${port}/v1/api-keys`, { headers: { authorization: `Bearer ${key}` } });
+        expect(keys.status).toBe(200);
+        await started.waitFor((text) => text.includes('GET /v1/api-keys → 200 in '), 'the request was logged');
+        expect(started.output()).toMatch(/^\[\d\d:\d\d:\d\d\] INFO \(helopass\): request completed: GET \/v1\/api-keys → 200 in \d+ ms$/m);
+      } finally {
+        expect(await stop(started)).toBe(0);
+      }
+      const stopped = started.output();
+      expect(stopped).toContain('[helopass] embedded PostgreSQL stopped');
+      expect(troubleWhileStopping(stopped)).toEqual([]);
+      expect(stopped.split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
+      expect(await accepts(pgPort)).toBe(false);
+    } finally {
+      rmSync(freshDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('with DATABASE_URL and BOOTSTRAP_ADMIN_KEY, registers that key as admin', async () => {
     const adminUrl = inject('adminUrl');

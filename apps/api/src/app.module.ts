@@ -40,7 +40,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config, options.clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream)),
+        LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream, { format: config.logFormat, name: 'helopass' })),
         DatabaseModule,
         AccessModule,
         IdempotencyModule,

@@ -46,6 +46,8 @@ export class WorkerProcess {
   private delayMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private settleFirstStart: () => void = () => undefined;
+  private readonly firstStart = new Promise<void>((resolve) => (this.settleFirstStart = resolve));
   private readonly entry: string;
   private readonly restartDelayMs: number;
   private readonly maxRestartDelayMs: number;
@@ -67,6 +69,18 @@ export class WorkerProcess {
       throw new Error(`the worker is not built (${this.entry} is missing); run npm run build`);
     }
     this.spawn();
+  }
+
+  /**
+   * Resolves once the first worker has reported ready, or has died (its
+   * restart is then under way and reported), or after `timeoutMs`: what
+   * `npm start` waits for before it prints its last lines, so that they
+   * stay last.
+   */
+  async started(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.firstStart, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** Stops the worker and waits for it to exit (killing it after stopTimeoutMs). */
@@ -95,10 +109,12 @@ export class WorkerProcess {
     child.on('message', (message: unknown) => {
       if ((message as { type?: unknown } | null)?.type === WORKER_READY) {
         this.options.say(`worker running as process ${child.pid} (DNS checks, re-checks, ownership evidence)`);
+        this.settleFirstStart();
       }
     });
     child.on('error', (error) => this.options.say(`worker (process ${child.pid ?? '?'}) error: ${error.message}`));
     child.on('exit', (code, signal) => {
+      this.settleFirstStart();
       if (this.stopping || this.child !== child) {
         return;
       }

@@ -55,7 +55,8 @@ async function main(): Promise<void> {
     process.on('disconnect', () => stop('the API process went away'));
   }
 
-  const database = await resolveDatabase(config, say);
+  // Its own embedded PostgreSQL (no DATABASE_URL) is stopped here, last, not by a terminal's Ctrl-C.
+  const database = await resolveDatabase(config, say, { ownProcessGroup: true });
   let worker: RunningWorker;
   try {
     worker = await startWorker({ ...config, databaseUrl: database.connectionString });

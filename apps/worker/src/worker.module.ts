@@ -15,7 +15,7 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ConfigModule.forRoot(config, clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream)),
+        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-worker' })),
         DatabaseModule,
         OwnershipModule,
         // Domain lapses found by the worker suspend the exceptions that rest on them.

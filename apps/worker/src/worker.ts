@@ -50,7 +50,15 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const retention = app.get(RetentionService);
 
   const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
-  boss.on('error', (error: Error) => logger.error({ err: error }, 'job queue error'));
+  let stopping = false;
+  boss.on('error', (error: Error) => {
+    // While stopping, a connection the queue is closing (or the server is ending) is expected, not a fault.
+    if (stopping && isConnectionEnding(error)) {
+      logger.debug({ err: error }, 'job queue connection closed while stopping');
+      return;
+    }
+    logger.error({ err: error }, 'job queue error');
+  });
   try {
     await boss.start();
     await boss.createQueue(SWEEP_QUEUE, { policy: 'stately' });
@@ -86,8 +94,14 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
       await boss.send(RETENTION_QUEUE, {});
     },
     stop: async () => {
+      stopping = true;
       await boss.stop({ graceful: true, timeout: 10_000 });
       await app.close();
     },
   };
+}
+
+/** 57P01 admin_shutdown ("terminating connection due to administrator command"), or a socket closed under a query. */
+function isConnectionEnding(error: Error): boolean {
+  return (error as { code?: unknown }).code === '57P01' || /Connection terminated/i.test(error.message);
 }

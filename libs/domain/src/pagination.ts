@@ -1,4 +1,4 @@
-import { RuleViolationError } from './errors.js';
+import { InvalidFieldError } from './errors.js';
 import { parseInstant } from './instant.js';
 
 /** One page of a list, as every list route answers it. */
@@ -49,14 +49,23 @@ export function decodeCursor(cursor: string): { at: Date; id: string } | undefin
   return encodeCursor(position) === cursor ? position : undefined;
 }
 
-/** The position a caller's `?cursor=` names, or undefined for the first page; 422 for a cursor we did not issue. */
+/**
+ * What every list answers for a `?cursor=` it did not issue (a typo, a cut
+ * copy, a forgery): a 400 naming the `cursor` parameter, like any other
+ * malformed input. The audit trail's own cursors use it too.
+ */
+export function unknownCursorError(): InvalidFieldError {
+  return new InvalidFieldError('cursor', 'is not one this API issued');
+}
+
+/** The position a caller's `?cursor=` names, or undefined for the first page; 400 for a cursor we did not issue. */
 export function cursorPosition(cursor: string | undefined): { at: Date; id: string } | undefined {
   if (cursor === undefined) {
     return undefined;
   }
   const position = decodeCursor(cursor);
   if (position === undefined) {
-    throw new RuleViolationError('cursor is not one this API issued');
+    throw unknownCursorError();
   }
   return position;
 }

@@ -47,6 +47,26 @@ function isOwnershipClash(error: unknown): boolean {
 
 export const OWNED_ELSEWHERE = 'this HELO name with one of these addresses already belongs to another organization';
 
+/**
+ * The exclusion constraint refused the addresses: another organization
+ * registered an overlapping (HELO, address) between our check and our
+ * write. The service names the address once the transaction is over.
+ */
+export class HeldElsewhereRaceError extends ConflictError {
+  constructor() {
+    super(OWNED_ELSEWHERE);
+  }
+}
+
+/** One of our addresses that overlaps another organization's address under the same HELO name. */
+export interface AddressHeldElsewhere {
+  /** Ours, canonical. */
+  readonly address: string;
+  /** Theirs, canonical: the same prefix, or one that overlaps it. */
+  readonly held: string;
+  readonly organizationName: string;
+}
+
 /** The only place that touches Prisma for mail servers and their addresses. */
 @Injectable()
 export class MailServersRepository {
@@ -60,20 +80,30 @@ export class MailServersRepository {
     return (await tx.organization.count({ where: { id: organizationId } })) > 0;
   }
 
-  /** Prefixes (of `prefixes`) that overlap a live address of another organization's server with this HELO. */
+  /**
+   * Prefixes (of `prefixes`) that overlap a live address of another
+   * organization's server with this HELO, each with one address it
+   * overlaps (the same prefix first) and that organization's name.
+   */
   async prefixesHeldElsewhere(
     tx: Transaction,
     organizationId: string,
     heloHostname: string,
     prefixes: string[],
-  ): Promise<string[]> {
-    const rows = await tx.$queryRaw<{ wanted: string }[]>`
-      SELECT DISTINCT wanted::text AS wanted
+  ): Promise<AddressHeldElsewhere[]> {
+    const rows = await tx.$queryRaw<{ wanted: string; held: string; organization_name: string }[]>`
+      SELECT DISTINCT ON (wanted) wanted::text AS wanted, a.prefix::text AS held, o.name AS organization_name
       FROM unnest(${prefixes}::inet[]) AS wanted
       JOIN mail_server_addresses a
         ON a.prefix && wanted AND a.helo_hostname = ${heloHostname}
-       AND a.organization_id <> ${organizationId}::uuid AND a.deleted_at IS NULL`;
-    return rows.map((row) => canonicalFromInet(row.wanted));
+       AND a.organization_id <> ${organizationId}::uuid AND a.deleted_at IS NULL
+      JOIN organizations o ON o.id = a.organization_id
+      ORDER BY wanted, a.prefix = wanted DESC, a.prefix`;
+    return rows.map((row) => ({
+      address: canonicalFromInet(row.wanted),
+      held: canonicalFromInet(row.held),
+      organizationName: row.organization_name,
+    }));
   }
 
   async insert(
@@ -193,7 +223,7 @@ export class MailServersRepository {
       });
     } catch (error) {
       // A concurrent registration by another organization won the race.
-      throw isOwnershipClash(error) ? new ConflictError(OWNED_ELSEWHERE) : error;
+      throw isOwnershipClash(error) ? new HeldElsewhereRaceError() : error;
     }
   }
 }

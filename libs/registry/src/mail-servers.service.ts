@@ -16,7 +16,12 @@ import {
   type ChangeContext as RequestContext,
   type Page,
 } from '@app/domain';
-import { MailServersRepository, OWNED_ELSEWHERE, type MailServerRecord } from './mail-servers.repository.js';
+import {
+  HeldElsewhereRaceError,
+  MailServersRepository,
+  type AddressHeldElsewhere,
+  type MailServerRecord,
+} from './mail-servers.repository.js';
 
 export interface MailServer {
   id: string;
@@ -85,7 +90,8 @@ export class MailServersService {
   ): Promise<Versioned<MailServer>> {
     const heloHostname = heloField('heloHostname', input.heloHostname);
     const addresses = addressesField('addresses', input.addresses);
-    const created = await this.servers.transaction(async (tx) => {
+    const recheck = (tx: Transaction) => this.refuseHeldElsewhere(tx, organizationId, heloHostname, addresses);
+    const created = await this.explainingRaces(recheck, () => this.servers.transaction(async (tx) => {
       if (!(await this.servers.organizationExists(tx, organizationId))) {
         throw new NotFoundError('organization');
       }
@@ -106,7 +112,7 @@ export class MailServersService {
         requestId: context.requestId,
       });
       return record;
-    });
+    }));
     return new Versioned(toMailServer(created), created.version);
   }
 
@@ -150,7 +156,13 @@ export class MailServersService {
   ): Promise<Versioned<MailServer>> {
     const heloHostname = input.heloHostname === undefined ? undefined : heloField('heloHostname', input.heloHostname);
     const addresses = input.addresses === undefined ? undefined : addressesField('addresses', input.addresses);
-    const record = await this.servers.transaction(async (tx) => {
+    const recheck = async (tx: Transaction) => {
+      const current = await this.servers.lockById(tx, id);
+      if (current) {
+        await this.refuseHeldElsewhere(tx, current.organizationId, heloHostname ?? current.heloHostname, addresses ?? current.addresses);
+      }
+    };
+    const record = await this.explainingRaces(recheck, () => this.servers.transaction(async (tx) => {
       const current = await this.lockCurrent(tx, id, expectedVersion);
       const changes = {
         heloHostname: heloHostname !== current.heloHostname ? heloHostname : undefined,
@@ -181,7 +193,7 @@ export class MailServersService {
         requestId: context.requestId,
       });
       return updated;
-    });
+    }));
     return new Versioned(toMailServer(record), record.version);
   }
 
@@ -244,10 +256,41 @@ export class MailServersService {
   ): Promise<void> {
     const clashes = await this.servers.prefixesHeldElsewhere(tx, organizationId, heloHostname, addresses);
     if (clashes.length > 0) {
-      const positions = clashes.map((clash) => addresses.indexOf(clash)).filter((index) => index >= 0);
-      throw new ConflictError(
-        `${OWNED_ELSEWHERE} (addresses${positions.length > 0 ? ' at positions ' + positions.join(', ') : ''})`,
-      );
+      throw new ConflictError(heldElsewhereMessage(heloHostname, addresses, clashes));
     }
   }
+
+  /**
+   * Runs a write; when the database's exclusion constraint refused it (an
+   * organization registered the same pair after our check), looks again
+   * once that winner has committed, so that the 409 names the address too.
+   */
+  private async explainingRaces<T>(recheck: (tx: Transaction) => Promise<void>, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof HeldElsewhereRaceError) {
+        await this.servers.transaction(recheck);
+      }
+      throw error;
+    }
+  }
+}
+
+const NAMED_CLASHES = 5;
+
+/**
+ * What the caller must change, address by address, in the order sent:
+ * `192.0.2.10/32 (exch01.corp.example) already belongs to another organization, "Example Widgets Ltd"`.
+ * The other organization is named: only staff (admin, csr) register mail servers, and they may read every organization.
+ */
+export function heldElsewhereMessage(heloHostname: string, addresses: string[], clashes: AddressHeldElsewhere[]): string {
+  const ordered = [...clashes].sort((a, b) => addresses.indexOf(a.address) - addresses.indexOf(b.address));
+  const named = ordered.slice(0, NAMED_CLASHES).map((clash) =>
+    clash.held === clash.address
+      ? `${clash.address} (${heloHostname}) already belongs to another organization, "${clash.organizationName}"`
+      : `${clash.address} (${heloHostname}) overlaps ${clash.held}, which belongs to another organization, "${clash.organizationName}"`,
+  );
+  const more = ordered.length - named.length;
+  return named.join('; ') + (more > 0 ? `; and ${more} more of the addresses` : '');
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog, type AuditChainReport } from '@app/database';
-import { InvalidFieldError, InvalidOwnerError, normalizeOwner, RuleViolationError, type Page } from '@app/domain';
+import { InvalidFieldError, InvalidOwnerError, normalizeOwner, RuleViolationError, unknownCursorError, type Page } from '@app/domain';
 import { AuditEventsRepository, type AuditEventFilter, type AuditEventRecord } from './audit-events.repository.js';
 
 export interface AuditEventView {
@@ -57,7 +57,7 @@ export class AuditEventsService {
   async list(filter: AuditEventFilter, limit: number, cursor?: string): Promise<Page<AuditEventView>> {
     const beforeSeq = cursor === undefined ? undefined : decodeSeqCursor(cursor);
     if (cursor !== undefined && beforeSeq === undefined) {
-      throw new RuleViolationError('cursor is not one this API issued');
+      throw unknownCursorError();
     }
     if (filter.from && filter.to && filter.from >= filter.to) {
       throw new RuleViolationError('from must be before to');

@@ -26,10 +26,18 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-/** A 400 with the list of invalid fields (thrown by the validation pipe). */
+/**
+ * A 400 with the list of invalid fields (thrown by the validation pipe):
+ * one message per field, the first given for it, so a caller reads what to
+ * fix rather than every rule the value broke.
+ */
 export class ValidationProblemException extends HttpException {
-  constructor(readonly fieldErrors: FieldError[]) {
+  readonly fieldErrors: FieldError[];
+
+  constructor(fieldErrors: FieldError[]) {
     super('Invalid request', 400);
+    const seen = new Set<string>();
+    this.fieldErrors = fieldErrors.filter((error) => !seen.has(error.field) && seen.add(error.field));
   }
 }
 

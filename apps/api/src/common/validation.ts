@@ -18,21 +18,59 @@ function fieldName(name: string): string {
   return /^[A-Za-z0-9_.[\]-]{1,100}$/.test(name) ? name : '(a field with an invalid name)';
 }
 
-/** class-validator's messages start with the property name; the problem names the field separately. */
+/**
+ * Which failed check speaks for a field when several did: a wrong type
+ * first (a length limit says nothing useful about a number), then the
+ * text rule (a control character is what is wrong, whatever the length),
+ * then emptiness and size, then format and the product's own checks, in
+ * the order class-validator ran them.
+ */
+const CONSTRAINT_PRIORITY = [
+  'whitelistValidation',
+  'isArray',
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isObject',
+  TEXT_KIND_RULE,
+  'isNotEmpty',
+  'arrayMinSize',
+  'arrayMaxSize',
+  'minLength',
+  'maxLength',
+  'min',
+  'max',
+];
+const rank = (constraint: string) => {
+  const index = CONSTRAINT_PRIORITY.indexOf(constraint);
+  return index === -1 ? CONSTRAINT_PRIORITY.length : index;
+};
+
+/** The one message a field answers: "is required" when it is missing, else its most relevant failed check. */
+function fieldMessage(error: ValidationError): string | undefined {
+  const failed = Object.entries(error.constraints ?? {});
+  if (failed.length === 0) {
+    return undefined;
+  }
+  // The value is read here only to tell "absent" from "wrong"; it never reaches a message.
+  if (error.value === undefined && !failed.some(([constraint]) => constraint === 'whitelistValidation')) {
+    return 'is required';
+  }
+  const [constraint, message] = failed.reduce((best, next) => (rank(next[0]) < rank(best[0]) ? next : best));
+  if (constraint === 'whitelistValidation') {
+    return 'is not an allowed field';
+  }
+  // class-validator's messages start with the property name; the problem names the field separately.
+  return message.startsWith(error.property + ' ') ? message.slice(error.property.length + 1) : message;
+}
+
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const property = fieldName(error.property);
     const field = parent ? `${parent}.${property}` : property;
-    const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) => ({
-      field,
-      message:
-        constraint === 'whitelistValidation'
-          ? 'is not an allowed field'
-          : message.startsWith(error.property + ' ')
-            ? message.slice(error.property.length + 1)
-            : message,
-    }));
-    return [...own, ...flatten(error.children ?? [], field)];
+    const message = fieldMessage(error);
+    return [...(message === undefined ? [] : [{ field, message }]), ...flatten(error.children ?? [], field)];
   });
 }
 
@@ -91,7 +129,8 @@ function textErrors(value: unknown, metadata: ArgumentMetadata): FieldError[] {
 }
 
 /**
- * The one validation pipe: unknown fields refused, values never echoed in
+ * The one validation pipe: unknown fields refused, one message per invalid
+ * field ("is required" for a missing one), values never echoed in
  * messages, and every string of a body or query held to the text rule
  * (validators.ts), so a field added later is covered without being told.
  */
@@ -101,18 +140,20 @@ class HeloPassValidationPipe extends ValidationPipe {
       return super.transform(value, metadata);
     }
     const text = textErrors(value, metadata);
+    let transformed: unknown;
     try {
-      const transformed: unknown = await super.transform(value, metadata);
-      if (text.length > 0) {
-        throw new ValidationProblemException(text);
-      }
-      return transformed;
+      transformed = await super.transform(value, metadata);
     } catch (error) {
-      if (error instanceof ValidationProblemException && text.length > 0 && error.fieldErrors !== text) {
+      // A control character is what is wrong with a field that also fails its checks: it speaks first.
+      if (error instanceof ValidationProblemException && text.length > 0) {
         throw new ValidationProblemException([...text, ...error.fieldErrors]);
       }
       throw error;
     }
+    if (text.length > 0) {
+      throw new ValidationProblemException(text);
+    }
+    return transformed;
   }
 }
 
@@ -121,7 +162,8 @@ export function createValidationPipe(): ValidationPipe {
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    validationError: { target: false, value: false },
+    // The value stays in class-validator's errors only to tell a missing field (fieldMessage); never in a message.
+    validationError: { target: false, value: true },
     exceptionFactory: (errors) => new ValidationProblemException(flatten(errors)),
   });
 }
