@@ -264,6 +264,29 @@ describe('npm start', () => {
     }
   }, 90_000);
 
+  it('after being killed outright (SIGKILL), starts again: the embedded PostgreSQL it left running is stopped first', async () => {
+    const killedDir = mkdtempSync(join(tmpdir(), 'helopass-killed-'));
+    try {
+      const [port, pgPort] = [await freePort(), await freePort()];
+      const env = { DATA_DIR: killedDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(pgPort), RUN_WORKER: 'false' };
+      const killed = await start(env);
+      killed.child.kill('SIGKILL'); // the main process only: PostgreSQL, in a group of its own, stays
+      await killed.exited;
+      expect(await accepts(pgPort)).toBe(true);
+
+      const again = await start(env);
+      try {
+        expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+      } finally {
+        expect(await stop(again)).toBe(0);
+      }
+      expect(troubleWhileStopping(again.output())).toEqual([]);
+      expect(await accepts(pgPort)).toBe(false);
+    } finally {
+      rmSync(killedDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('with DATABASE_URL and BOOTSTRAP_ADMIN_KEY, registers that key as admin', async () => {
     const adminUrl = inject('adminUrl');
     const databaseUrl = await createScratchDatabase(adminUrl, 'bootstrap');

