@@ -75,6 +75,75 @@ const noCrossAppImports = {
   },
 };
 
+// What each lib may import of the others (`@app/<lib>`, or a relative path
+// into libs/<lib>). The enforcement core stands alone: the policy server
+// runs on it with nothing but the database, config and domain libs. Edges
+// point one way, so no two libs import each other.
+export const LIB_DEPENDENCIES = {
+  domain: [],
+  config: ['domain'],
+  database: ['config', 'domain'],
+  dns: ['domain'],
+  enforcement: ['config', 'database', 'domain'],
+  access: ['config', 'database', 'domain'],
+  ownership: ['config', 'database', 'dns', 'domain'],
+  exceptions: ['config', 'database', 'dns', 'domain', 'enforcement', 'ownership'],
+  registry: ['database', 'domain', 'exceptions'],
+  worker: ['config', 'database', 'dns', 'domain', 'enforcement', 'exceptions', 'ownership'],
+  runtime: ['config', 'database', 'domain'],
+};
+
+/** The lib (`libs/<name>`) a file belongs to, or null. */
+function libOf(file) {
+  const [top, name] = path.relative(root, file).split(path.sep);
+  return top === 'libs' && name !== undefined ? name : null;
+}
+
+const libDependencies = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'a lib imports only the libs it is allowed to (LIB_DEPENDENCIES)' },
+    schema: [],
+    messages: {
+      unknownLib: 'libs/{{from}} is not listed in LIB_DEPENDENCIES (eslint.config.js): say which libs it may import',
+      forbidden: 'libs/{{from}} must not import libs/{{to}} ("{{source}}"); it may import: {{allowed}}',
+    },
+  },
+  create(context) {
+    const from = libOf(context.filename);
+    if (from === null) {
+      return {};
+    }
+    const allowed = LIB_DEPENDENCIES[from];
+    const check = (source) => {
+      if (source?.type !== 'Literal' || typeof source.value !== 'string') {
+        return;
+      }
+      let to = null;
+      const alias = /^@app\/([a-z-]+)/.exec(source.value);
+      if (alias !== null) {
+        to = alias[1];
+      } else if (source.value.startsWith('.')) {
+        to = libOf(path.resolve(path.dirname(context.filename), source.value));
+      }
+      if (to === null || to === from) {
+        return;
+      }
+      if (allowed === undefined) {
+        context.report({ node: source, messageId: 'unknownLib', data: { from } });
+      } else if (!allowed.includes(to)) {
+        context.report({ node: source, messageId: 'forbidden', data: { from, to, source: source.value, allowed: allowed.join(', ') || 'none' } });
+      }
+    };
+    return {
+      ImportDeclaration: (node) => check(node.source),
+      ExportNamedDeclaration: (node) => check(node.source),
+      ExportAllDeclaration: (node) => check(node.source),
+      ImportExpression: (node) => check(node.source),
+    };
+  },
+};
+
 export default defineConfig([
   globalIgnores(['dist/', 'node_modules/', '.data/', 'coverage/', 'libs/database/src/generated/']),
 
@@ -132,8 +201,8 @@ export default defineConfig([
   },
   {
     files: ['apps/**/*.{ts,js,mjs}', 'libs/**/*.{ts,js,mjs}'],
-    plugins: { helopass: { rules: { 'no-cross-app-imports': noCrossAppImports } } },
-    rules: { 'helopass/no-cross-app-imports': 'error' },
+    plugins: { helopass: { rules: { 'no-cross-app-imports': noCrossAppImports, 'lib-dependencies': libDependencies } } },
+    rules: { 'helopass/no-cross-app-imports': 'error', 'helopass/lib-dependencies': 'error' },
   },
   {
     // Specs read JSON response bodies, whose shape the assertions themselves check.

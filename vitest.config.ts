@@ -15,8 +15,10 @@ export default defineConfig({
       '@app/dns': lib('dns'),
       '@app/ownership': lib('ownership'),
       '@app/exceptions': lib('exceptions'),
-      '@app/allowlist': lib('allowlist'),
+      '@app/enforcement': lib('enforcement'),
       '@app/registry': lib('registry'),
+      '@app/worker': lib('worker'),
+      '@app/runtime': lib('runtime'),
     },
   },
   test: {

@@ -9,11 +9,14 @@ import { describe, expect, it } from 'vitest';
 // the tree themselves.
 const root = path.resolve(import.meta.dirname, '..');
 
-async function crossAppErrors(filePath: string, code: string): Promise<string[]> {
+async function ruleErrors(rule: string, filePath: string, code: string): Promise<string[]> {
   const eslint = new ESLint({ cwd: root });
   const [result] = await eslint.lintText(code, { filePath: path.join(root, filePath) });
-  return result!.messages.filter((message) => message.ruleId === 'helopass/no-cross-app-imports').map((message) => message.message);
+  return result!.messages.filter((message) => message.ruleId === rule).map((message) => message.message);
 }
+
+const crossAppErrors = (filePath: string, code: string) => ruleErrors('helopass/no-cross-app-imports', filePath, code);
+const libErrors = (filePath: string, code: string) => ruleErrors('helopass/lib-dependencies', filePath, code);
 
 function sources(dir: string): string[] {
   return readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
@@ -59,5 +62,43 @@ describe('app boundaries', () => {
       }
     }
     expect(crossings).toEqual([]);
+  });
+});
+
+describe('lib dependencies', () => {
+  it('the enforcement core imports only the database, config and domain libs', async () => {
+    expect(await libErrors('libs/enforcement/src/probe.ts', "import { ExceptionsService } from '@app/exceptions';\nconsole.log(ExceptionsService);\n")).toEqual([
+      'libs/enforcement must not import libs/exceptions ("@app/exceptions"); it may import: config, database, domain',
+    ]);
+    expect(await libErrors('libs/enforcement/src/probe.ts', "export * from '../../ownership/src/index.js';\n")).toHaveLength(1);
+    expect(await libErrors('libs/enforcement/src/probe.ts', "await import('@app/dns');\n")).toHaveLength(1);
+    expect(
+      await libErrors('libs/enforcement/src/probe.ts', "import { PrismaService } from '@app/database';\nimport { loadConfig } from '@app/config';\nimport { Clock } from '@app/domain';\nimport { x } from './x.js';\nconsole.log(PrismaService, loadConfig, Clock, x);\n"),
+    ).toEqual([]);
+  });
+
+  it('config parses its settings without the DNS library; a lib that is not listed must say what it imports', async () => {
+    expect(await libErrors('libs/config/src/probe.ts', "import { parseResolverList } from '@app/dns';\nconsole.log(parseResolverList);\n")).toHaveLength(1);
+    expect(await libErrors('libs/newlib/src/probe.ts', "import { Clock } from '@app/domain';\nconsole.log(Clock);\n")).toEqual([
+      'libs/newlib is not listed in LIB_DEPENDENCIES (eslint.config.js): say which libs it may import',
+    ]);
+  });
+
+  it('every lib in libs/ is listed, and no two libs import each other (directly or around a cycle)', async () => {
+    const { LIB_DEPENDENCIES } = (await import(path.join(root, 'eslint.config.js'))) as { LIB_DEPENDENCIES: Record<string, string[]> };
+    const libs = readdirSync(path.join(root, 'libs'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    expect(Object.keys(LIB_DEPENDENCIES).sort()).toEqual(libs.sort());
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const cycleFrom = (lib: string): boolean => {
+      if (done.has(lib)) return false;
+      if (visiting.has(lib)) return true;
+      visiting.add(lib);
+      const found = (LIB_DEPENDENCIES[lib] ?? []).some(cycleFrom);
+      visiting.delete(lib);
+      done.add(lib);
+      return found;
+    };
+    expect(libs.filter(cycleFrom)).toEqual([]);
   });
 });

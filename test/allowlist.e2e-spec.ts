@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnapshotStore } from '@app/allowlist';
+import { SnapshotStore } from '@app/enforcement';
 import { ManualClock } from '@app/domain';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@app/config';
 import { ManualClock } from '@app/domain';
-import { startWorker } from '../apps/worker/src/worker.js';
+import { startWorker } from '@app/worker';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
 import { auditTrail, bearer, startIsolatedTestApp, type TestApp, type TestKey } from './support/test-app.js';

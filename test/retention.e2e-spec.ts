@@ -5,9 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@app/config';
 import { ManualClock } from '@app/domain';
-import { RetentionService } from '../apps/worker/src/retention.service.js';
-import { RETENTION_QUEUE, startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
-import { WorkerModule } from '../apps/worker/src/worker.module.js';
+import { RETENTION_QUEUE, RetentionService, startWorker, WorkerModule, type RunningWorker } from '@app/worker';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { bearer, createOrganization, startIsolatedTestApp, unique, type TestApp } from './support/test-app.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnapshotStore } from '@app/allowlist';
+import { SnapshotStore } from '@app/enforcement';
 import type { Role } from '@app/domain';
 import { ROLES } from '@app/domain';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';

@@ -10,7 +10,7 @@ import { loadConfig } from '@app/config';
 import { applyMigrations } from '@app/database';
 import { hashApiKeySecret } from '@app/domain';
 import { createApp } from '../apps/api/src/bootstrap.js';
-import { startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
+import { startWorker, type RunningWorker } from '@app/worker';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
 import { LogCapture, unique } from './support/test-app.js';
 

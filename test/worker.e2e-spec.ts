@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@app/config';
 import { ManualClock } from '@app/domain';
 import { DomainsService } from '@app/ownership';
-import { startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
+import { startWorker, type RunningWorker } from '@app/worker';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { ProcessOutput } from './support/process-output.js';
 import { auditTrail, bearer, createMailServer, createOrganization, startIsolatedTestApp, unique, type TestApp } from './support/test-app.js';

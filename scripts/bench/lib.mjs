@@ -21,7 +21,7 @@ const DIST_MARKERS = [
   'apps/api/src/main.js',
   'apps/api/src/bootstrap.js',
   'libs/access/src/index.js',
-  'libs/allowlist/src/index.js',
+  'libs/enforcement/src/index.js',
   'libs/config/src/index.js',
   'libs/database/src/index.js',
 ];

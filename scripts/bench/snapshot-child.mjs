@@ -53,7 +53,7 @@ function breakdown(lib, signer, entries) {
 }
 
 async function pure({ onStop: _onStop }) {
-  const lib = await importDist('libs/allowlist/src/index.js');
+  const lib = await importDist('libs/enforcement/src/index.js');
   const signer = lib.FeedSigner.generate();
   const sign = (body) => signer.sign(body);
   const rssStart = rss();
@@ -87,7 +87,7 @@ async function pure({ onStop: _onStop }) {
 async function db({ onStop }) {
   const { loadConfig } = await importDist('libs/config/src/index.js');
   const { createApp } = await importDist('apps/api/src/bootstrap.js');
-  const { SnapshotStore, AllowlistRepository } = await importDist('libs/allowlist/src/index.js');
+  const { SnapshotStore, AllowlistRepository } = await importDist('libs/enforcement/src/index.js');
   const rssStart = rss();
   // No version polling during the measurement: an extra reload would be counted in ours.
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', FEED_POLL_SECONDS: '3600', RUN_WORKER: 'false' });
@@ -158,7 +158,7 @@ async function db({ onStop }) {
 async function dbLifted({ onStop }) {
   const { loadConfig } = await importDist('libs/config/src/index.js');
   const { PrismaService } = await importDist('libs/database/src/index.js');
-  const { buildSnapshot, FeedSigner } = await importDist('libs/allowlist/src/index.js');
+  const { buildSnapshot, FeedSigner } = await importDist('libs/enforcement/src/index.js');
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   const rssStart = rss();
   const prisma = new PrismaService(config);

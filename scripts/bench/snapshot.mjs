@@ -7,7 +7,7 @@
 //
 // Two measurements, each size in a fresh child process (so that RSS and peak
 // RSS are that process's own):
-//   pure  buildSnapshot() (libs/allowlist) on N AllowlistEntry objects built
+//   pure  buildSnapshot() (libs/enforcement) on N AllowlistEntry objects built
 //         in memory: rendering, sorting, gzip, ETags, signatures;
 //   db    SnapshotStore.reload() in a real HeloPass app (createApp) on a
 //         throwaway database holding N active exceptions: the database read

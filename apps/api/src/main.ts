@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { ApiKeysService } from '@app/access';
-import { ConfigError, loadConfig, resolveLogFormat } from '@app/config';
-import { resolveDatabase } from '@app/database';
+import { bootProcess, failedToStart } from '@app/runtime';
 import { createApp } from './bootstrap.js';
 import { firstAdminKeyLines } from './start-output.js';
 import { WorkerProcess } from './worker-process.js';
@@ -14,64 +13,29 @@ import { WorkerProcess } from './worker-process.js';
  * process group of its own, so the terminal's Ctrl-C reaches this process
  * only). A generated admin key is printed last, once the worker runs.
  */
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`HeloPass cannot start: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
-  const say = (line: string) => console.log(`[helopass] ${line}`);
-  const format = resolveLogFormat(config.logFormat);
-  // Signals are taken from the start: the embedded PostgreSQL does not see the terminal's Ctrl-C,
-  // so this process must live to stop it, also when the signal comes while it boots.
-  const shutdown: { requested?: string; run?: (signal: string) => Promise<void> } = {};
-  const onSignal = (signal: string) => (shutdown.run ? void shutdown.run(signal) : (shutdown.requested ??= signal));
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+/** Resolves when `signal` is aborted (at once if it already is). */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
 
-  const database = await resolveDatabase(config, say, { ownProcessGroup: true });
-  let stopping = false;
-  // A key generated but not printed yet: printed by a stop that comes first, never lost.
-  let unprintedKey: string | undefined;
-  const printKey = () => {
-    if (unprintedKey !== undefined) {
-      console.log(firstAdminKeyLines(unprintedKey, config.bootstrapAdminOwner, format).join('\n'));
-      unprintedKey = undefined;
-    }
-  };
-  try {
-    const resolved = { ...config, databaseUrl: database.connectionString };
-    const app = await createApp(resolved);
+bootProcess({
+  name: 'helopass',
+  title: 'HeloPass',
+  ownProcessGroup: true,
+  stoppedLine: 'API stopped',
+  sayDatabaseStopped: true,
+  async start({ config, database, logFormat, say, stopRequested, stopSignal }) {
+    const app = await createApp(config);
     let worker: WorkerProcess | undefined;
-    shutdown.run = async (signal: string) => {
-      if (stopping) {
-        return;
-      }
-      stopping = true;
-      printKey();
-      say(`${signal}: stopping`);
+    const stop = async () => {
       await worker?.stop();
       await app.close();
-      say('API stopped');
-      await database.stop();
-      if (database.embedded) {
-        say('embedded PostgreSQL stopped');
-      }
-      process.exit(0);
     };
-    if (shutdown.requested !== undefined) {
-      await shutdown.run(shutdown.requested);
-      return;
+    if (stopRequested()) {
+      return { stop };
     }
-
     // In production no key is generated: a printed secret would end up in the log collector.
     const bootstrap = await app.get(ApiKeysService).ensureBootstrapAdmin(config.bootstrapAdminKey, { generate: !config.production });
-    unprintedKey = bootstrap.secret;
     if (bootstrap.registered === 'given') {
       say('BOOTSTRAP_ADMIN_KEY registered as an admin key');
     } else if (bootstrap.secret === undefined && bootstrap.noKeys) {
@@ -79,32 +43,36 @@ async function main(): Promise<void> {
       say('  node dist/apps/cli/src/main.js api-keys create --role admin --name <name> --owner <you@example.com>');
       say('(it prints the key once, to that terminal only), or set BOOTSTRAP_ADMIN_KEY and restart.');
     }
-    await app.listen({ port: config.port, host: config.host });
-    if (config.runWorker && !stopping) {
-      // One command runs everything, the worker in a process of its own on this database
-      // (migrations are done): its DNS work never shares the event loop that serves the feed.
-      worker = new WorkerProcess({
-        env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
-        say,
-      });
-      worker.start();
-      // Its start-up lines come before the last ones below, not between them.
-      await worker.started(30_000);
-    }
-    if (!stopping) {
-      const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
-      say(`API on ${base}/v1, docs on ${base}/docs (OpenAPI: ${base}/docs/json)`);
-      // Shown once, here, last, and stored only as a hash.
+    // A key generated is printed whatever happens next (a stop asked for meanwhile included): never lost.
+    const printKey = () => {
+      if (bootstrap.secret !== undefined) {
+        console.log(firstAdminKeyLines(bootstrap.secret, config.bootstrapAdminOwner, logFormat).join('\n'));
+      }
+    };
+    try {
+      await app.listen({ port: config.port, host: config.host });
+      if (config.runWorker && !stopRequested()) {
+        // One command runs everything, the worker in a process of its own on this database
+        // (migrations are done): its DNS work never shares the event loop that serves the feed.
+        worker = new WorkerProcess({
+          env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
+          say,
+        });
+        worker.start();
+        // Its start-up lines come before the last ones below, not between them.
+        await Promise.race([worker.started(30_000), untilAborted(stopSignal)]);
+      }
+      if (!stopRequested()) {
+        const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+        say(`API on ${base}/v1, docs on ${base}/docs (OpenAPI: ${base}/docs/json)`);
+      }
+    } catch (error) {
       printKey();
+      await stop();
+      throw error;
     }
-  } catch (error) {
+    // Shown once, here, last, and stored only as a hash.
     printKey();
-    await database.stop();
-    throw error;
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error('HeloPass failed to start:', error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+    return { stop };
+  },
+}).catch(failedToStart('HeloPass'));

@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig, type HeloPassConfig } from '@app/config';
-import { resolveDatabase } from '@app/database';
+import { withDatabase } from '@app/runtime';
 import { CliModule } from './cli.module.js';
 
 /** What commands share: output, and a Nest context on the same database the app would use. */
@@ -17,21 +17,14 @@ export function createRuntime(): CliRuntime {
     print: (line) => process.stdout.write(line + '\n'),
     config: () => (config ??= loadConfig()),
     async withApp(work) {
-      const settings = runtime.config();
-      const database = await resolveDatabase(settings, (line) => process.stderr.write(`[helopass] ${line}\n`));
-      try {
-        const app = await NestFactory.createApplicationContext(
-          CliModule.forRoot({ ...settings, databaseUrl: database.connectionString }),
-          { logger: ['error', 'warn'] },
-        );
+      return withDatabase(runtime.config(), (line) => process.stderr.write(`[helopass] ${line}\n`), async (config) => {
+        const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error', 'warn'] });
         try {
           return await work(app);
         } finally {
           await app.close();
         }
-      } finally {
-        await database.stop();
-      }
+      });
     },
   };
   return runtime;

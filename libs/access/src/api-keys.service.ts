@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import pg from 'pg';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { AuditLog, connectionOptions } from '@app/database';
+import { AuditLog, NotificationHub } from '@app/database';
 import {
   apiKeyHashMatches,
   apiKeyPrefix,
@@ -118,8 +117,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly lastUsedWrites = new Map<string, number>();
   private readonly cache: KeyCache<ApiKeyRecord>;
 
-  private listener: pg.Client | undefined;
-  private stopped = false;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -127,6 +125,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
     // Expiry and lastUsedAt follow the injected clock, like every other rule in time.
     private readonly clock: Clock,
+    private readonly notifications: NotificationHub,
   ) {
     this.cache = new KeyCache((prefix) => this.keys.findByPrefix(prefix), {
       ttlMs: KEY_CACHE_MS,
@@ -136,39 +135,21 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /**
+   * Hears creations and revocations made by any process. While the hub does
+   * not listen (a lost connection), nothing is taken from memory; once it
+   * listens again, everything remembered is forgotten (it may have missed one).
+   */
   async onModuleInit(): Promise<void> {
-    await this.listen();
+    this.unsubscribe = this.notifications.subscribe(KEYS_CHANNEL, {
+      onNotification: () => this.cache.clear(),
+      onListening: () => this.cache.clear(),
+    });
+    await this.notifications.settled();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    await this.listener?.end().catch(() => undefined);
-  }
-
-  /** Hears revocations made by any process; while not listening, nothing is taken from memory. */
-  private async listen(): Promise<void> {
-    if (this.stopped || this.listener || this.config.databaseUrl === undefined) {
-      return;
-    }
-    const client = new pg.Client(connectionOptions(this.config.databaseUrl, this.config.database));
-    this.listener = client;
-    // Without the listener every lookup goes to the database again (falling back
-    // on what is remembered only when the database cannot answer).
-    const drop = () => {
-      if (this.listener === client) {
-        this.listener = undefined;
-      }
-    };
-    client.on('notification', () => this.cache.clear());
-    client.on('error', drop);
-    client.on('end', drop);
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${KEYS_CHANNEL}`);
-    } catch {
-      drop();
-      await client.end().catch(() => undefined);
-    }
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
   }
 
   async create(
@@ -245,10 +226,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     if (!isWellFormedApiKey(secret)) {
       return { failure: 'malformed' };
     }
-    if (!this.listener) {
-      void this.listen();
-    }
-    const record = await this.cache.find(apiKeyPrefix(secret), this.listener !== undefined);
+    const record = await this.cache.find(apiKeyPrefix(secret), this.notifications.isListening(KEYS_CHANNEL));
     const now = this.clock.now().getTime();
     if (!record || !apiKeyHashMatches(secret, record.secretHash)) {
       return { failure: 'unknown' };

@@ -1,7 +1,10 @@
 import ipaddr from 'ipaddr.js';
-import { DEFAULT_DNS_CANARY_NAME, parseBlocklistZones, parseResolverList, type BlocklistZone } from '@app/dns';
 import {
   API_KEY_MAX_LENGTH,
+  DEFAULT_DNS_CANARY_NAME,
+  parseBlocklistZones,
+  parseResolverList,
+  type BlocklistZone,
   API_KEY_MIN_LENGTH,
   InvalidHostnameError,
   InvalidOwnerError,

@@ -8,3 +8,4 @@ export * from './embedded-postgres.js';
 export * from './resolve-database.js';
 export * from './connection-options.js';
 export * from './database-unavailable.js';
+export * from './notification-hub.js';

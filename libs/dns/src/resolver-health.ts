@@ -1,13 +1,6 @@
 import type { DnsOutcome, LookupOptions } from './types.js';
 
-/**
- * DNS_CANARY_NAME's default. `a.root-servers.net` has named the first root
- * server since 1995, its address is in every resolver's root hints, and its
- * zone is run by the root-server operators themselves: a resolver that
- * cannot find it cannot find any public name. (A name of our own could lapse
- * or be taken down with us; the root itself has no A record to ask for.)
- */
-export const DEFAULT_DNS_CANARY_NAME = 'a.root-servers.net';
+export { DEFAULT_DNS_CANARY_NAME } from '@app/domain';
 
 /** How long one resolver's canary answer is trusted: one query per resolver per half minute, however many checks ask. */
 export const CANARY_TTL_MS = 30_000;

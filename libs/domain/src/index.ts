@@ -12,3 +12,5 @@ export * from './versioned.js';
 export * from './owner.js';
 export * from './public-dns.js';
 export * from './postfix-helo.js';
+export * from './blocklist-zones.js';
+export * from './resolver-entry.js';

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog, type Transaction } from '@app/database';
+import { FeedChangeLog } from '@app/enforcement';
 import { Clock, type ChangeContext } from '@app/domain';
 import type { DomainStatusChange, DomainStatusListener } from '@app/ownership';
 import { auditSnapshot } from './exception-view.js';
 import type { ExceptionStatus } from './exception-rules.js';
 import { ExceptionsRepository, type ExceptionRecord } from './exceptions.repository.js';
-import { bumpFeedVersion } from './feed-version.js';
 import { liftFor, suspendFor, type SuspensionChange } from './suspension.js';
 
 /** The verified domains an exception's grant-time evidence rests on (none for an override). */
@@ -37,6 +37,7 @@ export class ExceptionCascade implements DomainStatusListener {
   constructor(
     private readonly exceptions: ExceptionsRepository,
     private readonly audit: AuditLog,
+    private readonly feed: FeedChangeLog,
     private readonly clock: Clock,
   ) {}
 
@@ -71,7 +72,7 @@ export class ExceptionCascade implements DomainStatusListener {
     change: (record: ExceptionRecord, now: Date) => SuspensionChange | null,
   ): Promise<number> {
     const now = this.clock.now();
-    let moved = 0;
+    const moved: string[] = [];
     for (const record of await this.exceptions.lockOrganizationExceptions(tx, organizationId, statuses)) {
       // Past their expiry they are the worker's to close, not ours to move.
       const decided = record.expiresAt > now ? change(record, now) : null;
@@ -89,11 +90,13 @@ export class ExceptionCascade implements DomainStatusListener {
         after: auditSnapshot(updated, now),
         requestId: context.requestId,
       });
-      moved += updated.status === record.status ? 0 : 1;
+      if (updated.status !== record.status) {
+        moved.push(record.id);
+      }
     }
-    if (moved > 0) {
-      await bumpFeedVersion(tx);
+    if (moved.length > 0) {
+      await this.feed.record(tx, moved);
     }
-    return moved;
+    return moved.length;
   }
 }

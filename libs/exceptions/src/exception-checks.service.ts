@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog } from '@app/database';
+import { FeedChangeLog } from '@app/enforcement';
 import type { BlocklistReport, ListedFinding } from '@app/dns';
 import { Clock, ConflictError, NotFoundError, type Actor, type ChangeContext } from '@app/domain';
 import { BlocklistChecksRepository } from './blocklist-checks.repository.js';
@@ -9,7 +10,6 @@ import { BlocklistScreening } from './blocklist-screening.js';
 import { effectiveStatus, RUNNING_STATUSES, type ExceptionStatus, type SuspensionCause } from './exception-rules.js';
 import { auditSnapshot } from './exception-view.js';
 import { ExceptionsRepository, type ExceptionRecord } from './exceptions.repository.js';
-import { bumpFeedVersion } from './feed-version.js';
 import { liftFor, suspendFor, type SuspensionChange } from './suspension.js';
 
 const WORKER: Actor = { id: null, name: 'system:worker', role: 'system', owner: null };
@@ -59,6 +59,7 @@ export class ExceptionChecksService {
     private readonly checks: BlocklistChecksRepository,
     private readonly screening: BlocklistScreening,
     private readonly audit: AuditLog,
+    private readonly feed: FeedChangeLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
@@ -126,7 +127,7 @@ export class ExceptionChecksService {
           requestId: context.requestId,
         });
         if (after.status !== current.status) {
-          await bumpFeedVersion(tx);
+          await this.feed.record(tx, [current.id]);
         }
       }
       return {

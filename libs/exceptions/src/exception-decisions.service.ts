@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog, type Transaction } from '@app/database';
+import { FeedChangeLog } from '@app/enforcement';
 import {
   Clock,
   personOf,
@@ -20,7 +21,6 @@ import { BlocklistScreening } from './blocklist-screening.js';
 import { approvalReasons, effectiveStatus, needsAdminApproval, RUNNING_STATUSES } from './exception-rules.js';
 import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
 import { ExceptionsRepository, type ExceptionChanges, type ExceptionRecord } from './exceptions.repository.js';
-import { bumpFeedVersion } from './feed-version.js';
 import { heloScopeRefusal, missingProof, restsOnSpfAlone, serverChanges } from './grant-proof.js';
 
 const DAY = 86_400_000;
@@ -65,6 +65,7 @@ export class ExceptionDecisionsService {
     private readonly screening: BlocklistScreening,
     private readonly blocklistChecks: BlocklistChecksRepository,
     private readonly audit: AuditLog,
+    private readonly feed: FeedChangeLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
@@ -334,7 +335,7 @@ export class ExceptionDecisionsService {
         requestId: context.requestId,
       });
       if (altersFeed(current, updated)) {
-        await bumpFeedVersion(tx);
+        await this.feed.record(tx, [id]);
       }
       return { record: updated, now };
     });

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { FeedWriterModule } from '@app/enforcement';
 import { DOMAIN_STATUS_LISTENER, OwnershipModule } from '@app/ownership';
 import { BlocklistChecksRepository } from './blocklist-checks.repository.js';
 import { BlocklistScreening } from './blocklist-screening.js';
@@ -15,7 +16,7 @@ import { ExceptionsService } from './exceptions.service.js';
  */
 @Global()
 @Module({
-  imports: [OwnershipModule],
+  imports: [OwnershipModule, FeedWriterModule],
   providers: [
     ExceptionsRepository,
     ExceptionsService,

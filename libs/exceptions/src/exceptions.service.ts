@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog } from '@app/database';
+import { FeedChangeLog } from '@app/enforcement';
 import {
   Clock,
   personOf,
@@ -20,7 +21,6 @@ import { approvalReasons, grantWindow, type ExceptionScope } from './exception-r
 import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
 import { heloScopeRefusal, missingProof, restsOnSpfAlone } from './grant-proof.js';
 import { ExceptionsRepository, type ExceptionFilter } from './exceptions.repository.js';
-import { bumpFeedVersion } from './feed-version.js';
 
 export interface GrantRequest {
   mailServerId: string;
@@ -45,6 +45,7 @@ export class ExceptionsService {
     private readonly ownership: OwnershipService,
     private readonly screening: BlocklistScreening,
     private readonly audit: AuditLog,
+    private readonly feed: FeedChangeLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
@@ -142,7 +143,7 @@ export class ExceptionsService {
         requestId: context.requestId,
       });
       if (created.status === 'active') {
-        await bumpFeedVersion(tx);
+        await this.feed.record(tx, [created.id]);
       }
       return created;
     });

@@ -4,7 +4,6 @@ export * from './exception-view.js';
 export * from './exceptions.service.js';
 export * from './exception-decisions.service.js';
 export * from './exception-cascade.js';
-export * from './feed-version.js';
 export * from './exceptions.module.js';
 export type { ExceptionFilter } from './exceptions.repository.js';
 export * from './blocklist-rules.js';

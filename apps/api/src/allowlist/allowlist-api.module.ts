@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AllowlistModule } from '@app/allowlist';
+import { EnforcementModule } from '@app/enforcement';
 import { AllowlistController } from './allowlist.controller.js';
 import { AllowlistService } from './allowlist.service.js';
 
-@Module({ imports: [AllowlistModule], controllers: [AllowlistController], providers: [AllowlistService] })
+@Module({ imports: [EnforcementModule], controllers: [AllowlistController], providers: [AllowlistService] })
 export class AllowlistApiModule {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigner, type PreparedBody, type Rendering } from '@app/allowlist';
+import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigner, type PreparedBody, type Rendering } from '@app/enforcement';
 import { ForbiddenActionError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
 import type { SigningKeyDto } from './allowlist.dto.js';
 

@@ -1,6 +1,6 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { SnapshotStore } from '@app/allowlist';
+import { SnapshotStore } from '@app/enforcement';
 import { pendingMigrations } from '@app/database';
 import { ResolverHealth } from '@app/dns';
 import { ProblemResponseDto } from '../common/problem.dto.js';

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizePrefix } from '@app/domain';
-import { renderAll, type AllowlistEntry } from '../../../../libs/allowlist/src/render.js';
+import { renderAll, type AllowlistEntry } from '../../../../libs/enforcement/src/render.js';
 import { checkFeedBody, FeedBodyError, headerVersion } from './feed-body.js';
 import { TEXT_RENDERINGS, type TextRendering } from './feed-url.js';
 
-const golden = (name: string) => readFileSync(new URL(`../../../../libs/allowlist/src/golden/${name}`, import.meta.url));
+const golden = (name: string) => readFileSync(new URL(`../../../../libs/enforcement/src/golden/${name}`, import.meta.url));
 
 /** A body of `rendering` whose header announces as many entries as `lines` holds, unless told otherwise. */
 function body(rendering: TextRendering, lines: string[], header: { version?: string; count?: number; named?: string } = {}): Buffer {

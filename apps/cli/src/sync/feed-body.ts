@@ -3,7 +3,7 @@ import { FeedRefusal } from './feed-refusal.js';
 import type { TextRendering } from './feed-url.js';
 
 /**
- * The exact grammar of the text renderings (libs/allowlist/src/render.ts),
+ * The exact grammar of the text renderings (libs/enforcement/src/render.ts),
  * checked line by line before a body may replace a map file. Postfix and
  * rspamd would load far more than HeloPass ever writes — `0.0.0.0/0 OK`,
  * `REDIRECT`/`FILTER` actions, `if`/`endif` blocks, `!` negations, regular

@@ -1,9 +1,21 @@
-import type { Provider } from '@nestjs/common';
+import { Injectable, type Provider } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { PrismaService } from '@app/database';
 import { FeedSigner } from './signing.js';
 
 export const FEED_SIGNER = Symbol('FEED_SIGNER');
+
+/** The only place that reads and writes the generated signing key. */
+@Injectable()
+export class FeedSigningKeyRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** The stored seed; `candidate` is stored first when there is none (the first process to start wins). */
+  async seed(candidate: string): Promise<string> {
+    await this.prisma.$executeRaw`INSERT INTO feed_signing_key (id, seed) VALUES (1, ${candidate}) ON CONFLICT (id) DO NOTHING`;
+    return (await this.prisma.feedSigningKey.findUniqueOrThrow({ where: { id: 1 } })).seed;
+  }
+}
 
 /**
  * The key that signs the renderings: FEED_SIGNING_KEY when set (recommended
@@ -14,18 +26,14 @@ export const FEED_SIGNER = Symbol('FEED_SIGNER');
  */
 export const feedSignerProvider: Provider = {
   provide: FEED_SIGNER,
-  inject: [HELOPASS_CONFIG, PrismaService],
-  useFactory: async (config: HeloPassConfig, prisma: PrismaService): Promise<FeedSigner> => {
+  inject: [HELOPASS_CONFIG, FeedSigningKeyRepository],
+  useFactory: async (config: HeloPassConfig, keys: FeedSigningKeyRepository): Promise<FeedSigner> => {
     if (config.feed.signingKey !== undefined) {
       return FeedSigner.fromSetting(config.feed.signingKey);
     }
     if (!config.feed.signingKeyInDatabase) {
       throw new Error('FEED_SIGNING_KEY is not set and FEED_SIGNING_KEY_IN_DATABASE does not allow generating one');
     }
-    const candidate = FeedSigner.generate();
-    // The first process to start wins; the others read its key.
-    await prisma.$executeRaw`INSERT INTO feed_signing_key (id, seed) VALUES (1, ${candidate.exportSeed()}) ON CONFLICT (id) DO NOTHING`;
-    const row = await prisma.feedSigningKey.findUniqueOrThrow({ where: { id: 1 } });
-    return FeedSigner.fromSetting(row.seed);
+    return FeedSigner.fromSetting(await keys.seed(FeedSigner.generate().exportSeed()));
   },
 };

@@ -4,4 +4,5 @@ export * from './snapshot-store.js';
 export * from './signing.js';
 export * from './signer.provider.js';
 export * from './allowlist.repository.js';
-export * from './allowlist.module.js';
+export * from './feed-change-log.js';
+export * from './enforcement.module.js';

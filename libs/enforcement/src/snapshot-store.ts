@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import pg from 'pg';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { connectionOptions } from '@app/database';
+import { NotificationHub } from '@app/database';
 import { Clock } from '@app/domain';
-import { FEED_CHANNEL } from '@app/exceptions';
 import { AllowlistRepository } from './allowlist.repository.js';
+import { FEED_CHANNEL } from './feed-change-log.js';
 import { FEED_SIGNER } from './signer.provider.js';
 import type { FeedSigner } from './signing.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
@@ -27,7 +26,7 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SnapshotStore.name);
   private snapshot: Snapshot | undefined;
   private staleSince: Date | null = null;
-  private listener: pg.Client | undefined;
+  private unsubscribe: (() => void) | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private transitionTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
@@ -39,11 +38,16 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     private readonly clock: Clock,
     @Inject(FEED_SIGNER) private readonly signer: FeedSigner,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+    private readonly notifications: NotificationHub,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.reload();
-    void this.listen();
+    // Each change is announced; a reconnected hub may have missed some, so the list is read again then.
+    this.unsubscribe = this.notifications.subscribe(FEED_CHANNEL, {
+      onNotification: () => void this.reload(),
+      onListening: () => void this.reload(),
+    });
     this.pollTimer = setInterval(() => void this.pollVersion(), this.config.feed.pollSeconds * 1000);
     this.pollTimer.unref();
   }
@@ -52,7 +56,7 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearTimeout(this.transitionTimer);
-    await this.listener?.end().catch(() => undefined);
+    this.unsubscribe?.();
     await this.reloading;
   }
 
@@ -134,35 +138,6 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
         this.staleSince = this.clock.now();
         this.logger.error({ err: error }, 'cannot read the allowlist version; serving the last snapshot');
       }
-    }
-    if (!this.listener && !this.stopped) {
-      void this.listen();
-    }
-  }
-
-  /** A dedicated connection for LISTEN; lost, it is re-opened on the next poll. */
-  private async listen(): Promise<void> {
-    if (this.stopped || this.listener) {
-      return;
-    }
-    const client = new pg.Client(connectionOptions(this.config.databaseUrl, this.config.database));
-    this.listener = client;
-    client.on('notification', () => void this.reload());
-    const drop = () => {
-      if (this.listener === client) {
-        this.listener = undefined;
-      }
-    };
-    client.on('error', drop);
-    client.on('end', drop);
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${FEED_CHANNEL}`);
-      // Anything committed while we were not listening.
-      await this.reload();
-    } catch {
-      drop();
-      await client.end().catch(() => undefined);
     }
   }
 }

@@ -1,0 +1,3 @@
+export * from './worker.js';
+export * from './worker.module.js';
+export * from './retention.service.js';
