@@ -138,12 +138,13 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   /**
    * Hears creations and revocations made by any process. While the hub does
    * not listen (a lost connection), nothing is taken from memory; once it
-   * listens again, everything remembered is forgotten (it may have missed one).
+   * listens again, everything remembered is forgotten (it may have missed one)
+   * and keys are looked up again at once (the database is back).
    */
   async onModuleInit(): Promise<void> {
     this.unsubscribe = this.notifications.subscribe(KEYS_CHANNEL, {
       onNotification: () => this.cache.clear(),
-      onListening: () => this.cache.clear(),
+      onListening: () => this.cache.clearAfterReconnect(),
     });
     await this.notifications.settled();
   }

@@ -110,6 +110,20 @@ describe('KeyCache', () => {
     expect(await cache.find('hp_flood001', false)).toEqual({ prefix: 'hp_flood001' });
   });
 
+  it('asks the store again at once, not at the next probe, when told it was reached again', async () => {
+    const { state, cache } = fixture();
+    state.keys.set('hp_later001', { prefix: 'hp_later001' });
+    state.down = true;
+    await expect(cache.find('hp_later001', false)).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    state.down = false;
+    // Within the probe interval: refused without asking.
+    await expect(cache.find('hp_later001', false)).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    expect(state.lookups).toBe(1);
+    cache.clearAfterReconnect();
+    expect(await cache.find('hp_later001', true)).toEqual({ prefix: 'hp_later001' });
+    expect(state.lookups).toBe(2);
+  });
+
   it('gives up on a store that does not answer, and then stops asking it for a while', async () => {
     const { state, cache } = fixture();
     state.hang = true;

@@ -126,6 +126,16 @@ export class KeyCache<R> {
     this.unknown.clear();
   }
 
+  /**
+   * Forgets everything and looks the next keys up at once: something else
+   * (the notification hub listening again) has just reached the database, so
+   * waiting for the next probe would only answer 503 to keys not yet known.
+   */
+  clearAfterReconnect(): void {
+    this.clear();
+    this.markUp();
+  }
+
   /** How many prefixes are remembered as unknown (bounded by `maxEntries`). */
   get unknownCount(): number {
     return this.unknown.size;
