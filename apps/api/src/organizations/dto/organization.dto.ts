@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
 import { FreeText, IsOptionalNonNull } from '../../common/validators.js';
 
@@ -25,6 +25,20 @@ export class CreateOrganizationDto {
   @MaxLength(4000)
   @FreeText()
   notes?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    example: ['postmaster@example.com'],
+    description: "Technical contacts: e-mailed about this organization's expiring exceptions, failing or lapsed domains… (when the operator configured SMTP_URL). Stored lowercased; replaced as a whole",
+  })
+  @IsOptionalNonNull()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(254, { each: true })
+  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { each: true, message: 'technicalContacts must hold e-mail addresses (name@example.com)' })
+  technicalContacts?: string[];
 }
 
 export class UpdateOrganizationDto extends PartialType(CreateOrganizationDto, { skipNullProperties: false }) {
@@ -73,6 +87,9 @@ export class OrganizationResponseDto {
 
   @ApiProperty({ nullable: true, type: String })
   notes!: string | null;
+
+  @ApiProperty({ type: [String], description: 'Technical contacts (e-mail addresses)' })
+  technicalContacts!: string[];
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: Date;
