@@ -62,7 +62,8 @@ export class TargetGuard {
     for (const address of resolved.addresses) {
       const refusal = this.policy.refusal(address);
       if (refusal !== null) {
-        return { kind: 'refused', reason: host === address ? `${refusal} (not allowed by WEBHOOK_ALLOW_PRIVATE_TARGETS)` : `${host} resolves to ${refusal} (not allowed by WEBHOOK_ALLOW_PRIVATE_TARGETS)` };
+        const what = host === address ? `${address} is ${refusal}` : `${host} resolves to ${address}, ${refusal}`;
+        return { kind: 'refused', reason: `${what} (not allowed by WEBHOOK_ALLOW_PRIVATE_TARGETS)` };
       }
     }
     if (url.protocol === 'http:' && resolved.addresses.some((address) => this.policy.isPublic(address))) {

@@ -36,10 +36,10 @@ export class TargetPolicy {
     this.prefixes = config.allowedPrefixes.map((prefix) => ipaddr.parseCIDR(prefix));
   }
 
-  /** Why `address` may not be reached, or null when it may. */
+  /** Why `address` may not be reached ("a loopback address"), or null when it may. */
   refusal(address: string): string | null {
     if (!ipaddr.isValid(address)) {
-      return `${address} is not an IP address`;
+      return 'not an IP address';
     }
     const parsed = parse(address);
     const range = parsed.range();
@@ -49,7 +49,7 @@ export class TargetPolicy {
     if (this.config.allowPrivateRanges && PRIVATE_RANGES.has(range)) {
       return null;
     }
-    return `${parsed.toString()} is a ${RANGE_NAMES[range] ?? `non-public (${range})`} address`;
+    return `a ${RANGE_NAMES[range] ?? `non-public (${range})`} address`;
   }
 
   /** Whether the address is on the public internet (plain http goes only to allowed addresses that are not). */
