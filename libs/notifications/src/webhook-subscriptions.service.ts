@@ -84,6 +84,8 @@ function toDeliveryView(record: DeliveryRecord): DeliveryView {
   };
 }
 
+const MAX_URL_LENGTH = 2048;
+
 /** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
 function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
@@ -105,6 +107,10 @@ function parseUrl(text: string): URL {
   }
   if (url.hash !== '') {
     throw new InvalidFieldError('url', 'must not contain a fragment (#…)');
+  }
+  if (url.toString().length > MAX_URL_LENGTH) {
+    // Percent-encoding can make a URL longer than it was sent.
+    throw new InvalidFieldError('url', `must be at most ${MAX_URL_LENGTH} characters once percent-encoded`);
   }
   return url;
 }
@@ -182,7 +188,7 @@ export class WebhookSubscriptionsService {
     return toPage(rows, limit, toView, (row) => ({ at: row.createdAt, id: row.id }));
   }
 
-  /** Deletes it: nothing more is delivered to it (pending deliveries are cancelled); its log stays readable until deleted by retention. */
+  /** Deletes it: nothing more is delivered to it (pending deliveries are cancelled); it and its log then answer 404. */
   async delete(id: string, context: ChangeContext): Promise<WebhookView> {
     const record = await this.subscriptions.transaction(async (tx) => {
       const current = await this.subscriptions.lockLive(tx, id);

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
 import { FreeText, IsOptionalNonNull } from '../../common/validators.js';
@@ -32,6 +33,7 @@ export class CreateOrganizationDto {
     example: ['postmaster@example.com'],
     description: "Technical contacts: e-mailed about this organization's expiring exceptions, failing or lapsed domains… (when the operator configured SMTP_URL). Stored lowercased; replaced as a whole",
   })
+  @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((item: unknown) => (typeof item === 'string' ? item.trim() : item)) : value))
   @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(20)
