@@ -1,10 +1,33 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsNotEmpty, isEmail, IsString, Matches, MaxLength, ValidateBy, ValidateIf } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
 import { FreeText, IsOptionalNonNull } from '../../common/validators.js';
 
 const CUSTOMER_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Each element a bare e-mail address (no display name, no IP literal); malformed Unicode is refused, never thrown on. */
+function IsContactAddress(): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isContactAddress',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string' || /\p{Cs}/u.test(value)) {
+            return false;
+          }
+          try {
+            return isEmail(value, { allow_display_name: false, allow_ip_domain: false });
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage: () => 'technicalContacts must hold e-mail addresses (name@example.com)',
+      },
+    },
+    { each: true },
+  );
+}
 
 export class CreateOrganizationDto {
   @ApiProperty({ maxLength: 200, example: 'Example Widgets Ltd' })
@@ -39,7 +62,7 @@ export class CreateOrganizationDto {
   @ArrayMaxSize(20)
   @IsString({ each: true })
   @MaxLength(254, { each: true })
-  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { each: true, message: 'technicalContacts must hold e-mail addresses (name@example.com)' })
+  @IsContactAddress()
   technicalContacts?: string[];
 }
 
