@@ -32,7 +32,7 @@ describe('webhook targets', () => {
   beforeAll(async () => {
     dns = await startTestDnsServer();
     receiver = await startWebhookReceiver();
-    open = await startIsolatedTestApp({ ...dnsEnv(), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }, clock);
+    open = await startIsolatedTestApp({ ...dnsEnv(), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_TIMEOUT_MS: '500' }, clock);
     strict = await startTestApp({ ...dnsEnv(), DATABASE_URL: open.databaseUrl }, clock);
     listed = await startTestApp({ ...dnsEnv(), DATABASE_URL: open.databaseUrl, WEBHOOK_ALLOW_PRIVATE_TARGETS: '127.0.0.1' }, clock);
   });
@@ -121,6 +121,17 @@ describe('webhook targets', () => {
     expect(refused).toMatchObject({ status: 'failed', attempts: [{ outcome: 'refused' }] });
     expect(refused!.lastError).toContain(`${name} resolves to 127.0.0.2, a loopback address`);
     expect(receiver.to('/pinned')).toHaveLength(1);
+  });
+
+  it('gives up an attempt the receiver does not answer within WEBHOOK_TIMEOUT_MS, and retries it later', async () => {
+    const org = await organizationWithEvents(open, dns);
+    receiver.answer('/hang', { status: 200, hang: true });
+    const hook = await subscribe(open, { url: receiver.url('/hang'), events: ['domain.verified'], organizationId: org.id });
+    await org.verifyDomain();
+    await open.app.get(NotificationDeliveryService).runOnce();
+    expect(receiver.to('/hang')).toHaveLength(1);
+    expect(await deliveries(open, hook.id)).toMatchObject([{ status: 'pending', attemptCount: 1, lastError: 'no answer within 500 ms', attempts: [{ outcome: 'failed', statusCode: null }] }]);
+    await open.http.delete(`/v1/webhooks/${hook.id}`).set(bearer(open.keys.admin)).expect(200);
   });
 
   it('is delivered by the worker\'s job queue as soon as the change commits', async () => {

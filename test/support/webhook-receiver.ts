@@ -14,6 +14,8 @@ export interface Answer {
   status: number;
   location?: string;
   body?: string;
+  /** Read the request, never answer (a receiver that hangs). */
+  hang?: boolean;
 }
 
 /**
@@ -43,6 +45,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       requests.push({ method: request.method ?? '', path, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
       const queue = answers.get(path) ?? [];
       const answer = (queue.length > 1 ? queue.shift() : queue[0]) ?? { status: 200 };
+      if (answer.hang === true) {
+        return;
+      }
       response.writeHead(answer.status, answer.location === undefined ? {} : { location: answer.location });
       response.end(answer.body ?? '');
     });
@@ -55,6 +60,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     requests,
     to: (path) => requests.filter((request) => request.path === path),
     answer: (path, ...queue) => answers.set(path, queue),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -89,6 +89,19 @@ function hop(url: URL, address: string, family: 4 | 6, body: string, headers: Re
   });
 }
 
+/** The promise, or a rejection once `signal` fires (the system resolver cannot be cancelled, but need not be waited for). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
 function failure(error: unknown, timeoutMs: number): string {
   const name = (error as Error | undefined)?.name;
   if (name === 'AbortError' || name === 'TimeoutError') {
@@ -114,14 +127,13 @@ export async function postWebhook(start: URL, body: string, headers: Record<stri
     const target = url.toString();
     let answer: HopAnswer;
     try {
-      const decision = await options.guard.admit(url);
+      const decision = await untilAborted(options.guard.admit(url), signal);
       if (decision.kind === 'refused') {
         return { outcome: 'refused', statusCode: null, error: hops === 0 ? decision.reason : `redirected to ${target}: ${decision.reason}`, target };
       }
       if (decision.kind === 'unresolved') {
         return { outcome: 'failed', statusCode: null, error: decision.reason, target };
       }
-      signal.throwIfAborted();
       answer = await hop(url, decision.address, decision.family, body, headers, signal);
     } catch (error) {
       return { outcome: 'failed', statusCode: null, error: failure(error, options.timeoutMs), target };
