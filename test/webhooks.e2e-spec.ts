@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '@app/domain';
+import { isNotificationEventType, ManualClock, NOTIFICATION_EVENT_TYPES, TIMED_EVENT_TYPES } from '@app/domain';
 import { NotificationDeliveryService, retryDelaySeconds } from '@app/notifications';
 import { DatabaseStateReader } from './support/database-state.js';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
@@ -257,6 +257,16 @@ describe('webhooks', () => {
     }
     expect(receiver.to('/loop')).toHaveLength(4);
     expect((await auditTrail(t, hook.id)).map((event) => event.action)).toEqual(['webhook.created', 'webhook.deleted']);
+  });
+
+  it('maps audit actions to event types in the database: every type a change announces has its actions, and no action maps to an unknown type', async () => {
+    const mapped = await t.prisma.notificationEventAction.findMany();
+    expect(mapped.filter((row) => !isNotificationEventType(row.eventType))).toEqual([]);
+    const announced = new Set(mapped.map((row) => row.eventType));
+    expect(NOTIFICATION_EVENT_TYPES.filter((type) => !TIMED_EVENT_TYPES.includes(type) && !announced.has(type))).toEqual([]);
+    // Actions that are not events (an API key minted, a webhook created) write nothing to the outbox.
+    expect(mapped.map((row) => row.action)).not.toContain('webhook.created');
+    expect(await t.prisma.notificationEvent.count({ where: { type: { startsWith: 'webhook.' } } })).toBe(0);
   });
 
   it('refuses bad subscriptions with a problem naming the field, writing nothing', async () => {
