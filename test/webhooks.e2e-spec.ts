@@ -123,6 +123,22 @@ describe('webhooks', () => {
     expect(await deliveries(hook.id)).toHaveLength(1);
   });
 
+  it('announces what a cascade does: suspending the organization suspends its exception, reactivating restores it', async () => {
+    const server = await provenMailServer(t, dns, { addresses: [randomIpv4()] });
+    const hook = await subscribe(t, { url: receiver.url('/cascade'), events: ['exception.suspended', 'exception.restored'], organizationId: server.organizationId });
+    const granted = await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
+    await t.http.post(`/v1/organizations/${server.organizationId}/suspend`).set(bearer(t.keys.csr)).expect(200);
+    await t.http.post(`/v1/organizations/${server.organizationId}/reactivate`).set(bearer(t.keys.csr)).expect(200);
+    await round();
+    const bodies = receiver.to('/cascade').map((request) => JSON.parse(request.body) as { type: string; data: { exception: { id: string; status: string } } });
+    // Both are delivered in one round, side by side: in no particular order.
+    expect(bodies.map((body) => [body.type, body.data.exception.id, body.data.exception.status]).sort()).toEqual([
+      ['exception.restored', granted.body.id, 'active'],
+      ['exception.suspended', granted.body.id, 'suspended'],
+    ]);
+    expect(await deliveries(hook.id)).toHaveLength(2);
+  });
+
   it('retries a 5xx with exponential backoff on the clock, the same webhook-id each time, until it is delivered', async () => {
     const org = await organizationWithEvents(t, dns);
     const hook = await subscribe(t, { url: receiver.url('/flaky'), events: ['domain.verified'], organizationId: org.id });
