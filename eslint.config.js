@@ -89,8 +89,9 @@ export const LIB_DEPENDENCIES = {
   ownership: ['config', 'database', 'dns', 'domain'],
   exceptions: ['config', 'database', 'dns', 'domain', 'enforcement', 'ownership'],
   registry: ['database', 'domain', 'exceptions'],
-  worker: ['config', 'database', 'dns', 'domain', 'enforcement', 'exceptions', 'ownership'],
+  worker: ['config', 'database', 'dns', 'domain', 'enforcement', 'exceptions', 'notifications', 'ownership'],
   runtime: ['config', 'database', 'domain'],
+  notifications: ['config', 'database', 'dns', 'domain'],
 };
 
 /** The lib (`libs/<name>`) a file belongs to, or null. */

@@ -19,6 +19,7 @@ export default defineConfig({
       '@app/registry': lib('registry'),
       '@app/worker': lib('worker'),
       '@app/runtime': lib('runtime'),
+      '@app/notifications': lib('notifications'),
     },
   },
   test: {

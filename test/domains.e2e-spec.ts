@@ -236,8 +236,8 @@ describe('domains: TXT challenges', () => {
       expect(recovered.domain.status).toBe('verified');
 
       const trail = await auditTrail(t, domain.id);
-      expect(trail.map((event) => event.action)).toEqual(['domain.created', 'domain.verified', 'domain.lapsed', 'domain.recovered']);
-      expect(trail[2]).toMatchObject({ actor: { name: 'system:worker', role: 'system', id: null }, before: { status: 'verified' }, after: { status: 'lapsed' } });
+      expect(trail.map((event) => event.action)).toEqual(['domain.created', 'domain.verified', 'domain.failing', 'domain.lapsed', 'domain.recovered']);
+      expect(trail[3]).toMatchObject({ actor: { name: 'system:worker', role: 'system', id: null }, before: { status: 'verified' }, after: { status: 'lapsed' } });
     } finally {
       clock.set(new Date(start));
     }

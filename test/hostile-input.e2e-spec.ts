@@ -200,7 +200,17 @@ async function createTargets(t: TestApp, dns: TestDnsServer): Promise<Targets> {
     expect(page.body.nextCursor).toEqual(expect.any(String));
     cursors.push(page.body.nextCursor);
   }
+  // A webhook subscription (its host resolves to a public address, so the default rules accept it) and a delivery to replay.
+  const hookHost = `${unique('hooks')}.example.net`;
+  dns.a(hookHost, ['93.184.215.14']);
+  const webhook = await t.http.post('/v1/webhooks').set(admin).send({ url: `https://${hookHost}/helopass`, events: ['domain.lapsed'] }).expect(201);
+  const event = await t.prisma.notificationEvent.create({ data: { type: 'domain.lapsed', occurredAt: new Date(), data: {}, dispatchedAt: new Date() } });
+  const delivery = await t.prisma.notificationDelivery.create({
+    data: { eventId: event.id, channel: 'webhook', subscriptionId: webhook.body.id, status: 'failed', attemptCount: 1, createdAt: new Date(), completedAt: new Date() },
+  });
   const idsIn = {
+    webhooks: [webhook.body.id as string],
+    deliveries: [delivery.id],
     organizations: [organization.id, suspended.id, proven.organizationId, heloServer.organizationId],
     domains: [pendingDomain.body.id, overridden.body.id, proven.domainId, heloServer.domainId],
     'mail-servers': [plainServer.id, proven.mailServerId, heloServer.mailServerId],

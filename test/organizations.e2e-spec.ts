@@ -26,7 +26,7 @@ describe('organizations', () => {
       notes: 'asked by phone',
     });
     expect(Object.keys(response.body).sort()).toEqual(
-      ['createdAt', 'customerRef', 'id', 'name', 'notes', 'status', 'updatedAt'].sort(),
+      ['createdAt', 'customerRef', 'id', 'name', 'notes', 'status', 'technicalContacts', 'updatedAt'].sort(),
     );
     const fetched = await t.http.get(`/v1/organizations/${response.body.id}`).set(bearer(t.keys.auditor)).expect(200);
     expect(fetched.body).toEqual(response.body);

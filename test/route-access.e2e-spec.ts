@@ -50,6 +50,26 @@ async function pendingException(c: Context): Promise<string> {
   return granted.body.id;
 }
 
+/** An https URL whose host resolves to a public address: what the default target rules accept. */
+function publicHookUrl(c: Context): string {
+  const host = `${unique('hooks')}.example.net`;
+  c.dns.a(host, ['93.184.215.14']);
+  return `https://${host}/helopass`;
+}
+async function webhook(c: Context): Promise<string> {
+  const created = await c.t.http.post('/v1/webhooks').set(bearer(c.t.keys.admin2)).send({ url: publicHookUrl(c), events: ['exception.expiring'] }).expect(201);
+  return created.body.id;
+}
+/** A subscription with a delivery that failed (written as the worker would have logged it), ready to be replayed. */
+async function failedDelivery(c: Context): Promise<{ id: string; deliveryId: string }> {
+  const id = await webhook(c);
+  const event = await c.t.prisma.notificationEvent.create({ data: { type: 'exception.expiring', occurredAt: new Date(), data: {}, dispatchedAt: new Date() } });
+  const delivery = await c.t.prisma.notificationDelivery.create({
+    data: { eventId: event.id, channel: 'webhook', subscriptionId: id, status: 'failed', attemptCount: 8, createdAt: new Date(), completedAt: new Date() },
+  });
+  return { id, deliveryId: delivery.id };
+}
+
 /**
  * Who may call what (DESIGN.md, "Routes"), and for each route a call that
  * must succeed for every role it admits, each on a resource of its own.
@@ -173,6 +193,19 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
       return { path: `/v1/api-keys/${created.body.id}` };
     },
   },
+  'POST /v1/webhooks': { roles: ['admin'], call: async (c) => ({ path: '/v1/webhooks', body: { url: publicHookUrl(c), events: ['exception.expiring', 'domain.lapsed'] } }) },
+  'GET /v1/webhooks': { roles: ['admin'], call: async () => ({ path: '/v1/webhooks' }) },
+  'GET /v1/webhooks/:id': { roles: ['admin'], call: async (c) => ({ path: `/v1/webhooks/${await webhook(c)}` }) },
+  'DELETE /v1/webhooks/:id': { roles: ['admin'], call: async (c) => ({ path: `/v1/webhooks/${await webhook(c)}` }) },
+  'GET /v1/webhooks/:id/deliveries': { roles: ['admin'], call: async (c) => ({ path: `/v1/webhooks/${await webhook(c)}/deliveries` }) },
+  'POST /v1/webhooks/:id/deliveries/:deliveryId/replay': {
+    roles: ['admin'],
+    call: async (c) => {
+      const { id, deliveryId } = await failedDelivery(c);
+      return { path: `/v1/webhooks/${id}/deliveries/${deliveryId}/replay` };
+    },
+  },
+  'GET /v1/reports/stale-exceptions': { roles: ['csr', 'auditor', 'admin'], call: async () => ({ path: '/v1/reports/stale-exceptions', query: { unusedDays: '45' } }) },
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
 };

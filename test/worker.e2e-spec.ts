@@ -81,7 +81,7 @@ describe('worker', () => {
       expect(await status(stale.body.id)).toBe('failed');
       expect(await status(kept.body.id)).toBe('lapsed');
       const actions = (await auditTrail(own, kept.body.id)).map((event) => event.action);
-      expect(actions).toEqual(['domain.created', 'domain.verified', 'domain.lapsed']);
+      expect(actions).toEqual(['domain.created', 'domain.verified', 'domain.failing', 'domain.lapsed']);
     } finally {
       await own.close();
     }

@@ -23,6 +23,8 @@ import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MailServersModule } from './mail-servers/mail-servers.module.js';
 import { OrganizationsModule } from './organizations/organizations.module.js';
+import { ReportsModule } from './reports/reports.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 export interface AppOptions {
   /** Where structured logs go (stdout when absent); tests pass a stream to read them. */
@@ -55,6 +57,8 @@ export class AppModule {
         ExceptionsModule,
         ExceptionsApiModule,
         AllowlistApiModule,
+        WebhooksModule,
+        ReportsModule,
       ],
       providers: [
         RateLimits,

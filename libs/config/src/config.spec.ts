@@ -55,6 +55,21 @@ describe('loadConfig', () => {
         http: { connectionTimeoutMs: 120_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 },
         rateLimits: { perMinute: 600, feedPerMinute: 1200, authFailuresPerMinute: 20, trustedProxies: [] },
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
+        notifications: {
+          webhooks: {
+            secretKeys: [],
+            secretKeyInDatabase: true,
+            targets: { allowPrivateRanges: false, allowedPrefixes: [] },
+            timeoutMs: 10_000,
+            maxAttempts: 8,
+            retryBaseSeconds: 30,
+            retryMaxSeconds: 21_600,
+          },
+          reminders: { expiryLeadDays: [14, 7, 1], approvalWaitingHours: 24 },
+          stale: { policy: 'off', unusedDays: 45 },
+          email: undefined,
+          logRetentionDays: 30,
+        },
       });
     });
 
@@ -154,6 +169,7 @@ describe('loadConfig', () => {
         http: loadConfig({}).http,
         rateLimits: loadConfig({}).rateLimits,
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
+        notifications: loadConfig({}).notifications,
       });
     });
 
@@ -294,11 +310,13 @@ describe('loadConfig', () => {
     });
 
     it('starts with FEED_SIGNING_KEY, or with a generated key explicitly allowed in the database', () => {
-      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: seed })).toMatchObject({
+      // WEBHOOK_SECRET_KEY follows the same rule (notifications-config.spec.ts).
+      const webhookKey = { WEBHOOK_SECRET_KEY: Buffer.alloc(32, 8).toString('base64') };
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: seed, ...webhookKey })).toMatchObject({
         production: true,
         feed: { signingKey: seed, signingKeyInDatabase: false },
       });
-      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY_IN_DATABASE: 'true' })).toMatchObject({
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY_IN_DATABASE: 'true', ...webhookKey })).toMatchObject({
         production: true,
         feed: { signingKey: undefined, signingKeyInDatabase: true },
       });

@@ -13,10 +13,10 @@ import {
   normalizeOwner,
 } from '@app/domain';
 
-/** A bad setting; start-up stops with this message, which names the variable. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+import { boolean, ConfigError, integer, optional, type Env } from './env.js';
+import { notifications, type NotificationsConfig } from './notifications-config.js';
+
+export { ConfigError } from './env.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** `auto`: readable lines when standard output is a terminal, JSON lines otherwise. */
@@ -57,6 +57,8 @@ export interface HeloPassConfig {
   readonly database: DatabaseLimitsConfig;
   readonly http: HttpLimitsConfig;
   readonly rateLimits: RateLimitsConfig;
+  /** Webhooks, e-mail to technical contacts, reminders and the stale-exception policy. */
+  readonly notifications: NotificationsConfig;
 }
 
 /** How long the worker keeps records that would otherwise grow without end. */
@@ -166,38 +168,6 @@ export interface OwnershipConfig {
   readonly lapseGraceHours: number;
   /** First retry delay of a pending domain whose DNS could not be read (doubles each time, capped at 6 h). */
   readonly retryBaseSeconds: number;
-}
-
-type Env = Record<string, string | undefined>;
-
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = optional(env, name);
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}`);
-  }
-  return Number(raw);
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = optional(env, name);
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (['true', '1', 'yes'].includes(raw.toLowerCase())) {
-    return true;
-  }
-  if (['false', '0', 'no'].includes(raw.toLowerCase())) {
-    return false;
-  }
-  throw new ConfigError(`${name} must be true or false`);
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -413,5 +383,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     http: httpLimits(env),
     rateLimits: rateLimits(env),
     blocklists: blocklists(env),
+    notifications: notifications(env, production),
   };
 }

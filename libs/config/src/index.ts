@@ -1,3 +1,4 @@
 export * from './config.js';
 export * from './config.module.js';
 export * from './logging.js';
+export * from './notifications-config.js';

@@ -14,3 +14,4 @@ export * from './public-dns.js';
 export * from './postfix-helo.js';
 export * from './blocklist-zones.js';
 export * from './resolver-entry.js';
+export * from './notification-events.js';

@@ -60,7 +60,8 @@ describe('domain lifecycle', () => {
     expect(current).toMatchObject({ status: 'verified', consecutiveFailures: 3, firstFailureAt: at(24) });
     const lapse = decide(current, 'absent', at(96), policy);
     expect(lapse).toMatchObject({ event: 'lapsed', next: { status: 'lapsed', consecutiveFailures: 4 } });
-    expect(events).toEqual([null, null, null, null]);
+    // The first counted failure warns (`failing`); DNS trouble and the later failures say nothing until the lapse.
+    expect(events).toEqual(['failing', null, null, null]);
   });
 
   it('resets the failure count on a match', () => {

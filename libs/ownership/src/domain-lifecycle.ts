@@ -21,8 +21,12 @@ export interface LifecyclePolicy {
   retryBaseMs: number;
 }
 
-/** A status change worth an audit event of its own. */
-export type DomainEvent = 'verified' | 'lapsed' | 'recovered' | 'failed';
+/**
+ * A change worth an audit event of its own: a status change, or `failing`,
+ * the first re-check of a verified domain that found the record missing or
+ * wrong (the customer's warning, well before the lapse).
+ */
+export type DomainEvent = 'verified' | 'failing' | 'lapsed' | 'recovered' | 'failed';
 
 export interface Transition {
   next: DomainState;
@@ -55,7 +59,7 @@ function retryAt(state: DomainState, now: Date, policy: LifecyclePolicy, attempt
  * - pending: a match verifies it; anything else keeps it pending and looks
  *   again with backoff, until the challenge expires (then it has failed);
  * - verified: a match resets the failure count; a record found missing or
- *   wrong counts a failure, and after `lapseFailures` of them spread over at
+ *   wrong counts a failure (the first is the `failing` event), and after `lapseFailures` of them spread over at
  *   least `lapseGraceMs` the domain lapses; DNS trouble counts nothing;
  *   an active admin override is never undone by a re-check;
  * - lapsed: a match restores it; otherwise it stays lapsed;
@@ -123,7 +127,7 @@ export function decide(
           firstFailureAt,
           nextCheckAt: new Date(now.getTime() + (lapses ? policy.recheckIntervalMs : spacing)),
         },
-        event: lapses ? 'lapsed' : null,
+        event: lapses ? 'lapsed' : failures === 1 ? 'failing' : null,
         outcome: verdict,
       };
     }

@@ -8,6 +8,7 @@ export interface OrganizationRecord {
   customerRef: string | null;
   status: 'active' | 'suspended';
   notes: string | null;
+  technicalContacts: string[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -18,6 +19,7 @@ export interface OrganizationChanges {
   customerRef?: string | null;
   notes?: string | null;
   status?: 'active' | 'suspended';
+  technicalContacts?: string[];
 }
 
 export interface OrganizationFilter {
@@ -40,7 +42,7 @@ export class OrganizationsRepository {
     return this.prisma.$transaction(work);
   }
 
-  async insert(tx: Transaction, data: { name: string; customerRef?: string; notes?: string }): Promise<OrganizationRecord> {
+  async insert(tx: Transaction, data: { name: string; customerRef?: string; notes?: string; technicalContacts?: string[] }): Promise<OrganizationRecord> {
     try {
       return await tx.organization.create({ data });
     } catch (error) {

@@ -23,6 +23,8 @@ export interface Organization {
   customerRef: string | null;
   status: 'active' | 'suspended';
   notes: string | null;
+  /** Told of what concerns the organization (reminders, lapses…) when e-mail is configured. */
+  technicalContacts: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -34,9 +36,19 @@ function toOrganization(record: OrganizationRecord): Organization {
     customerRef: record.customerRef,
     status: record.status,
     notes: record.notes,
+    technicalContacts: record.technicalContacts,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
+}
+
+/** E-mail addresses as stored: trimmed, lowercased, each once, in the order given. */
+function normalizeContacts(contacts: string[]): string[] {
+  return [...new Set(contacts.map((contact) => contact.trim().toLowerCase()))];
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((item, index) => item === b[index]) : a === b;
 }
 
 /** Customer organizations. Never deleted: suspension is how one leaves service. */
@@ -49,11 +61,12 @@ export class OrganizationsService {
   ) {}
 
   async create(
-    input: { name: string; customerRef?: string; notes?: string },
+    input: { name: string; customerRef?: string; notes?: string; technicalContacts?: string[] },
     context: RequestContext,
   ): Promise<Versioned<Organization>> {
+    const technicalContacts = input.technicalContacts === undefined ? undefined : normalizeContacts(input.technicalContacts);
     const created = await this.organizations.transaction(async (tx) => {
-      const record = await this.organizations.insert(tx, input);
+      const record = await this.organizations.insert(tx, { ...input, technicalContacts });
       await this.audit.append(tx, {
         actor: context.actor,
         action: 'organization.created',
@@ -88,7 +101,8 @@ export class OrganizationsService {
     expectedVersion: number | undefined,
     context: RequestContext,
   ): Promise<Versioned<Organization>> {
-    return this.change(id, changes, expectedVersion, context, 'organization.updated');
+    const technicalContacts = changes.technicalContacts === undefined ? undefined : normalizeContacts(changes.technicalContacts);
+    return this.change(id, { ...changes, technicalContacts }, expectedVersion, context, 'organization.updated');
   }
 
   suspend(id: string, expectedVersion: number | undefined, context: RequestContext): Promise<Versioned<Organization>> {
@@ -121,7 +135,7 @@ export class OrganizationsService {
       }
       const effective = Object.fromEntries(
         Object.entries(changes).filter(
-          ([field, value]) => value !== undefined && current[field as keyof OrganizationChanges] !== value,
+          ([field, value]) => value !== undefined && !sameValue(current[field as keyof OrganizationChanges], value),
         ),
       ) as OrganizationChanges;
       if (Object.keys(effective).length === 0) {

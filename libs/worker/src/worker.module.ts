@@ -4,6 +4,7 @@ import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import type { Clock } from '@app/domain';
 import { ExceptionsModule } from '@app/exceptions';
+import { NotificationsModule } from '@app/notifications';
 import { OwnershipModule } from '@app/ownership';
 import { RetentionService } from './retention.service.js';
 
@@ -20,6 +21,8 @@ export class WorkerModule {
         OwnershipModule,
         // Domain lapses found by the worker suspend the exceptions that rest on them.
         ExceptionsModule,
+        // Webhooks and e-mail: delivery rounds and the sweep's reminders.
+        NotificationsModule,
       ],
       providers: [RetentionService],
     };

@@ -4,11 +4,12 @@ import { PgBoss } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
 import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, warnWhenBlocklistsAreOff } from '@app/exceptions';
+import { NotificationDeliveryService, RemindersService, startNotificationJobs, type NotificationJobs } from '@app/notifications';
 import { DomainsService, OwnershipService } from '@app/ownership';
 import { RetentionService } from './retention.service.js';
 import { WorkerModule } from './worker.module.js';
 
-/** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, then due blocklist checks. */
+/** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, due blocklist checks, then reminders. */
 export const SWEEP_QUEUE = 'helopass-sweep';
 /** The queue of the retention purge: idempotency records and domain checks past their retention. */
 export const RETENTION_QUEUE = 'helopass-retention';
@@ -25,6 +26,8 @@ export interface RunningWorker {
   sweepNow(): Promise<void>;
   /** Queues a retention purge now instead of waiting for the next ten minutes. */
   purgeNow(): Promise<void>;
+  /** Queues a notification round (dispatch events, attempt due deliveries) now. */
+  notifyNow(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,9 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const exceptions = app.get(ExceptionDecisionsService);
   const exceptionChecks = app.get(ExceptionChecksService);
   const retention = app.get(RetentionService);
+  const reminders = app.get(RemindersService);
+  const notificationLog = app.get(NotificationDeliveryService);
+  let notifications: NotificationJobs | undefined;
 
   const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
   let stopping = false;
@@ -68,18 +74,22 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
       const checked = await domains.runDue();
       const refreshed = await ownership.refreshDue();
       const screened = await exceptionChecks.recheckDue();
-      if (expired + checked + refreshed + screened > 0) {
-        logger.log({ expired, checked, refreshed, screened }, 'sweep done');
+      // Reminders last: what this sweep expired or lapsed is not reminded of.
+      const reminded = await reminders.produceDue();
+      const announced = reminded.expiring + reminded.approvalWaiting + reminded.overrideWaiting + reminded.stale;
+      if (expired + checked + refreshed + screened + announced > 0) {
+        logger.log({ expired, checked, refreshed, screened, reminded }, 'sweep done');
       }
     });
     await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });
     await boss.schedule(RETENTION_QUEUE, '*/10 * * * *');
     await boss.work(RETENTION_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
-      const purged = await retention.purge();
-      if (purged.idempotencyRecords + purged.domainChecks > 0) {
+      const purged = { ...(await retention.purge()), notificationEvents: await notificationLog.purgeLog() };
+      if (purged.idempotencyRecords + purged.domainChecks + purged.notificationEvents > 0) {
         logger.log(purged, 'retention purge done');
       }
     });
+    notifications = await startNotificationJobs(boss, app, logger, options.pollingIntervalSeconds ?? 2);
   } catch (error) {
     await boss.stop({ graceful: false }).catch(() => undefined);
     await app.close();
@@ -93,8 +103,12 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
     purgeNow: async () => {
       await boss.send(RETENTION_QUEUE, {});
     },
+    notifyNow: async () => {
+      await notifications?.runNow();
+    },
     stop: async () => {
       stopping = true;
+      notifications?.stop();
       await boss.stop({ graceful: true, timeout: 10_000 });
       await app.close();
     },

@@ -1,9 +1,33 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsNotEmpty, isEmail, IsString, Matches, MaxLength, ValidateBy, ValidateIf } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
 import { FreeText, IsOptionalNonNull } from '../../common/validators.js';
 
 const CUSTOMER_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Each element a bare e-mail address (no display name, no IP literal); malformed Unicode is refused, never thrown on. */
+function IsContactAddress(): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isContactAddress',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string' || /\p{Cs}/u.test(value)) {
+            return false;
+          }
+          try {
+            return isEmail(value, { allow_display_name: false, allow_ip_domain: false });
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage: () => 'technicalContacts must hold e-mail addresses (name@example.com)',
+      },
+    },
+    { each: true },
+  );
+}
 
 export class CreateOrganizationDto {
   @ApiProperty({ maxLength: 200, example: 'Example Widgets Ltd' })
@@ -25,6 +49,21 @@ export class CreateOrganizationDto {
   @MaxLength(4000)
   @FreeText()
   notes?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: 20,
+    example: ['postmaster@example.com'],
+    description: "Technical contacts: e-mailed about this organization's expiring exceptions, failing or lapsed domains… (when the operator configured SMTP_URL). Stored lowercased; replaced as a whole",
+  })
+  @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((item: unknown) => (typeof item === 'string' ? item.trim() : item)) : value))
+  @IsOptionalNonNull()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(254, { each: true })
+  @IsContactAddress()
+  technicalContacts?: string[];
 }
 
 export class UpdateOrganizationDto extends PartialType(CreateOrganizationDto, { skipNullProperties: false }) {
@@ -73,6 +112,9 @@ export class OrganizationResponseDto {
 
   @ApiProperty({ nullable: true, type: String })
   notes!: string | null;
+
+  @ApiProperty({ type: [String], description: 'Technical contacts (e-mail addresses)' })
+  technicalContacts!: string[];
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: Date;

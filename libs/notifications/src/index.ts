@@ -1,0 +1,14 @@
+export * from './notifications.module.js';
+export * from './notification-delivery.service.js';
+export * from './notification-jobs.js';
+export * from './reminders.service.js';
+export * from './stale-exceptions.report.js';
+export * from './webhook-subscriptions.service.js';
+export * from './notification-targets.js';
+export * from './target-policy.js';
+export * from './target-guard.js';
+export * from './webhook-http.js';
+export * from './webhook-signing.js';
+export * from './secret-box.js';
+export * from './csv.js';
+export { NOTIFICATIONS_CHANNEL } from './outbox.repository.js';
