@@ -6,3 +6,4 @@ export * from './signer.provider.js';
 export * from './allowlist.repository.js';
 export * from './feed-change-log.js';
 export * from './enforcement.module.js';
+export * from './entry-changes.js';

@@ -7,6 +7,7 @@ import { FEED_CHANNEL } from './feed-change-log.js';
 import { FEED_SIGNER } from './signer.provider.js';
 import type { FeedSigner } from './signing.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
+import { diffEntries, type EntryListener } from './entry-changes.js';
 
 /** setTimeout's ceiling (about 24.8 days); a later transition is re-armed on the way. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -32,6 +33,7 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
   private stopped = false;
+  private readonly listeners = new Set<EntryListener>();
 
   constructor(
     private readonly repository: AllowlistRepository,
@@ -63,6 +65,19 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   /** The current snapshot; undefined only before the first successful load. */
   current(): Snapshot | undefined {
     return this.snapshot;
+  }
+
+  /**
+   * Follows the loaded exceptions: `onFull` at once with what is loaded (if
+   * anything), then `onChange` with the difference at every new version.
+   * Returns the function that stops following.
+   */
+  subscribe(listener: EntryListener): () => void {
+    this.listeners.add(listener);
+    if (this.snapshot) {
+      listener.onFull(this.snapshot.candidates, this.snapshot.version);
+    }
+    return () => this.listeners.delete(listener);
   }
 
   /** Since when the snapshot may be out of date (the database could not be read), or null. */
@@ -118,12 +133,28 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   }
 
   private install(snapshot: Snapshot): void {
+    const previous = this.snapshot;
     this.snapshot = snapshot;
+    this.tellListeners(previous, snapshot);
     clearTimeout(this.transitionTimer);
     if (snapshot.nextTransition && !this.stopped) {
       const delay = Math.min(Math.max(snapshot.nextTransition.getTime() - this.clock.now().getTime(), 0), MAX_TIMER_MS);
       this.transitionTimer = setTimeout(() => this.rerender(), delay);
       this.transitionTimer.unref();
+    }
+  }
+
+  private tellListeners(previous: Snapshot | undefined, next: Snapshot): void {
+    if (this.listeners.size === 0 || previous?.candidates === next.candidates) {
+      return; // a re-render for a start or an expiry: the candidates did not move
+    }
+    if (!previous) {
+      this.listeners.forEach((listener) => listener.onFull(next.candidates, next.version));
+      return;
+    }
+    const { added, removed } = diffEntries(previous.candidates, next.candidates);
+    if (added.length > 0 || removed.length > 0) {
+      this.listeners.forEach((listener) => listener.onChange({ version: next.version, added, removed }));
     }
   }
 
