@@ -120,6 +120,8 @@ export interface ExceptionFilter {
   activeAt?: Date;
   expiresBefore?: Date;
   requestedBy?: string;
+  /** Not matched by a policy server at or after this instant (never matched counts as unused). */
+  unusedSince?: Date;
 }
 
 /** A JSON column's value as Prisma writes it: SQL NULL for null. */
@@ -222,6 +224,9 @@ export class ExceptionsRepository {
     }
     if (filter.expiresBefore) {
       where.push(Prisma.sql`e.expires_at < ${filter.expiresBefore}`);
+    }
+    if (filter.unusedSince) {
+      where.push(Prisma.sql`(e.last_matched_at IS NULL OR e.last_matched_at < ${filter.unusedSince})`);
     }
     if (filter.activeAt) {
       where.push(Prisma.sql`e.status = 'active' AND e.starts_at <= ${filter.activeAt} AND e.expires_at > ${filter.activeAt}`);

@@ -108,7 +108,7 @@ export class PolicyListener {
         closing = true;
         clearTimeout(requestTimer);
         this.events.malformed(remoteOf(socket), error.message);
-        socket.pause();
+        // Whatever follows is read and dropped, so that the client's own close is seen at once.
         socket.end(answers);
         setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
         return;

@@ -49,8 +49,8 @@ export class PolicyService implements OnModuleInit, OnModuleDestroy {
       idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
       requestTimeoutMs: limits.requestTimeoutSeconds * 1000,
     }, {
-      malformed: (remote, reason) => this.logger.warn({ remote, reason }, 'malformed policy request; connection closed without an answer'),
-      refused: (remote) => this.logger.warn({ remote, maxConnections: limits.maxConnections }, 'policy connection refused: too many open'),
+      malformed: (remote, reason) => this.logger.warn({ msg: 'malformed policy request; connection closed without an answer', remote, reason }),
+      refused: (remote) => this.logger.warn({ msg: 'policy connection refused: too many open', remote, maxConnections: limits.maxConnections }),
     });
     const address = await this.listener.listen(limits.host, port);
     this.flushTimer = setInterval(() => void this.flushUsage().catch(() => undefined), limits.usageFlushSeconds * 1000);
@@ -80,10 +80,15 @@ export class PolicyService implements OnModuleInit, OnModuleDestroy {
     } catch (error) {
       if (!this.flushFailing) {
         this.flushFailing = true;
-        this.logger.error({ err: error, unwritten: this.usage.unwritten }, 'cannot write usage counts; kept, retried at the next flush');
+        this.logger.error({ msg: 'cannot write usage counts; kept, retried at the next flush', err: error, unwritten: this.usage.unwritten });
       }
       throw error;
     }
+  }
+
+  /** Client connections open now. */
+  get connections(): number {
+    return this.listener?.connections ?? 0;
   }
 
   /** Matches counted and not yet written. */

@@ -22,6 +22,8 @@ export interface RunningPolicyServer {
   flushUsage(): Promise<FlushOutcome>;
   /** Matches counted and not yet written. */
   unwrittenMatches(): number;
+  /** Client connections open now. */
+  connections(): number;
   stop(): Promise<void>;
 }
 
@@ -44,13 +46,14 @@ export async function startPolicyServer(config: HeloPassConfig, options: PolicyS
     await app.close();
     throw error;
   }
-  logger.log({ host: address.address, port: address.port, exceptions: policy.matcher.size }, 'policy server listening');
+  logger.log({ msg: 'policy server listening', host: address.address, port: address.port, exceptions: policy.matcher.size });
   return {
     host: address.address,
     port: address.port,
     version: () => policy.matcher.version,
     flushUsage: () => policy.flushUsage(),
     unwrittenMatches: () => policy.unwrittenMatches,
+    connections: () => policy.connections,
     stop: () => app.close(),
   };
 }
