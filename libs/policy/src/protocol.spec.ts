@@ -89,3 +89,23 @@ describe('PolicyRequestReader', () => {
     expect(() => readAll(new PolicyRequestReader(8192), [`${POSTFIX_REQUEST}\n\n\n`])).toThrow(/empty request/);
   });
 });
+
+describe('PolicyRequestReader on unfinished input', () => {
+  it('refuses an unfinished request at its first line that is not name=value (no wait for an empty line)', () => {
+    expect(() => readAll(new PolicyRequestReader(8192), ['GET / HTTP/1.1\r\nHost: x\r\n'])).toThrow(/without "="/);
+    expect(() => readAll(new PolicyRequestReader(8192), ['request=smtpd_access_policy\nhelo', '_name\n'])).toThrow(/without "="/);
+    const reader = new PolicyRequestReader(8192);
+    expect(readAll(reader, ['request=smtpd_access_policy\nhelo_na', 'me=a\nclient_address=192.0.2.1\n', '\n'])).toEqual([
+      { heloName: 'a', clientAddress: '192.0.2.1' },
+    ]);
+  });
+});
+
+describe('PolicyRequestReader across requests', () => {
+  it('checks the lines of the next unfinished request from its own beginning', () => {
+    const reader = new PolicyRequestReader(8192);
+    const first = 'request=smtpd_access_policy\nhelo_name=a.example\nclient_address=192.0.2.1\n';
+    readAll(reader, [first]);
+    expect(() => readAll(reader, [`\nno equals sign here\n`])).toThrow(/without "="/);
+  });
+});

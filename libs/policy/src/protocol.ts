@@ -72,6 +72,8 @@ export function parsePolicyRequest(text: string): PolicyRequest {
  */
 export class PolicyRequestReader {
   private pending = '';
+  /** How far the unfinished request's lines have been checked. */
+  private checked = 0;
 
   constructor(private readonly maxRequestBytes: number) {}
 
@@ -106,5 +108,36 @@ export class PolicyRequestReader {
       throw new MalformedPolicyRequest(`a request longer than ${this.maxRequestBytes} bytes`);
     }
     this.pending = start === text.length ? '' : text.slice(start);
+    if (start > 0) {
+      this.checked = 0; // a new request begins the pending text
+    }
+    this.checkFinishedLines();
+  }
+
+  /**
+   * Refuses an unfinished request as soon as one of its finished lines is
+   * not `name=value` (an HTTP request, a banner, binary noise), instead of
+   * waiting for an empty line that may never come. Only unfinished requests
+   * pay for this, and each line is looked at once.
+   */
+  private checkFinishedLines(): void {
+    if (this.pending.length === 0) {
+      this.checked = 0;
+      return;
+    }
+    for (;;) {
+      const end = this.pending.indexOf('\n', this.checked);
+      if (end === -1) {
+        return;
+      }
+      const equals = this.pending.indexOf('=', this.checked);
+      if (equals === -1 || equals >= end) {
+        throw new MalformedPolicyRequest('a line without "=" (not name=value)');
+      }
+      if (equals === this.checked) {
+        throw new MalformedPolicyRequest('an attribute without a name');
+      }
+      this.checked = end + 1;
+    }
   }
 }
