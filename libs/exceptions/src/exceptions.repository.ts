@@ -271,6 +271,38 @@ export class ExceptionsRepository {
   }
 
   /**
+   * What the map renderings let through, which is more than the exceptions
+   * say: the cidr map (`postfix-cidr`, `rspamd-ip`) lists the addresses of
+   * `pair` and `ip` exceptions, so it passes any HELO name from them; the
+   * HELO map (`postfix-helo`) lists `helo` names, which Postfix by default
+   * (parent_domain_matches_subdomains) also matches for every subdomain.
+   */
+  async mapCoverage(
+    heloHostname: string | null,
+    address: string | null,
+    now: Date,
+  ): Promise<{ cidr: { id: string; scope: ExceptionScope } | null; helo: { id: string; name: string } | null }> {
+    const active = Prisma.sql`e.status = 'active' AND o.status = 'active' AND e.starts_at <= ${now} AND e.expires_at > ${now}`;
+    const [cidr] =
+      address === null
+        ? []
+        : await this.prisma.$queryRaw<{ id: string; scope: ExceptionScope }[]>`
+            SELECT e.id, e.scope FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+            WHERE ${active} AND e.scope IN ('pair', 'ip')
+              AND EXISTS (SELECT 1 FROM unnest(e.addresses) AS a WHERE a::inet >>= ${address}::inet)
+            ORDER BY e.expires_at DESC LIMIT 1`;
+    const [helo] =
+      heloHostname === null
+        ? []
+        : await this.prisma.$queryRaw<{ id: string; name: string }[]>`
+            SELECT e.id, e.helo_hostname AS name FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+            WHERE ${active} AND e.scope = 'helo'
+              AND (e.helo_hostname = ${heloHostname} OR right(${heloHostname}, length(e.helo_hostname) + 1) = '.' || e.helo_hostname)
+            ORDER BY length(e.helo_hostname) DESC, e.expires_at DESC LIMIT 1`;
+    return { cidr: cidr ?? null, helo: helo ?? null };
+  }
+
+  /**
    * The mail server an exception is granted for, as it is now, locked until
    * the transaction ends: a PATCH of its name or addresses (which takes the
    * same lock) waits, and then sees the exception written meanwhile.
