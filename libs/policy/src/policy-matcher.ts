@@ -200,7 +200,6 @@ export class PolicyMatcher implements EntryListener {
         }
       }
       bucket.size++;
-      return true;
     });
   }
 
@@ -232,12 +231,11 @@ export class PolicyMatcher implements EntryListener {
       if (removed) {
         bucket.size--;
       }
-      return false;
     });
   }
 
   /** Calls `visit` with the bucket of each of the entry's networks (created when `visit` adds to it). */
-  private forEachNetwork(entry: AllowlistEntry, visit: (bucket: Bucket) => boolean): void {
+  private forEachNetwork(entry: AllowlistEntry, visit: (bucket: Bucket) => void): void {
     for (const cidr of entry.addresses) {
       const prefix = prefixKey(cidr);
       if (prefix === null) {
