@@ -129,6 +129,14 @@ export class ListExceptionsQueryDto extends PageQueryDto {
   @IsOptionalNonNull()
   @IsUUID()
   requestedBy?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'Not matched by a policy server since this instant (lastMatchedAt before it, or never matched)',
+  })
+  @IsOptionalNonNull()
+  @IsInstant()
+  unusedSince?: Date;
 }
 
 const SUSPENSION_CAUSES = ['organization', 'domain', 'blocklist'];
