@@ -6,6 +6,7 @@ import {
   neverPublicReason,
   normalizeAddress,
   normalizeHeloHostname,
+  OrganizationScope,
   postfixHeloVerdict,
   readHeloArgument,
   type HeloForm,
@@ -72,17 +73,18 @@ export class DiagnosticsService {
     private readonly exceptions: ExceptionsService,
   ) {}
 
-  async diagnoseHelo(helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
+  /** A customer (a bound scope) sees only its own organization among the owners and exceptions. */
+  async diagnoseHelo(helo: string, ip: string | undefined, scope: OrganizationScope = OrganizationScope.unrestricted): Promise<HeloDiagnosis> {
     // One DNS check per diagnosis: its lookups share one deadline (DNS_CHECK_DEADLINE_MS).
     const dns = this.dnsChecks.begin();
     try {
-      return await this.diagnose(dns, helo, ip);
+      return await this.diagnose(dns, helo, ip, scope);
     } finally {
       dns.end();
     }
   }
 
-  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
+  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined, scope: OrganizationScope): Promise<HeloDiagnosis> {
     // The name as Postfix reads it, judged as Postfix judges it (libs/domain/src/postfix-helo.ts).
     const argument = readHeloArgument(helo);
     let normalized: string | null = null;
@@ -141,7 +143,7 @@ export class DiagnosticsService {
     const owners: HeloDiagnosis['owners'] = [];
     if (normalized && address) {
       const page = await this.servers.list({ helo: normalized, address }, 20);
-      for (const server of page.items) {
+      for (const server of page.items.filter((item) => scope.admits(item.organizationId))) {
         const organization = (await this.organizations.get(server.organizationId)).value;
         owners.push({
           organizationId: organization.id,
@@ -152,7 +154,7 @@ export class DiagnosticsService {
       }
     }
 
-    const [exception] = await this.exceptions.covering(normalized, address);
+    const [exception] = (await this.exceptions.covering(normalized, address)).filter((item) => scope.admits(item.organizationId));
     const advice = heloAdvice({
       argument,
       normalized,
