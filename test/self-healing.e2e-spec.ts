@@ -96,7 +96,9 @@ describe('exceptions that retire themselves when the HELO name is fixed', () => 
     const hooks = receiver.to('/healed').map((request) => JSON.parse(request.body));
     expect(hooks.map((hook) => hook.type)).toEqual(['exception.no_longer_needed']);
     expect(hooks[0].data.exception).toMatchObject({ id: exception.id, noLongerNeededSince: new Date(start + 8 * HOUR).toISOString() });
+    expect(hooks[0].data.exception.revokesAt).toBe(new Date(start + 8 * HOUR + 14 * DAY).toISOString());
     expect(smtp.to(exception.contact).map((mail) => mail.subject)).toEqual([`[HeloPass] The HELO exception for ${exception.helo} is no longer needed`]);
+    expect(smtp.to(exception.contact)[0]!.text).toContain(`will be withdrawn on ${new Date(start + 8 * HOUR + 14 * DAY).toISOString()}`);
 
     // Within the grace (SELF_HEALING_GRACE_DAYS, 14) it stays.
     at(8 * HOUR + 13 * DAY);
