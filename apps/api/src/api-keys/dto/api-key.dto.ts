@@ -18,8 +18,8 @@ export class CreateApiKeyDto {
     maxLength: OWNER_MAX_LENGTH,
     example: 'jane@example.com',
     description:
-      'The person behind the key: an e-mail address or directory handle, stored lowercased. Required for admin, csr and auditor keys ' +
-      '(four eyes compares owners: two keys of one person approve nothing of each other), and for customer keys (the person at the customer); a filter key may name the host it serves.',
+      'The person behind the key: an e-mail address or directory handle, stored lowercased. Required for admin, csr, auditor and customer keys ' +
+      '(four eyes compares owners: two keys of one person approve nothing of each other); a filter key may name the host it serves.',
   })
   @IsOptionalNonNull()
   @IsString()
