@@ -80,6 +80,7 @@ describe('loadConfig', () => {
           requestTimeoutSeconds: 10,
           usageFlushSeconds: 10,
         },
+        selfHealing: { graceDays: 14, checkIntervalHours: 6 },
       });
     });
 
@@ -181,7 +182,14 @@ describe('loadConfig', () => {
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
         notifications: loadConfig({}).notifications,
         policy: loadConfig({}).policy,
+        selfHealing: loadConfig({}).selfHealing,
       });
+    });
+
+    it('reads the self-healing settings and refuses bad ones, naming the variable', () => {
+      expect(loadConfig({ SELF_HEALING_GRACE_DAYS: '0', SELF_HEALING_CHECK_INTERVAL_HOURS: '24' }).selfHealing).toEqual({ graceDays: 0, checkIntervalHours: 24 });
+      expect(() => loadConfig({ SELF_HEALING_GRACE_DAYS: 'two weeks' })).toThrow(/^SELF_HEALING_GRACE_DAYS/);
+      expect(() => loadConfig({ SELF_HEALING_CHECK_INTERVAL_HOURS: '0' })).toThrow(/^SELF_HEALING_CHECK_INTERVAL_HOURS/);
     });
 
     it('reads the policy server settings', () => {
