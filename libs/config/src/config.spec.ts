@@ -70,6 +70,7 @@ describe('loadConfig', () => {
           email: undefined,
           logRetentionDays: 30,
         },
+        selfHealing: { graceDays: 14, checkIntervalHours: 6 },
         policy: {
           host: '127.0.0.1',
           port: 10040,
@@ -80,7 +81,6 @@ describe('loadConfig', () => {
           requestTimeoutSeconds: 10,
           usageFlushSeconds: 10,
         },
-        selfHealing: { graceDays: 14, checkIntervalHours: 6 },
       });
     });
 
@@ -181,8 +181,8 @@ describe('loadConfig', () => {
         rateLimits: loadConfig({}).rateLimits,
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
         notifications: loadConfig({}).notifications,
-        policy: loadConfig({}).policy,
         selfHealing: loadConfig({}).selfHealing,
+        policy: loadConfig({}).policy,
       });
     });
 

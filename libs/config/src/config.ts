@@ -60,10 +60,10 @@ export interface HeloPassConfig {
   readonly rateLimits: RateLimitsConfig;
   /** Webhooks, e-mail to technical contacts, reminders and the stale-exception policy. */
   readonly notifications: NotificationsConfig;
-  /** The Postfix policy server (POLICY_*). */
-  readonly policy: PolicyServerConfig;
   /** Exceptions that retire themselves once the HELO name passes Postfix's checks. */
   readonly selfHealing: SelfHealingConfig;
+  /** The Postfix policy server (POLICY_*). */
+  readonly policy: PolicyServerConfig;
 }
 
 export interface SelfHealingConfig {
@@ -396,10 +396,10 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     rateLimits: rateLimits(env),
     blocklists: blocklists(env),
     notifications: notifications(env, production),
-    policy: policyServer(env),
     selfHealing: {
       graceDays: integer(env, 'SELF_HEALING_GRACE_DAYS', 14, 0, 365),
       checkIntervalHours: integer(env, 'SELF_HEALING_CHECK_INTERVAL_HOURS', 6, 1, 30 * 24),
     },
+    policy: policyServer(env),
   };
 }
