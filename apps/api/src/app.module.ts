@@ -14,6 +14,7 @@ import { DomainsModule } from './domains/domains.module.js';
 import { ExceptionsApiModule } from './exceptions/exceptions.module.js';
 import { OwnershipApiModule } from './ownership/ownership.module.js';
 import { AuthGuard } from './common/auth.guard.js';
+import { ConsoleModule } from './console/console.module.js';
 
 import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
@@ -59,6 +60,7 @@ export class AppModule {
         AllowlistApiModule,
         WebhooksModule,
         ReportsModule,
+        ConsoleModule,
       ],
       providers: [
         RateLimits,

@@ -15,6 +15,7 @@ import {
 
 import { boolean, ConfigError, integer, optional, type Env } from './env.js';
 import { notifications, type NotificationsConfig } from './notifications-config.js';
+import { consoleConfig, type ConsoleConfig } from './console-config.js';
 
 export { ConfigError } from './env.js';
 
@@ -59,6 +60,8 @@ export interface HeloPassConfig {
   readonly rateLimits: RateLimitsConfig;
   /** Webhooks, e-mail to technical contacts, reminders and the stale-exception policy. */
   readonly notifications: NotificationsConfig;
+  /** The web console's sessions and the public self-check. */
+  readonly console: ConsoleConfig;
 }
 
 /** How long the worker keeps records that would otherwise grow without end. */
@@ -384,5 +387,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     rateLimits: rateLimits(env),
     blocklists: blocklists(env),
     notifications: notifications(env, production),
+    console: consoleConfig(env),
   };
 }
