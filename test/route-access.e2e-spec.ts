@@ -212,6 +212,7 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /v1/reports/stale-exceptions': { roles: ['csr', 'auditor', 'admin'], call: async () => ({ path: '/v1/reports/stale-exceptions', query: { unusedDays: '45' } }) },
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
+  'GET /v1/public/helo-check': { roles: 'public', call: async () => ({ path: '/v1/public/helo-check', query: { helo: 'exch01.corp.local', ip: '192.0.2.10' } }) },
   // Sign-in authenticates the key it is given (in the body): no Authorization header.
   'POST /v1/console/session': { roles: 'public', call: async (c) => ({ path: '/v1/console/session', body: { key: c.t.keys.csr.key } }) },
   'GET /v1/console/session': { roles: ['admin', 'csr', 'auditor'], call: async () => ({ path: '/v1/console/session' }) },

@@ -15,6 +15,7 @@ import { ExceptionsApiModule } from './exceptions/exceptions.module.js';
 import { OwnershipApiModule } from './ownership/ownership.module.js';
 import { AuthGuard } from './common/auth.guard.js';
 import { ConsoleModule } from './console/console.module.js';
+import { PublicCheckModule } from './public-check/public-check.module.js';
 
 import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
@@ -61,6 +62,7 @@ export class AppModule {
         WebhooksModule,
         ReportsModule,
         ConsoleModule,
+        PublicCheckModule,
       ],
       providers: [
         RateLimits,

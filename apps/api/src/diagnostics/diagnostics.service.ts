@@ -72,17 +72,23 @@ export class DiagnosticsService {
     private readonly exceptions: ExceptionsService,
   ) {}
 
-  async diagnoseHelo(helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
+  /**
+   * `audience: 'public'` (the self-check anyone may run) looks nothing up for
+   * a name that fails syntax, and never says who owns the server or whether
+   * an exception covers it: owners and exception stay empty, the advice
+   * speaks of DNS only.
+   */
+  async diagnoseHelo(helo: string, ip: string | undefined, audience: 'staff' | 'public' = 'staff'): Promise<HeloDiagnosis> {
     // One DNS check per diagnosis: its lookups share one deadline (DNS_CHECK_DEADLINE_MS).
     const dns = this.dnsChecks.begin();
     try {
-      return await this.diagnose(dns, helo, ip);
+      return await this.diagnose(dns, helo, ip, audience === 'public');
     } finally {
       dns.end();
     }
   }
 
-  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
+  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined, forPublic = false): Promise<HeloDiagnosis> {
     // The name as Postfix reads it, judged as Postfix judges it (libs/domain/src/postfix-helo.ts).
     const argument = readHeloArgument(helo);
     let normalized: string | null = null;
@@ -99,7 +105,7 @@ export class DiagnosticsService {
 
     // Postfix's own lookup; for a name with a trailing dot (which Postfix never looks up) the
     // name without it, so the advice can say whether dropping the dot is enough.
-    const dnsName = argument.lookup ?? (argument.form === 'hostname' && argument.valid ? normalized : null);
+    const dnsName = forPublic && !argument.valid ? null : (argument.lookup ?? (argument.form === 'hostname' && argument.valid ? normalized : null));
     const [a, aaaa, mx] = dnsName
       ? await Promise.all([
           dns.a(dnsName).then((outcome) => answer(outcome, String)),
@@ -139,7 +145,7 @@ export class DiagnosticsService {
     }
 
     const owners: HeloDiagnosis['owners'] = [];
-    if (normalized && address) {
+    if (normalized && address && !forPublic) {
       const page = await this.servers.list({ helo: normalized, address }, 20);
       for (const server of page.items) {
         const organization = (await this.organizations.get(server.organizationId)).value;
@@ -152,7 +158,7 @@ export class DiagnosticsService {
       }
     }
 
-    const [exception] = await this.exceptions.covering(normalized, address);
+    const [exception] = forPublic ? [] : await this.exceptions.covering(normalized, address);
     const advice = heloAdvice({
       argument,
       normalized,
@@ -161,7 +167,8 @@ export class DiagnosticsService {
       brokenResolver,
       resolves: answers.some((item) => lookupResult(item) === 'found'),
       ptrNames: client?.ptr.records ?? [],
-      clientAddress: client?.address ?? null,
+      // Public: no sentence about registration either way.
+      clientAddress: forPublic ? null : (client?.address ?? null),
       owners,
     });
     if (exception && postfix.rejected !== false) {
