@@ -173,7 +173,7 @@ function NewOrganization() {
           if (created) location.hash = href({ page: 'organization', id: created.id });
         }}
       >
-        <Field id="org-name" label="Name" error={form.errors.name}>
+        <Field id="org-name" label="Organization name" error={form.errors.name}>
           <input {...described('org-name', form.errors.name)} name="name" value={name} required maxLength={200} onInput={(event) => setName(event.currentTarget.value)} />
         </Field>
         <Field id="org-ref" label="Customer reference (optional)" error={form.errors.customerRef}>
