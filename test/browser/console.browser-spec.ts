@@ -46,9 +46,9 @@ describe('the console in Chromium', () => {
     await page.goto(`${base}/console`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Sign in to HeloPass');
     // The heading takes focus when the page opens: Tab reaches the key field.
-    await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+    await expect.poll(() => page.evaluate('document.activeElement?.tagName')).toBe('H1');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('key');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('key');
     await page.keyboard.type(key.key);
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
@@ -66,7 +66,8 @@ describe('the console in Chromium', () => {
 
     const { context: csr, page: console_ } = await signedIn(t.keys.csr);
     await expect.poll(() => console_.locator('.who').textContent()).toContain('(csr)');
-    const stored = await console_.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+    // What scripts in the page can read: both storages and the cookies.
+    const stored = (await console_.evaluate('JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie })')) as string;
     expect(stored).not.toContain(t.keys.csr.key);
     expect(stored).not.toContain('helopass_session'); // HttpOnly: not readable by scripts
     const [cookie] = await csr.cookies();
