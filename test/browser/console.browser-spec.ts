@@ -214,6 +214,28 @@ describe('the console in Chromium', () => {
     expect(replay.status).toBe(401);
   });
 
+  it('shows a slow request while it runs and a failed one after, never a blank page', async () => {
+    const { page } = await signedIn(t.keys.csr);
+    // The network is the one thing held back here: Playwright delays, then cuts, the search's request.
+    await page.route('**/v1/organizations?q=*', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await route.continue();
+    });
+    await page.getByRole('searchbox').fill('Slow Widgets');
+    await page.getByRole('searchbox').press('Enter');
+    await page.locator('.activity .slow', { hasText: 'Still waiting for the server' }).waitFor();
+    await page.getByText('Nothing found for “Slow Widgets”.').waitFor();
+    expect(await page.locator('.activity .slow').count()).toBe(0);
+
+    await page.unroute('**/v1/organizations?q=*');
+    await page.route('**/v1/organizations?q=*', (route) => route.abort('connectionrefused'));
+    await page.getByRole('searchbox').fill('Lost Widgets');
+    await page.getByRole('searchbox').press('Enter');
+    await page.locator('.activity .failed', { hasText: 'failed: check the connection' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Search failed' }).waitFor();
+    expect(await page.locator('h1').textContent()).toBe('Find');
+  });
+
   it('offers the public self-check without a key, and nothing about customers', async () => {
     const context = await browser.newContext();
     contexts.push(context);
