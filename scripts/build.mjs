@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The build: `nest build api` (tsc over apps/ and libs/ into dist/: the API,
- * the worker and the CLI), then the standalone sync agent bundled into
+ * the worker, the policy server and the CLI), then the standalone sync agent bundled into
  * dist/helopass-sync.mjs (scripts/bundle-sync-agent.mjs), then the web
  * console into dist/console (scripts/build-console.mjs).
  *
@@ -40,6 +40,7 @@ const SOURCE_FILES = [
 const OUTPUTS = [
   'dist/apps/api/src/main.js',
   'dist/apps/worker/src/main.js',
+  'dist/apps/policy/src/main.js',
   'dist/apps/cli/src/main.js',
   'dist/helopass-sync.mjs',
   'dist/console/index.html',
