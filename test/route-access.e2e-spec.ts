@@ -206,9 +206,11 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   },
   'GET /v1/api-keys': { roles: ['admin'], call: async () => ({ path: '/v1/api-keys' }) },
   'DELETE /v1/api-keys/:id': {
-    roles: ['admin'],
+    roles: ['admin', 'csr'],
+    // A customer key: the one kind a csr may revoke too.
     call: async (c) => {
-      const created = await c.t.http.post('/v1/api-keys').set(bearer(c.t.keys.admin2)).send({ name: unique('spare'), role: 'filter' }).expect(201);
+      const body = { name: unique('spare'), role: 'customer', organizationId: await organization(c), owner: `${unique('it')}@customer.example` };
+      const created = await c.t.http.post('/v1/api-keys').set(bearer(c.t.keys.admin2)).send(body).expect(201);
       return { path: `/v1/api-keys/${created.body.id}` };
     },
   },
