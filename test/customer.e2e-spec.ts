@@ -51,7 +51,7 @@ describe('customer keys', () => {
   });
 
   it('sees its own organization only: lists are cut to it, another organization is "not found"', async () => {
-    const ours = await createOrganization(t);
+    const ours = await createOrganization(t, { notes: 'pays late; escalate to billing' });
     const theirs = await createOrganization(t);
     const key = await customerOf(ours.id);
     const ourServer = await createMailServer(t, ours.id);
@@ -59,6 +59,10 @@ describe('customer keys', () => {
 
     const organizations = await t.http.get('/v1/organizations').set(bearer(key)).expect(200);
     expect(organizations.body.items.map((item: { id: string }) => item.id)).toEqual([ours.id]);
+    // The provider's notes about the customer are for its staff only.
+    expect(organizations.body.items[0].notes).toBeNull();
+    expect((await t.http.get(`/v1/organizations/${ours.id}`).set(bearer(key)).expect(200)).body.notes).toBeNull();
+    expect((await t.http.get(`/v1/organizations/${ours.id}`).set(bearer(t.keys.csr)).expect(200)).body.notes).toBe('pays late; escalate to billing');
     expect((await t.http.get('/v1/organizations').query({ q: theirs.name }).set(bearer(key)).expect(200)).body.items).toEqual([]);
 
     const servers = await t.http.get('/v1/mail-servers').query({ helo: ourServer.heloHostname }).set(bearer(key)).expect(200);
