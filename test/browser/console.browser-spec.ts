@@ -152,6 +152,8 @@ describe('the console in Chromium', () => {
     await page.locator('.outcome').waitFor();
     expect(await page.locator('.outcome').textContent()).toContain('pending approval');
     expect(await page.locator('.outcome').textContent()).toContain('spf_only');
+    // The server's list shows the new request at once.
+    await page.locator('#exceptions-heading ~ table .badge', { hasText: 'pending approval' }).waitFor();
     await screenshot(page, 'grant');
     await page.locator('.outcome a').click();
     await page.locator('dl.facts').waitFor();

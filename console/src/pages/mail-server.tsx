@@ -37,6 +37,7 @@ export function MailServerPage({ id, caller }: { id: string; caller: Caller }) {
   const [round, setRound] = useState(0);
   const evidence = useApi<Evidence>(writer ? `/v1/mail-servers/${id}/ownership` : null, [round]);
   const recheck = useForm([]);
+  const [grants, setGrants] = useState(0);
   return (
     <Loaded state={server} what="the mail server">
       {(found) => (
@@ -66,15 +67,16 @@ export function MailServerPage({ id, caller }: { id: string; caller: Caller }) {
               <FormProblems general={recheck.general} />
             </section>
           ) : null}
-          {writer && evidence.data ? <GrantForm server={found} evidence={evidence.data} admin={caller.role === 'admin'} /> : null}
-          <Exceptions path={`/v1/exceptions?mailServerId=${id}`} title="Exceptions of this server" />
+          {writer && evidence.data ? <GrantForm server={found} evidence={evidence.data} admin={caller.role === 'admin'} onGranted={() => setGrants(grants + 1)} /> : null}
+          {/* Read again after a grant, so the new request is listed at once. */}
+          <Exceptions key={grants} path={`/v1/exceptions?mailServerId=${id}`} title="Exceptions of this server" />
         </>
       )}
     </Loaded>
   );
 }
 
-function GrantForm({ server, evidence, admin }: { server: MailServer; evidence: Evidence; admin: boolean }) {
+function GrantForm({ server, evidence, admin, onGranted }: { server: MailServer; evidence: Evidence; admin: boolean; onGranted: () => void }) {
   const [scope, setScope] = useState<Scope>('pair');
   const [reason, setReason] = useState('');
   const [ticketRef, setTicketRef] = useState('');
@@ -101,7 +103,10 @@ function GrantForm({ server, evidence, admin }: { server: MailServer; evidence: 
               ...(override && justification.trim() ? { justification: justification.trim() } : {}),
             }),
           );
-          if (result) setGranted(result);
+          if (result) {
+            setGranted(result);
+            onGranted();
+          }
         }}
       >
         <Field id="grant-scope" label="Scope" error={form.errors.scope}>
