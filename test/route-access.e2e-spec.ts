@@ -232,8 +232,8 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /v1/public/helo-check': { roles: 'public', call: async () => ({ path: '/v1/public/helo-check', query: { helo: 'exch01.corp.local', ip: '192.0.2.10' } }) },
   // Sign-in authenticates the key it is given (in the body): no Authorization header.
   'POST /v1/console/session': { roles: 'public', call: async (c) => ({ path: '/v1/console/session', body: { key: c.t.keys.csr.key } }) },
-  'GET /v1/console/session': { roles: ['admin', 'csr', 'auditor'], call: async () => ({ path: '/v1/console/session' }) },
-  'DELETE /v1/console/session': { roles: ['admin', 'csr', 'auditor'], call: async () => ({ path: '/v1/console/session' }) },
+  'GET /v1/console/session': { roles: ['admin', 'csr', 'auditor', 'customer'], call: async () => ({ path: '/v1/console/session' }) },
+  'DELETE /v1/console/session': { roles: ['admin', 'csr', 'auditor', 'customer'], call: async () => ({ path: '/v1/console/session' }) },
 };
 
 /** Routes open to customers that name no resource: they answer the customer's own organization only (test/customer.e2e-spec.ts). */

@@ -13,12 +13,15 @@ export type OwnedResource = 'organization' | 'mail server' | 'domain' | 'excepti
  * - `listed`: a list, which the service cuts to the caller's organization
  *   through the request's OrganizationScope;
  * - `diagnostics`: the HELO name (and address) asked about must be one of
- *   the caller's own mail servers.
+ *   the caller's own mail servers;
+ * - `caller`: the route concerns only the caller itself (its console
+ *   session), no organization's resource.
  */
 export type CustomerScopeRule =
   | { kind: 'owned'; resource: OwnedResource; from: 'param' | 'body'; field: string }
   | { kind: 'listed' }
-  | { kind: 'diagnostics' };
+  | { kind: 'diagnostics' }
+  | { kind: 'caller' };
 
 /**
  * Declares how a route is scoped for customer keys. A route whose `@Roles()`
@@ -32,4 +35,5 @@ export const CustomerScope = {
   body: (resource: OwnedResource, field: string) => SetMetadata(CUSTOMER_SCOPE_KEY, { kind: 'owned', resource, from: 'body', field } satisfies CustomerScopeRule),
   listed: () => SetMetadata(CUSTOMER_SCOPE_KEY, { kind: 'listed' } satisfies CustomerScopeRule),
   diagnostics: () => SetMetadata(CUSTOMER_SCOPE_KEY, { kind: 'diagnostics' } satisfies CustomerScopeRule),
+  caller: () => SetMetadata(CUSTOMER_SCOPE_KEY, { kind: 'caller' } satisfies CustomerScopeRule),
 };

@@ -1,3 +1,4 @@
+import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import {
@@ -66,7 +67,8 @@ export class ConsoleSessionController {
   }
 
   @Get()
-  @Roles('admin', 'csr', 'auditor')
+  @Roles('admin', 'csr', 'auditor', 'customer')
+  @CustomerScope.caller()
   @ApiOperation({ summary: 'Who is signed in, and the session (null when the request came with an API key instead)' })
   @ApiOkResponse({ type: CurrentCallerDto })
   async current(@Req() request: ConsoleRequest): Promise<{ caller: ConsoleSessionView['caller']; session: ConsoleSessionView | null }> {
@@ -78,7 +80,8 @@ export class ConsoleSessionController {
 
   @Delete()
   @HttpCode(204)
-  @Roles('admin', 'csr', 'auditor')
+  @Roles('admin', 'csr', 'auditor', 'customer')
+  @CustomerScope.caller()
   @ApiOperation({ summary: 'Sign out: the session ends at once (in every process) and its cookie is cleared' })
   @ApiNoContentResponse({ description: 'Signed out (nothing to do for a request made with an API key)' })
   async signOut(@Req() request: ConsoleRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
