@@ -153,7 +153,7 @@ describe('API keys', () => {
     // A database of its own, with a trigger that keeps every write of lastUsedAt: the writes are
     // made in the background, so "no write" is shown by the list of writes, not by waiting.
     const own = await startIsolatedTestApp({}, clock);
-    const db = new pg.Client({ connectionString: own.databaseUrl });
+    const db = new pg.Client({ connectionString: own.ownerUrl });
     await db.connect();
     try {
       await db.query(`

@@ -77,11 +77,17 @@ describe('audit trail', () => {
     await t.http.get('/v1/audit-events').query({ from: 'yesterday' }).set(bearer(t.keys.auditor)).expect(400);
   });
 
-  it('is append-only: the database refuses UPDATE, DELETE and TRUNCATE', async () => {
+  it('is append-only: even its owner is refused UPDATE, DELETE and TRUNCATE while the guard stands', async () => {
     await createOrganization(t, { name: unique('AppendOnly') });
-    await expect(t.prisma.$executeRawUnsafe(`UPDATE audit_events SET action = 'x.y'`)).rejects.toThrow(/append-only/);
-    await expect(t.prisma.$executeRawUnsafe(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
-    await expect(t.prisma.$executeRawUnsafe(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+    const owner = new pg.Client({ connectionString: inject('ownerUrl') });
+    await owner.connect();
+    try {
+      await expect(owner.query(`UPDATE audit_events SET action = 'x.y'`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+    } finally {
+      await owner.end();
+    }
     expect(await t.prisma.auditEvent.count()).toBeGreaterThan(0);
   });
 

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     it('answers every default for an empty environment', () => {
       expect(loadConfig({})).toEqual({
         databaseUrl: undefined,
+        migrationDatabaseUrl: undefined,
         host: '127.0.0.1',
         port: 3000,
         logLevel: 'info',
@@ -138,6 +139,7 @@ describe('loadConfig', () => {
         }),
       ).toEqual({
         databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
+        migrationDatabaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
         host: '0.0.0.0',
         port: 8080,
         logLevel: 'debug',
@@ -187,6 +189,15 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ DNS_CHECK_DEADLINE_MS: '99' })).toThrow(/^DNS_CHECK_DEADLINE_MS must be a whole number between 100 and 120000/);
       expect(() => loadConfig({ DNS_CANARY_NAME: 'no such..name' })).toThrow(/^DNS_CANARY_NAME must be a DNS name that always exists/);
       expect(loadConfig({}).dnsCanary.name).toBe('a.root-servers.net');
+    });
+
+    it('runs migrations as MIGRATION_DATABASE_URL\'s role, DATABASE_URL\'s when unset', () => {
+      const runtime = 'postgres://helopass_app:pw@db/helopass';
+      const owner = 'postgres://helopass_owner:pw@db/helopass';
+      expect(loadConfig({ DATABASE_URL: runtime, MIGRATION_DATABASE_URL: owner })).toMatchObject({ databaseUrl: runtime, migrationDatabaseUrl: owner });
+      expect(loadConfig({ DATABASE_URL: runtime }).migrationDatabaseUrl).toBe(runtime);
+      expect(() => loadConfig({ MIGRATION_DATABASE_URL: owner })).toThrow(/^MIGRATION_DATABASE_URL needs DATABASE_URL/);
+      expect(() => loadConfig({ DATABASE_URL: runtime, MIGRATION_DATABASE_URL: 'mysql://x@db/y' })).toThrow(/^MIGRATION_DATABASE_URL must be a postgres/);
     });
 
     it('accepts both postgres:// and postgresql:// URLs', () => {

@@ -25,6 +25,12 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
 export interface HeloPassConfig {
   /** PostgreSQL connection string; absent means "start the embedded PostgreSQL". */
   readonly databaseUrl: string | undefined;
+  /**
+   * The schema owner's connection, for migrations (MIGRATION_DATABASE_URL;
+   * DATABASE_URL when unset). The migrations grant DATABASE_URL's role only
+   * what the running services need: it cannot rewrite the audit trail.
+   */
+  readonly migrationDatabaseUrl: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly logLevel: LogLevel;
@@ -221,6 +227,16 @@ function databaseUrl(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/** MIGRATION_DATABASE_URL, defaulting to DATABASE_URL; meaningless without DATABASE_URL (the embedded PostgreSQL has both roles). */
+function migrationDatabaseUrl(env: Env): string | undefined {
+  const runtime = databaseUrl(env, 'DATABASE_URL');
+  const owner = databaseUrl(env, 'MIGRATION_DATABASE_URL');
+  if (owner !== undefined && runtime === undefined) {
+    throw new ConfigError('MIGRATION_DATABASE_URL needs DATABASE_URL (the running services\' connection) as well');
+  }
+  return owner ?? runtime;
+}
+
 function provider(env: Env, name: string): string {
   const raw = optional(env, name) ?? 'mailmax';
   // It becomes a DNS label (`_mailmax-challenge`) and a TXT value prefix.
@@ -343,6 +359,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
   }
   return {
     databaseUrl: databaseUrl(env, 'DATABASE_URL'),
+    migrationDatabaseUrl: migrationDatabaseUrl(env),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),

@@ -9,3 +9,4 @@ export * from './resolve-database.js';
 export * from './connection-options.js';
 export * from './database-unavailable.js';
 export * from './notification-hub.js';
+export * from './database-roles.js';

@@ -3,6 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { PgBoss } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
+import { jobQueueSchemaExists, JOB_QUEUE_SCHEMA } from '@app/database';
 import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { NotificationDeliveryService, RemindersService, startNotificationJobs, type NotificationJobs } from '@app/notifications';
 import { DomainsService, OwnershipService } from '@app/ownership';
@@ -55,7 +56,12 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const notificationLog = app.get(NotificationDeliveryService);
   let notifications: NotificationJobs | undefined;
 
-  const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
+  const boss = new PgBoss({
+    connectionString: config.databaseUrl,
+    schema: JOB_QUEUE_SCHEMA,
+    max: 4,
+    createSchema: !(await jobQueueSchemaExists(config.databaseUrl)),
+  });
   let stopping = false;
   boss.on('error', (error: Error) => {
     // While stopping, a connection the queue is closing (or the server is ending) is expected, not a fault.
