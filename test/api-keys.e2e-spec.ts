@@ -158,6 +158,7 @@ describe('API keys', () => {
     try {
       await db.query(`
         CREATE TABLE last_used_writes (key_id uuid, at timestamptz);
+        GRANT INSERT, SELECT ON last_used_writes TO PUBLIC;
         CREATE FUNCTION keep_last_used_write() RETURNS trigger LANGUAGE plpgsql AS
           $$ BEGIN INSERT INTO last_used_writes VALUES (NEW.id, NEW.last_used_at); RETURN NEW; END $$;
         CREATE TRIGGER keep_last_used_write AFTER UPDATE OF last_used_at ON api_keys

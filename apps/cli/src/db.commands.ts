@@ -29,7 +29,7 @@ export function dbCommands(runtime: CliRuntime): Command {
           embedded?.runtimeConnectionString ?? config.databaseUrl!,
         );
         runtime.print(applied.length === 0 ? 'database is up to date' : `applied: ${applied.join(', ')}`);
-        runtime.print(`role ${roles.runtimeRole}: ${roles.separate ? `granted what the services need (owner: ${roles.ownerRole})` : 'is also the owner'}`);
+        runtime.print(`role ${roles.runtimeRole}: ${roles.separate ? `granted what the services need (owner: ${roles.ownerRole})` : roles.warnings.length > 0 ? 'is also the owner' : 'runs the services; another role owns the schema'}`);
         for (const warning of roles.warnings) {
           runtime.warn(`WARNING: ${warning}`);
         }

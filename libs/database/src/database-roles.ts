@@ -57,6 +57,13 @@ export async function grantRuntimeRole(ownerUrl: string, runtimeUrl: string): Pr
     const owner = (await client.query<{ role: string }>('SELECT current_user AS role')).rows[0]!.role;
     const warnings: string[] = [];
     if (owner === runtime.role) {
+      // One role for both is harmless only while it owns nothing of the trail (someone else migrated).
+      const owns = await client.query(
+        `SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit_events' AND tableowner = current_user`,
+      );
+      if (owns.rowCount === 0 && !runtime.superuser) {
+        return { ownerRole: owner, runtimeRole: runtime.role, separate: false, warnings };
+      }
       warnings.push(
         `DATABASE_URL and MIGRATION_DATABASE_URL connect as the same role (${owner}): the running services own the audit ` +
           `table and could rewrite the trail or switch its guard off. Give them a role of their own (README: "Two database roles").`,
