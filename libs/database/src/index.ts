@@ -10,3 +10,4 @@ export * from './connection-options.js';
 export * from './database-unavailable.js';
 export * from './notification-hub.js';
 export * from './database-roles.js';
+export * from './audit-chain.service.js';

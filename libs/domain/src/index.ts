@@ -15,3 +15,5 @@ export * from './postfix-helo.js';
 export * from './blocklist-zones.js';
 export * from './resolver-entry.js';
 export * from './notification-events.js';
+export * from './audit-chain.js';
+export * from './audit-checkpoint.js';

@@ -109,15 +109,41 @@ export class AuditEventPageDto {
 }
 
 export class AuditChainReportDto {
-  @ApiProperty({ description: 'true when every event follows from its content and predecessor' })
+  @ApiProperty({ description: 'true when every link checked follows from its event and the link before it' })
   valid!: boolean;
 
-  @ApiProperty({ description: 'Events checked before the first broken one (or all)' })
+  @ApiProperty({ description: 'Links checked by this verification, from fromPosition on, before the first broken one (or all)' })
   checked!: number;
+
+  @ApiProperty({ description: 'Verification started after this position: 0 for the full check, a checkpoint\'s count when incremental' })
+  fromPosition!: number;
 
   @ApiProperty({ format: 'uuid', nullable: true, type: String })
   firstBrokenEventId!: string | null;
 
-  @ApiProperty({ description: 'Hash of the last valid event: keep it to prove later that history was not rewritten' })
+  @ApiProperty({ nullable: true, type: Number, description: 'Position of the first broken link' })
+  brokenAtPosition!: number | null;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    enum: ['event_rewritten', 'link_mismatch', 'position_gap', 'event_missing', 'unchained_events'],
+    description: 'What is wrong, null when nothing is',
+  })
+  problem!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'The same in a sentence' })
+  detail!: string | null;
+
+  @ApiProperty({ description: 'Position (= count of links) of the last link that verified' })
+  lastPosition!: number;
+
+  @ApiProperty({ description: 'Hash of the last link that verified: keep it (or a signed checkpoint) to prove later that history was not rewritten' })
   lastHash!: string;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  lastEventId!: string | null;
+
+  @ApiProperty({ description: 'Events in neither the chain nor its queue (full check only)' })
+  unchained!: number;
 }
