@@ -17,7 +17,7 @@ childMain(async ({ onStop }) => {
   const { ApiKeysService } = await importDist('libs/access/src/index.js');
   const { AuditChainService, AuditLog } = await importDist('libs/database/src/index.js');
   const config = loadConfig({
-    RATE_LIMIT_PER_MINUTE: '100000000',
+    RATE_LIMIT_PER_MINUTE: '1000000',
     ...process.env,
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',

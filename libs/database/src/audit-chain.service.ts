@@ -7,6 +7,11 @@ const CHAIN_LOCK = 72_0402_2;
 const BATCH = 500;
 /** A safety net for events whose process stopped before chaining them (the normal path is right after commit). */
 const SWEEP_MS = 5_000;
+/**
+ * How long after an append the chain is extended: events that commit within
+ * it are linked in one batch (one short transaction for many writers).
+ */
+const COALESCE_MS = 25;
 /** How long appended events are waited for (their transaction may still be open, or may roll back). */
 const AWAIT_MS = 60_000;
 
@@ -53,10 +58,10 @@ export class AuditChainService implements OnModuleInit, OnApplicationShutdown {
   /** An event was appended in a transaction that is about to commit: chain it shortly after. */
   appended(): void {
     this.awaitingSince ??= Date.now();
-    this.soon();
+    this.soon(COALESCE_MS);
   }
 
-  private soon(delayMs = 2): void {
+  private soon(delayMs = COALESCE_MS): void {
     if (this.stopped || !this.enabled || this.timer !== undefined) {
       return;
     }
@@ -69,7 +74,7 @@ export class AuditChainService implements OnModuleInit, OnApplicationShutdown {
             if (linked > 0 || Date.now() - this.awaitingSince > AWAIT_MS) {
               this.awaitingSince = undefined;
             } else {
-              this.soon(20);
+              this.soon();
             }
           }
         })
