@@ -11,6 +11,7 @@ import {
   isWellFormedApiKey,
   normalizeHeloHostname,
   normalizeOwner,
+  parseEd25519PrivateKey,
 } from '@app/domain';
 
 import { boolean, ConfigError, integer, optional, type Env } from './env.js';
@@ -56,6 +57,8 @@ export interface HeloPassConfig {
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
+  /** Signed checkpoints of the audit chain. */
+  readonly audit: AuditConfig;
   /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
   readonly production: boolean;
   readonly retention: RetentionConfig;
@@ -261,6 +264,60 @@ function exceptionRules(env: Env): ExceptionRulesConfig {
   };
 }
 
+export interface AuditConfig {
+  /** AUDIT_SIGNING_KEY: base64 Ed25519 seed or PKCS#8 PEM (its own, never the feed's). */
+  readonly signingKey: string | undefined;
+  /** Whether a generated key may be kept in the database when signingKey is absent (not by default in production). */
+  readonly signingKeyInDatabase: boolean;
+  /** Minutes between the worker's checkpoints (0: on demand only). */
+  readonly checkpointIntervalMinutes: number;
+  /** A file every checkpoint is appended to, one JSON line each. */
+  readonly checkpointFile: string | undefined;
+  /** An HTTP(S) endpoint every checkpoint is POSTed to as JSON. */
+  readonly checkpointUrl: string | undefined;
+}
+
+function audit(env: Env, production: boolean): AuditConfig {
+  const signingKey = optional(env, 'AUDIT_SIGNING_KEY');
+  const signingKeyInDatabase = boolean(env, 'AUDIT_SIGNING_KEY_IN_DATABASE', !production);
+  if (signingKey === undefined && !signingKeyInDatabase) {
+    throw new ConfigError(
+      production
+        ? 'AUDIT_SIGNING_KEY must be set when NODE_ENV=production (or set AUDIT_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
+        : 'AUDIT_SIGNING_KEY must be set when AUDIT_SIGNING_KEY_IN_DATABASE=false',
+    );
+  }
+  if (signingKey !== undefined) {
+    try {
+      parseEd25519PrivateKey(signingKey, 'AUDIT_SIGNING_KEY');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    if (signingKey === optional(env, 'FEED_SIGNING_KEY')) {
+      throw new ConfigError('AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY: the audit trail has a key of its own');
+    }
+  }
+  const checkpointUrl = optional(env, 'AUDIT_CHECKPOINT_URL');
+  if (checkpointUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(checkpointUrl);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      throw new ConfigError('AUDIT_CHECKPOINT_URL must be an http:// or https:// URL');
+    }
+  }
+  return {
+    signingKey,
+    signingKeyInDatabase,
+    checkpointIntervalMinutes: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
+    checkpointFile: optional(env, 'AUDIT_CHECKPOINT_FILE'),
+    checkpointUrl,
+  };
+}
+
 function feed(env: Env, production: boolean): FeedConfig {
   const signingKey = optional(env, 'FEED_SIGNING_KEY');
   const signingKeyInDatabase = boolean(env, 'FEED_SIGNING_KEY_IN_DATABASE', !production);
@@ -401,5 +458,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     rateLimits: rateLimits(env),
     blocklists: blocklists(env),
     notifications: notifications(env, production),
+    audit: audit(env, production),
   };
 }

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditChainService } from './audit-chain.service.js';
+import { AuditCheckpointService } from './audit-checkpoints.service.js';
 import { AuditLog } from './audit-log.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { NotificationHub } from './notification-hub.js';
@@ -7,7 +8,7 @@ import { PrismaService } from './prisma.service.js';
 
 @Global()
 @Module({
-  providers: [PrismaService, AuditChainService, AuditLog, IdempotencyRepository, NotificationHub],
-  exports: [PrismaService, AuditChainService, AuditLog, IdempotencyRepository, NotificationHub],
+  providers: [PrismaService, AuditChainService, AuditLog, AuditCheckpointService, IdempotencyRepository, NotificationHub],
+  exports: [PrismaService, AuditChainService, AuditLog, AuditCheckpointService, IdempotencyRepository, NotificationHub],
 })
 export class DatabaseModule {}

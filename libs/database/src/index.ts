@@ -11,3 +11,4 @@ export * from './database-unavailable.js';
 export * from './notification-hub.js';
 export * from './database-roles.js';
 export * from './audit-chain.service.js';
+export * from './audit-checkpoints.service.js';

@@ -1,6 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { AuditLog, type AuditChainReport } from '@app/database';
-import { InvalidFieldError, InvalidOwnerError, normalizeOwner, RuleViolationError, unknownCursorError, type Page } from '@app/domain';
+import {
+  AuditCheckpointService,
+  AuditLog,
+  type AuditChainReport,
+  type CheckpointPublication,
+  type CheckpointVerification,
+  type StoredAuditCheckpoint,
+} from '@app/database';
+import {
+  InvalidFieldError,
+  InvalidOwnerError,
+  normalizeOwner,
+  RuleViolationError,
+  unknownCursorError,
+  type Actor,
+  type Page,
+  type SignedAuditCheckpoint,
+} from '@app/domain';
 import { AuditEventsRepository, type AuditEventFilter, type AuditEventRecord } from './audit-events.repository.js';
 
 export interface AuditEventView {
@@ -52,6 +68,7 @@ export class AuditEventsService {
   constructor(
     private readonly events: AuditEventsRepository,
     private readonly audit: AuditLog,
+    private readonly checkpoints: AuditCheckpointService,
   ) {}
 
   async list(filter: AuditEventFilter, limit: number, cursor?: string): Promise<Page<AuditEventView>> {
@@ -74,7 +91,67 @@ export class AuditEventsService {
     return rows.map(toView);
   }
 
-  verify(): Promise<AuditChainReport> {
-    return this.audit.verifyChain();
+  /** Incremental (from the last checkpoint) unless `full`; against a checkpoint kept elsewhere when one is given. */
+  verify(mode: 'incremental' | 'full' = 'incremental', checkpoint?: string): Promise<AuditChainReport | CheckpointVerification> {
+    if (checkpoint !== undefined) {
+      return this.checkpoints.verifyAgainst(parseCheckpoint(checkpoint));
+    }
+    return mode === 'full' ? this.audit.verifyChain() : this.checkpoints.verifyIncremental();
   }
+
+  createCheckpoint(actor: Actor): Promise<{ checkpoint: StoredAuditCheckpoint; published: CheckpointPublication }> {
+    return this.checkpoints.create(`${actor.name} (${actor.role})`);
+  }
+
+  async listCheckpoints(limit: number, cursor?: string): Promise<Page<StoredAuditCheckpoint>> {
+    const before = cursor === undefined ? undefined : decodeCheckpointCursor(cursor);
+    if (cursor !== undefined && before === undefined) {
+      throw unknownCursorError();
+    }
+    const rows = await this.checkpoints.list(limit + 1, before);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page, nextCursor: rows.length > limit && last ? encodeCheckpointCursor(last) : null };
+  }
+}
+
+const encodeCheckpointCursor = (checkpoint: StoredAuditCheckpoint) => Buffer.from(`cp:${checkpoint.at}|${checkpoint.id}`).toString('base64url');
+
+function decodeCheckpointCursor(cursor: string): { at: Date; id: string } | undefined {
+  const match = /^cp:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return match ? { at: new Date(match[1]!), id: match[2]! } : undefined;
+}
+
+/** A checkpoint as kept outside: the six fields, nothing else, each of its type. */
+function parseCheckpoint(text: string): SignedAuditCheckpoint {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InvalidFieldError('checkpoint', 'must be a checkpoint as JSON');
+  }
+  const c = value as Record<string, unknown>;
+  const ok =
+    typeof c === 'object' &&
+    c !== null &&
+    (c.lastEventId === null || (typeof c.lastEventId === 'string' && /^[0-9a-f-]{36}$/.test(c.lastEventId))) &&
+    typeof c.lastHash === 'string' &&
+    /^[0-9a-f]{64}$/.test(c.lastHash) &&
+    Number.isSafeInteger(c.count) &&
+    (c.count as number) >= 0 &&
+    typeof c.at === 'string' &&
+    !Number.isNaN(Date.parse(c.at)) &&
+    typeof c.signature === 'string' &&
+    typeof c.publicKey === 'string';
+  if (!ok) {
+    throw new InvalidFieldError('checkpoint', 'must hold lastEventId, lastHash, count, at, signature and publicKey as a checkpoint gives them');
+  }
+  return {
+    lastEventId: c.lastEventId as string | null,
+    lastHash: c.lastHash as string,
+    count: c.count as number,
+    at: c.at as string,
+    signature: c.signature as string,
+    publicKey: c.publicKey as string,
+  };
 }
