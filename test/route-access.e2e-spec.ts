@@ -208,6 +208,7 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /v1/reports/stale-exceptions': { roles: ['csr', 'auditor', 'admin'], call: async () => ({ path: '/v1/reports/stale-exceptions', query: { unusedDays: '45' } }) },
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
+  'GET /v1/audit-events/export': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/export', query: { action: 'api_key.' } }) },
   'POST /v1/audit-events/checkpoints': { roles: ['admin'], call: async () => ({ path: '/v1/audit-events/checkpoints' }) },
   'GET /v1/audit-events/checkpoints': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/checkpoints' }) },
 };

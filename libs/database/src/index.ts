@@ -12,3 +12,4 @@ export * from './notification-hub.js';
 export * from './database-roles.js';
 export * from './audit-chain.service.js';
 export * from './audit-checkpoints.service.js';
+export * from './audit-export.js';

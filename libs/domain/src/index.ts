@@ -17,3 +17,4 @@ export * from './resolver-entry.js';
 export * from './notification-events.js';
 export * from './audit-chain.js';
 export * from './audit-checkpoint.js';
+export * from './csv.js';

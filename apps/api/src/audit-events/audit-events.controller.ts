@@ -1,5 +1,6 @@
-import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { Readable } from 'node:stream';
+import { Controller, Get, HttpCode, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { AuditChainReport, CheckpointPublication, CheckpointVerification, StoredAuditCheckpoint } from '@app/database';
 import type { Page } from '@app/domain';
 import { PageQueryDto } from '../common/list-query.dto.js';
@@ -11,7 +12,7 @@ import {
   CreatedAuditCheckpointDto,
   VerifyAuditQueryDto,
 } from './dto/audit-checkpoint.dto.js';
-import { AuditChainReportDto, AuditEventPageDto, ListAuditEventsQueryDto } from './dto/audit-event.dto.js';
+import { AuditChainReportDto, AuditEventPageDto, ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from './dto/audit-event.dto.js';
 import { AuditEventsService, type AuditEventView } from './audit-events.service.js';
 
 @ApiTags('audit')
@@ -25,6 +26,22 @@ export class AuditEventsController {
   @ApiOkResponse({ type: AuditEventPageDto })
   list(@Query() query: ListAuditEventsQueryDto): Promise<Page<AuditEventView>> {
     return this.events.list(query, query.limit, query.cursor);
+  }
+
+  @Get('export')
+  @Roles('auditor', 'admin')
+  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiOperation({
+    summary: 'The trail as a file, streamed, oldest first in chain order, each event with position, prevHash and hash (the list\'s filters apply)',
+  })
+  @ApiOkResponse({ description: 'NDJSON (one event a line) or CSV (formula-safe), as an attachment' })
+  export(@Query() query: ExportAuditEventsQueryDto): StreamableFile {
+    const { format = 'ndjson', limit: _limit, cursor: _cursor, ...filter } = query;
+    const lines = this.events.exportLines(filter, format);
+    return new StreamableFile(Readable.from(lines), {
+      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      disposition: `attachment; filename="audit-events.${format === 'csv' ? 'csv' : 'ndjson'}"`,
+    });
   }
 
   @Get('verify')

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService, type Prisma } from '@app/database';
+import { auditEventWhere, PrismaService, type AuditEventQuery } from '@app/database';
 
 export interface AuditEventRecord {
   id: string;
@@ -18,17 +18,7 @@ export interface AuditEventRecord {
   requestId: string | null;
 }
 
-export interface AuditEventFilter {
-  entityType?: string;
-  entityId?: string;
-  organizationId?: string;
-  actorId?: string;
-  /** The person behind the key (normalized). */
-  actorOwner?: string;
-  action?: string;
-  from?: Date;
-  to?: Date;
-}
+export type AuditEventFilter = AuditEventQuery;
 
 /** The only place that reads audit events for the API (writes go through AuditLog). */
 @Injectable()
@@ -41,16 +31,7 @@ export class AuditEventsRepository {
 
   /** Newest first, by the chain's own order (seq), keyset-paginated. */
   list(filter: AuditEventFilter, limit: number, beforeSeq?: bigint): Promise<AuditEventRecord[]> {
-    const where: Prisma.AuditEventWhereInput = {
-      entityType: filter.entityType,
-      entityId: filter.entityId,
-      organizationId: filter.organizationId,
-      actorId: filter.actorId,
-      actorOwner: filter.actorOwner,
-      action: filter.action,
-      occurredAt: filter.from || filter.to ? { gte: filter.from, lt: filter.to } : undefined,
-      seq: beforeSeq === undefined ? undefined : { lt: beforeSeq },
-    };
+    const where = { ...auditEventWhere(filter), seq: beforeSeq === undefined ? undefined : { lt: beforeSeq } };
     return this.prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: limit });
   }
 }

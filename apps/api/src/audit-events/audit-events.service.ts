@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import {
   AuditCheckpointService,
+  AuditExportService,
   AuditLog,
+  type AuditExportFormat,
   type AuditChainReport,
   type CheckpointPublication,
   type CheckpointVerification,
@@ -69,7 +71,16 @@ export class AuditEventsService {
     private readonly events: AuditEventsRepository,
     private readonly audit: AuditLog,
     private readonly checkpoints: AuditCheckpointService,
+    private readonly exporter: AuditExportService,
   ) {}
+
+  /** The export's lines; the filter is checked before the first byte, so a bad one is a 400, never a broken file. */
+  exportLines(filter: AuditEventFilter, format: AuditExportFormat): AsyncGenerator<string> {
+    if (filter.from && filter.to && filter.from >= filter.to) {
+      throw new RuleViolationError('from must be before to');
+    }
+    return this.exporter.lines({ ...filter, actorOwner: ownerFilter(filter.actorOwner) }, format);
+  }
 
   async list(filter: AuditEventFilter, limit: number, cursor?: string): Promise<Page<AuditEventView>> {
     const beforeSeq = cursor === undefined ? undefined : decodeSeqCursor(cursor);

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
-import { IsInstant, IsOptionalNonNull } from '../../common/validators.js';
+import { FreeText, IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
 export class ListAuditEventsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'organization' })
@@ -31,12 +31,19 @@ export class ListAuditEventsQueryDto extends PageQueryDto {
   @MaxLength(254)
   actorOwner?: string;
 
-  @ApiPropertyOptional({ example: 'organization.suspended' })
+  @ApiPropertyOptional({ example: 'exception.', description: 'An action (organization.suspended), or every action of a kind when it ends with a dot (exception.)' })
   @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
-  @Matches(/^[a-z_]+\.[a-z_]+$/, { message: 'action must look like entity.verb, e.g. organization.created' })
+  @Matches(/^[a-z_]+\.([a-z_]+)?$/, { message: 'action must look like entity.verb (organization.created) or entity. for all of a kind' })
   action?: string;
+
+  @ApiPropertyOptional({ maxLength: 200, description: 'Words in a reason or justification (revoke, reject, override), as written (case matters)' })
+  @IsOptionalNonNull()
+  @IsString()
+  @MaxLength(200)
+  @FreeText()
+  q?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Events at or after this instant' })
   @IsOptionalNonNull()
@@ -146,4 +153,11 @@ export class AuditChainReportDto {
 
   @ApiProperty({ description: 'Events in neither the chain nor its queue (full check only)' })
   unchained!: number;
+}
+
+export class ExportAuditEventsQueryDto extends ListAuditEventsQueryDto {
+  @ApiPropertyOptional({ enum: ['ndjson', 'csv'], default: 'ndjson' })
+  @IsOptionalNonNull()
+  @IsIn(['ndjson', 'csv'])
+  format?: 'ndjson' | 'csv';
 }
