@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { auditEventHash, GENESIS_HASH } from '@app/domain';
 import { PrismaService } from './prisma.service.js';
 
@@ -30,7 +30,7 @@ export interface ChainHead {
  * one batch links every event that committed before it.
  */
 @Injectable()
-export class AuditChainService implements OnModuleInit, OnApplicationShutdown {
+export class AuditChainService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('AuditChain');
   private running: Promise<number> | undefined;
   private again = false;
@@ -48,10 +48,15 @@ export class AuditChainService implements OnModuleInit, OnApplicationShutdown {
     this.sweeper.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
+  /** Before the database client closes: what this process appended is linked now (a command line ends right after its write). */
+  async onModuleDestroy(): Promise<void> {
     clearInterval(this.sweeper);
     clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.enabled && this.awaitingSince !== undefined) {
+      await this.chainPending().catch(() => undefined);
+    }
+    this.stopped = true;
     await this.running?.catch(() => undefined);
   }
 
@@ -79,6 +84,9 @@ export class AuditChainService implements OnModuleInit, OnApplicationShutdown {
           }
         })
         .catch((error: unknown) => {
+          if (this.stopped) {
+            return;
+          }
           this.logger.warn(`audit events not chained yet (retried): ${error instanceof Error ? error.message : String(error)}`);
           this.soon(1000);
         });
