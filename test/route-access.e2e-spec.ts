@@ -209,6 +209,9 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
   'GET /v1/audit-events/export': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/export', query: { action: 'api_key.' } }) },
+  'GET /v1/organizations/:id/history': { roles: ['csr', 'auditor', 'admin'], call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/history` }) },
+  'GET /v1/mail-servers/:id/history': { roles: ['csr', 'auditor', 'admin'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/history` }) },
+  'GET /v1/domains/:id/history': { roles: ['csr', 'auditor', 'admin'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/history` }) },
   'POST /v1/audit-events/checkpoints': { roles: ['admin'], call: async () => ({ path: '/v1/audit-events/checkpoints' }) },
   'GET /v1/audit-events/checkpoints': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/checkpoints' }) },
 };

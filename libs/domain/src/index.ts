@@ -18,3 +18,4 @@ export * from './notification-events.js';
 export * from './audit-chain.js';
 export * from './audit-checkpoint.js';
 export * from './csv.js';
+export * from './audit-changes.js';

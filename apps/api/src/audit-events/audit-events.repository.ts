@@ -25,6 +25,18 @@ export type AuditEventFilter = AuditEventQuery;
 export class AuditEventsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /** Whether the resource a history is asked for exists (a missing one is 404, not an empty history). */
+  async resourceExists(resource: 'organization' | 'mail_server' | 'domain', id: string): Promise<boolean> {
+    const where = { where: { id } };
+    const count =
+      resource === 'organization'
+        ? await this.prisma.organization.count(where)
+        : resource === 'mail_server'
+          ? await this.prisma.mailServer.count(where)
+          : await this.prisma.domain.count(where);
+    return count > 0;
+  }
+
   forEntity(entityType: string, entityId: string): Promise<AuditEventRecord[]> {
     return this.prisma.auditEvent.findMany({ where: { entityType, entityId }, orderBy: { seq: 'asc' } });
   }

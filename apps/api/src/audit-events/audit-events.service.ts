@@ -10,6 +10,9 @@ import {
   type StoredAuditCheckpoint,
 } from '@app/database';
 import {
+  describeChanges,
+  NotFoundError,
+  type FieldChange,
   InvalidFieldError,
   InvalidOwnerError,
   normalizeOwner,
@@ -33,6 +36,12 @@ export interface AuditEventView {
   after: unknown;
   requestId: string | null;
 }
+
+export interface HistoryEventView extends AuditEventView {
+  changes: FieldChange[];
+}
+
+const RESOURCE_NAMES = { organization: 'organization', mail_server: 'mail server', domain: 'domain' } as const;
 
 function toView(record: AuditEventRecord): AuditEventView {
   return {
@@ -96,10 +105,18 @@ export class AuditEventsService {
     return { items: page.map(toView), nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null };
   }
 
-  /** Every event about one entity, oldest first. */
-  async history(entityType: string, entityId: string): Promise<AuditEventView[]> {
+  /** Every event about one entity, oldest first, each with what it changed. */
+  async history(entityType: string, entityId: string): Promise<HistoryEventView[]> {
     const rows = await this.events.forEntity(entityType, entityId);
-    return rows.map(toView);
+    return rows.map((row) => ({ ...toView(row), changes: describeChanges(row.before, row.after) }));
+  }
+
+  /** The history of an organization, mail server or domain: 404 when there is no such resource. */
+  async resourceHistory(resource: 'organization' | 'mail_server' | 'domain', id: string): Promise<HistoryEventView[]> {
+    if (!(await this.events.resourceExists(resource, id))) {
+      throw new NotFoundError(RESOURCE_NAMES[resource]);
+    }
+    return this.history(resource, id);
   }
 
   /** Incremental (from the last checkpoint) unless `full`; against a checkpoint kept elsewhere when one is given. */

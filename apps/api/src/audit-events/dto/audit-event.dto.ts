@@ -161,3 +161,22 @@ export class ExportAuditEventsQueryDto extends ListAuditEventsQueryDto {
   @IsIn(['ndjson', 'csv'])
   format?: 'ndjson' | 'csv';
 }
+
+export class FieldChangeDto {
+  @ApiProperty({ example: 'status' })
+  field!: string;
+
+  @ApiProperty({ nullable: true, description: 'The value before (null: not set)' })
+  before!: unknown;
+
+  @ApiProperty({ nullable: true, description: 'The value after (null: removed)' })
+  after!: unknown;
+
+  @ApiProperty({ example: 'status: "active" → "suspended"', description: 'The change in words' })
+  text!: string;
+}
+
+export class HistoryEventResponseDto extends AuditEventResponseDto {
+  @ApiProperty({ type: [FieldChangeDto], description: 'What the event changed, field by field (bookkeeping such as updatedAt left out)' })
+  changes!: FieldChangeDto[];
+}
