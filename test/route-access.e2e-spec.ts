@@ -205,6 +205,10 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
       return { path: `/v1/webhooks/${id}/deliveries/${deliveryId}/replay` };
     },
   },
+  'GET /v1/reports/exceptions': {
+    roles: ['auditor', 'admin'],
+    call: async () => ({ path: '/v1/reports/exceptions', query: { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' } }),
+  },
   'GET /v1/reports/stale-exceptions': { roles: ['csr', 'auditor', 'admin'], call: async () => ({ path: '/v1/reports/stale-exceptions', query: { unusedDays: '45' } }) },
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
