@@ -141,6 +141,7 @@ describe('webhook targets', () => {
     worker = await startWorker(config, { clock, pollingIntervalSeconds: 0.5 });
     await org.verifyDomain();
     await expect.poll(() => receiver.to('/queued').length, { timeout: 15_000, interval: 100 }).toBe(1);
-    expect(await deliveries(open, hook.id)).toMatchObject([{ status: 'succeeded', attemptCount: 1 }]);
+    // The receiver answers before the worker records the attempt: wait for the record too.
+    await expect.poll(() => deliveries(open, hook.id), { timeout: 5000, interval: 100 }).toMatchObject([{ status: 'succeeded', attemptCount: 1 }]);
   });
 });

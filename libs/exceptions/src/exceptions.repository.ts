@@ -50,6 +50,15 @@ export interface ExceptionRecord {
   blocklistAccepted: unknown;
   lastMatchedAt: Date | null;
   matchCount: bigint;
+  /** Self-healing: the last look at the HELO name, and since when it passes Postfix's checks (with what was seen). */
+  heloCheckedAt: Date | null;
+  noLongerNeededSince: Date | null;
+  noLongerNeededEvidence: unknown;
+  /** A person's choice to keep it until its expiry although it is no longer needed. */
+  keptReason: string | null;
+  keptBy: string | null;
+  keptByOwner: string | null;
+  keptAt: Date | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -78,6 +87,13 @@ export type NewException = Omit<
   | 'renewalApprovedAt'
   | 'lastMatchedAt'
   | 'matchCount'
+  | 'heloCheckedAt'
+  | 'noLongerNeededSince'
+  | 'noLongerNeededEvidence'
+  | 'keptReason'
+  | 'keptBy'
+  | 'keptByOwner'
+  | 'keptAt'
   | 'version'
   | 'createdAt'
   | 'updatedAt'
@@ -106,8 +122,13 @@ export type ExceptionChanges = Partial<
     | 'renewalApprovedBy'
     | 'renewalApprovedByOwner'
     | 'renewalApprovedAt'
+    | 'noLongerNeededSince'
+    | 'keptReason'
+    | 'keptBy'
+    | 'keptByOwner'
+    | 'keptAt'
   >
->;
+> & { noLongerNeededEvidence?: unknown };
 
 export interface ExceptionFilter {
   organizationId?: string;
@@ -120,6 +141,8 @@ export interface ExceptionFilter {
   activeAt?: Date;
   expiresBefore?: Date;
   requestedBy?: string;
+  /** Not matched by a policy server at or after this instant (never matched counts as unused). */
+  unusedSince?: Date;
 }
 
 /** A JSON column's value as Prisma writes it: SQL NULL for null. */
@@ -157,10 +180,36 @@ export class ExceptionsRepository {
   }
 
   update(tx: Transaction, id: string, changes: ExceptionChanges): Promise<ExceptionRecord> {
+    const { noLongerNeededEvidence, ...rest } = changes;
     return tx.exception.update({
       where: { id },
-      data: { ...changes, version: { increment: 1 }, updatedAt: new Date() },
+      data: {
+        ...rest,
+        ...('noLongerNeededEvidence' in changes ? { noLongerNeededEvidence: jsonOrNull(noLongerNeededEvidence) } : {}),
+        version: { increment: 1 },
+        updatedAt: new Date(),
+      },
     }) as Promise<ExceptionRecord>;
+  }
+
+  /** When the HELO name was last looked at: bookkeeping, not a change of the exception (no version bump). */
+  async markHeloChecked(tx: Transaction, id: string, at: Date): Promise<void> {
+    await tx.exception.update({ where: { id }, data: { heloCheckedAt: at } });
+  }
+
+  /** Running exceptions whose HELO name was not looked at since `checkedBefore`, least recently first. */
+  async heloCheckDue(now: Date, checkedBefore: Date, limit: number): Promise<string[]> {
+    const rows = await this.prisma.exception.findMany({
+      where: {
+        status: { in: ['pending_approval', 'active', 'suspended'] },
+        expiresAt: { gt: now },
+        OR: [{ heloCheckedAt: null }, { heloCheckedAt: { lt: checkedBefore } }],
+      },
+      select: { id: true },
+      orderBy: [{ heloCheckedAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
+      take: limit,
+    });
+    return rows.map((row) => row.id);
   }
 
   /** An exception of this server and scope that is still running (pending, active or suspended, not expired). */
@@ -223,6 +272,9 @@ export class ExceptionsRepository {
     if (filter.expiresBefore) {
       where.push(Prisma.sql`e.expires_at < ${filter.expiresBefore}`);
     }
+    if (filter.unusedSince) {
+      where.push(Prisma.sql`(e.last_matched_at IS NULL OR e.last_matched_at < ${filter.unusedSince})`);
+    }
     if (filter.activeAt) {
       where.push(Prisma.sql`e.status = 'active' AND e.starts_at <= ${filter.activeAt} AND e.expires_at > ${filter.activeAt}`);
     }
@@ -263,6 +315,38 @@ export class ExceptionsRepository {
       ORDER BY e.expires_at DESC LIMIT 10`;
     const rows = await this.prisma.exception.findMany({ where: { id: { in: ids.map((row) => row.id) } }, orderBy: { expiresAt: 'desc' } });
     return rows as ExceptionRecord[];
+  }
+
+  /**
+   * What the map renderings let through, which is more than the exceptions
+   * say: the cidr map (`postfix-cidr`, `rspamd-ip`) lists the addresses of
+   * `pair` and `ip` exceptions, so it passes any HELO name from them; the
+   * HELO map (`postfix-helo`) lists `helo` names, which Postfix by default
+   * (parent_domain_matches_subdomains) also matches for every subdomain.
+   */
+  async mapCoverage(
+    heloHostname: string | null,
+    address: string | null,
+    now: Date,
+  ): Promise<{ cidr: { id: string; scope: ExceptionScope } | null; helo: { id: string; name: string } | null }> {
+    const active = Prisma.sql`e.status = 'active' AND o.status = 'active' AND e.starts_at <= ${now} AND e.expires_at > ${now}`;
+    const [cidr] =
+      address === null
+        ? []
+        : await this.prisma.$queryRaw<{ id: string; scope: ExceptionScope }[]>`
+            SELECT e.id, e.scope FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+            WHERE ${active} AND e.scope IN ('pair', 'ip')
+              AND EXISTS (SELECT 1 FROM unnest(e.addresses) AS a WHERE a::inet >>= ${address}::inet)
+            ORDER BY e.expires_at DESC LIMIT 1`;
+    const [helo] =
+      heloHostname === null
+        ? []
+        : await this.prisma.$queryRaw<{ id: string; name: string }[]>`
+            SELECT e.id, e.helo_hostname AS name FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+            WHERE ${active} AND e.scope = 'helo'
+              AND (e.helo_hostname = ${heloHostname} OR right(${heloHostname}, length(e.helo_hostname) + 1) = '.' || e.helo_hostname)
+            ORDER BY length(e.helo_hostname) DESC, e.expires_at DESC LIMIT 1`;
+    return { cidr: cidr ?? null, helo: helo ?? null };
   }
 
   /**

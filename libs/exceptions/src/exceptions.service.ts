@@ -165,6 +165,11 @@ export class ExceptionsService {
     return toPage(rows, limit, (row) => toExceptionView(row, now), (row) => ({ at: row.createdAt, id: row.id }));
   }
 
+  /** What the map renderings let through for this HELO name and client address (diagnostics; see the repository). */
+  mapCoverage(heloHostname: string | null, address: string | null) {
+    return this.exceptions.mapCoverage(heloHostname, address, this.clock.now());
+  }
+
   /** Exceptions in effect now that let this HELO name and client address pass (diagnostics). */
   async covering(heloHostname: string | null, address: string | null): Promise<ExceptionView[]> {
     const now = this.clock.now();

@@ -13,6 +13,7 @@ import {
 } from '@app/domain';
 import { ExceptionsService, type ExceptionView } from '@app/exceptions';
 import { MailServersService, OrganizationsService } from '@app/registry';
+import { describeCoverage, type HeloCoverage } from './coverage.js';
 import { heloAdvice } from './helo-advice.js';
 
 export interface DnsAnswer {
@@ -33,6 +34,8 @@ export interface HeloDiagnosis {
   owners: { organizationId: string; organizationName: string; organizationStatus: string; mailServerId: string }[];
   /** The exception in effect that lets this pair through, if any. */
   exception: ExceptionView | null;
+  /** Which enforcement path lets the pair through: the policy server (exact), the cidr map (any HELO from the address), the HELO map. */
+  coverage: HeloCoverage;
   advice: string[];
 }
 
@@ -153,6 +156,8 @@ export class DiagnosticsService {
     }
 
     const [exception] = await this.exceptions.covering(normalized, address);
+    const maps = await this.exceptions.mapCoverage(normalized, address);
+    const coverage = describeCoverage(exception ? { id: exception.id, scope: exception.scope } : null, maps.cidr, maps.helo, normalized);
     const advice = heloAdvice({
       argument,
       normalized,
@@ -170,6 +175,9 @@ export class DiagnosticsService {
           'the filters enforcing it must be configured (see the allowlist feed or the policy server).',
       );
     }
+    if (!exception && (maps.cidr || maps.helo)) {
+      advice.unshift(coverage.explanation);
+    }
     return {
       syntax: { announced: argument.shown, form: argument.form, normalized, valid: argument.valid, problem: argument.problem },
       neverPublic,
@@ -178,6 +186,7 @@ export class DiagnosticsService {
       client,
       owners,
       exception: exception ?? null,
+      coverage,
       advice,
     };
   }
