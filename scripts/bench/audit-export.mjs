@@ -16,6 +16,9 @@ import { fmtMiB, fmtMs, openBenchDatabase, parseArgs, processRss, runBench, say,
 const args = parseArgs();
 const EVENTS = Number(args.events ?? 1_000_000);
 const SMALL = Number(args.small ?? 10_000);
+// --heap=64: the API process runs with --max-old-space-size=64 (MiB): an export that held what it sent would die of it.
+const HEAP = args.heap === undefined ? [] : [`--max-old-space-size=${Number(args.heap)}`];
+const FORMATS = String(args.formats ?? 'ndjson,csv').split(',');
 
 async function seed(url, from, to) {
   const client = new pg.Client({ connectionString: url });
@@ -66,21 +69,22 @@ async function download(server, port, key, format) {
 
 runBench(async () => {
   const db = await openBenchDatabase('audit_export');
-  const server = startChild('audit-write-server.mjs', { env: { DATABASE_URL: db.url }, label: 'api' });
+  const server = startChild('audit-write-server.mjs', { env: { DATABASE_URL: db.url }, nodeArgs: HEAP, label: 'api' });
+  say(`API process ${HEAP.length > 0 ? `with ${HEAP[0]}` : 'with the default heap limit'}`);
   const { port, key } = await server.next('ready');
   const rows = [];
   let t0 = performance.now();
   await seed(db.url, 1, SMALL);
   say(`seeded ${SMALL} events in ${fmtMs(performance.now() - t0)}`);
   const idle = processRss(server.pid);
-  for (const format of ['ndjson', 'csv']) {
+  for (const format of FORMATS) {
     const r = await download(server, port, key, format);
     rows.push([SMALL, format, r.status, r.lines, fmtMiB(r.bytes), fmtMs(r.ms), Math.round(r.lines / (r.ms / 1000)), fmtMiB(idle), fmtMiB(r.peak)]);
   }
   t0 = performance.now();
   await seed(db.url, SMALL + 1, EVENTS);
   say(`seeded up to ${EVENTS} events in ${fmtMs(performance.now() - t0)}`);
-  for (const format of ['ndjson', 'csv']) {
+  for (const format of FORMATS) {
     const r = await download(server, port, key, format);
     rows.push([EVENTS, format, r.status, r.lines, fmtMiB(r.bytes), fmtMs(r.ms), Math.round(r.lines / (r.ms / 1000)), fmtMiB(idle), fmtMiB(r.peak)]);
   }
