@@ -18,6 +18,8 @@ const EVENTS = Number(args.events ?? 1_000_000);
 const SMALL = Number(args.small ?? 10_000);
 // --heap=64: the API process runs with --max-old-space-size=64 (MiB): an export that held what it sent would die of it.
 const HEAP = args.heap === undefined ? [] : [`--max-old-space-size=${Number(args.heap)}`];
+/** The audit chain's critical section (AuditChainService). */
+const CHAIN_LOCK = 72_0402_2;
 const FORMATS = String(args.formats ?? 'ndjson,csv').split(',');
 
 async function seed(url, from, to) {
@@ -34,11 +36,16 @@ async function seed(url, from, to) {
        FROM generate_series($1::int, $2::int) AS i`,
       [from, to],
     );
+    // Linked under the chain's own lock, leaving the events the app queued to the app.
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
     await client.query(
       `INSERT INTO audit_chain (position, event_id, prev_hash, hash)
        SELECT row_number() OVER (ORDER BY seq) + (SELECT coalesce(max(position), 0) FROM audit_chain), id, encode(sha256(('p' || seq)::bytea), 'hex'), encode(sha256(('h' || seq)::bytea), 'hex')
-       FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_id = e.id)`,
+       FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_id = e.id)
+         AND NOT EXISTS (SELECT 1 FROM audit_unchained u WHERE u.event_id = e.id)`,
     );
+    await client.query('COMMIT');
     await client.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
     await client.query('ANALYZE audit_events; ANALYZE audit_chain');
   } finally {
@@ -53,6 +60,9 @@ async function download(server, port, key, format) {
   }, 100);
   const started = performance.now();
   const response = await fetch(`http://127.0.0.1:${port}/v1/audit-events/export?format=${format}`, { headers: { authorization: `Bearer ${key}` } });
+  if (response.status !== 200) {
+    throw new Error(`export answered ${response.status}: ${await response.text()}`);
+  }
   let bytes = 0;
   let lines = 0;
   for await (const chunk of response.body) {

@@ -131,7 +131,12 @@ export class AuditChainService implements OnModuleInit, OnModuleDestroy {
         return 0;
       }
       const head = await tx.auditChainLink.findFirst({ orderBy: { position: 'desc' }, select: { position: true, hash: true } });
-      const ids = queued.map((row) => row.eventId);
+      const queuedIds = queued.map((row) => row.eventId);
+      // Never link an event twice, whatever the queue says.
+      const linked = new Set(
+        (await tx.auditChainLink.findMany({ where: { eventId: { in: queuedIds } }, select: { eventId: true } })).map((link) => link.eventId),
+      );
+      const ids = queuedIds.filter((id) => !linked.has(id));
       const events = new Map((await tx.auditEvent.findMany({ where: { id: { in: ids } } })).map((event) => [event.id, event]));
       let position = head?.position ?? 0n;
       let prevHash = head?.hash ?? GENESIS_HASH;
@@ -147,7 +152,7 @@ export class AuditChainService implements OnModuleInit, OnModuleDestroy {
         prevHash = hash;
       }
       await tx.auditChainLink.createMany({ data: links });
-      await tx.auditUnchained.deleteMany({ where: { eventId: { in: ids } } });
+      await tx.auditUnchained.deleteMany({ where: { eventId: { in: queuedIds } } });
       return links.length;
     });
   }
