@@ -19,3 +19,4 @@ export * from './audit-chain.js';
 export * from './audit-checkpoint.js';
 export * from './csv.js';
 export * from './audit-changes.js';
+export * from './organization-scope.js';

@@ -328,21 +328,24 @@ export class ExceptionsRepository {
     heloHostname: string | null,
     address: string | null,
     now: Date,
-  ): Promise<{ cidr: { id: string; scope: ExceptionScope } | null; helo: { id: string; name: string } | null }> {
+  ): Promise<{
+    cidr: { id: string; organizationId: string; scope: ExceptionScope } | null;
+    helo: { id: string; organizationId: string; name: string } | null;
+  }> {
     const active = Prisma.sql`e.status = 'active' AND o.status = 'active' AND e.starts_at <= ${now} AND e.expires_at > ${now}`;
     const [cidr] =
       address === null
         ? []
-        : await this.prisma.$queryRaw<{ id: string; scope: ExceptionScope }[]>`
-            SELECT e.id, e.scope FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+        : await this.prisma.$queryRaw<{ id: string; organizationId: string; scope: ExceptionScope }[]>`
+            SELECT e.id, e.organization_id AS "organizationId", e.scope FROM exceptions e JOIN organizations o ON o.id = e.organization_id
             WHERE ${active} AND e.scope IN ('pair', 'ip')
               AND EXISTS (SELECT 1 FROM unnest(e.addresses) AS a WHERE a::inet >>= ${address}::inet)
             ORDER BY e.expires_at DESC LIMIT 1`;
     const [helo] =
       heloHostname === null
         ? []
-        : await this.prisma.$queryRaw<{ id: string; name: string }[]>`
-            SELECT e.id, e.helo_hostname AS name FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+        : await this.prisma.$queryRaw<{ id: string; organizationId: string; name: string }[]>`
+            SELECT e.id, e.organization_id AS "organizationId", e.helo_hostname AS name FROM exceptions e JOIN organizations o ON o.id = e.organization_id
             WHERE ${active} AND e.scope = 'helo'
               AND (e.helo_hostname = ${heloHostname} OR right(${heloHostname}, length(e.helo_hostname) + 1) = '.' || e.helo_hostname)
             ORDER BY length(e.helo_hostname) DESC, e.expires_at DESC LIMIT 1`;

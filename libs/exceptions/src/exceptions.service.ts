@@ -97,6 +97,10 @@ export class ExceptionsService {
       },
       this.config.exceptions,
     );
+    if (context.actor.role === 'customer') {
+      // Self-service asks; a CSR (another person, by construction) decides.
+      reasons.push('customer_request');
+    }
     const record = await this.exceptions.transaction(async (tx) => {
       const server = await this.exceptions.lockLiveServer(tx, request.mailServerId);
       if (!server) {
