@@ -2,7 +2,8 @@
 /**
  * The build: `nest build api` (tsc over apps/ and libs/ into dist/: the API,
  * the worker, the policy server and the CLI), then the standalone sync agent bundled into
- * dist/helopass-sync.mjs (scripts/bundle-sync-agent.mjs).
+ * dist/helopass-sync.mjs (scripts/bundle-sync-agent.mjs), then the web
+ * console into dist/console (scripts/build-console.mjs).
  *
  *   node scripts/build.mjs              build now (npm run build, postinstall)
  *   node scripts/build.mjs --if-stale   build only when the sources changed since the last
@@ -25,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STAMP = join(ROOT, 'dist', '.build-fingerprint');
-const SOURCE_DIRS = ['apps', 'libs'];
+const SOURCE_DIRS = ['apps', 'libs', 'console'];
 const SOURCE_FILES = [
   'tsconfig.json',
   'tsconfig.build.json',
@@ -33,6 +34,7 @@ const SOURCE_FILES = [
   'package-lock.json',
   'scripts/build.mjs',
   'scripts/bundle-sync-agent.mjs',
+  'scripts/build-console.mjs',
 ];
 /** What every start script needs; a build that lost one of them is rebuilt whatever the fingerprint says. */
 const OUTPUTS = [
@@ -41,6 +43,7 @@ const OUTPUTS = [
   'dist/apps/policy/src/main.js',
   'dist/apps/cli/src/main.js',
   'dist/helopass-sync.mjs',
+  'dist/console/index.html',
 ];
 
 function* files(dir) {
@@ -98,6 +101,7 @@ if (ifStale) {
 rmSync(STAMP, { force: true });
 run(process.execPath, [createRequire(import.meta.url).resolve('@nestjs/cli/bin/nest.js'), 'build', 'api']);
 run(process.execPath, [join(ROOT, 'scripts/bundle-sync-agent.mjs')]);
+run(process.execPath, [join(ROOT, 'scripts/build-console.mjs')]);
 // Sources edited while the build ran: no fingerprint, so the next call builds them.
 if (sourceFingerprint() === before) {
   writeFileSync(STAMP, before + '\n');

@@ -51,7 +51,7 @@ describe('customer keys', () => {
   });
 
   it('sees its own organization only: lists are cut to it, another organization is "not found"', async () => {
-    const ours = await createOrganization(t);
+    const ours = await createOrganization(t, { notes: 'pays late; escalate to billing' });
     const theirs = await createOrganization(t);
     const key = await customerOf(ours.id);
     const ourServer = await createMailServer(t, ours.id);
@@ -59,6 +59,10 @@ describe('customer keys', () => {
 
     const organizations = await t.http.get('/v1/organizations').set(bearer(key)).expect(200);
     expect(organizations.body.items.map((item: { id: string }) => item.id)).toEqual([ours.id]);
+    // The provider's notes about the customer are for its staff only.
+    expect(organizations.body.items[0].notes).toBeNull();
+    expect((await t.http.get(`/v1/organizations/${ours.id}`).set(bearer(key)).expect(200)).body.notes).toBeNull();
+    expect((await t.http.get(`/v1/organizations/${ours.id}`).set(bearer(t.keys.csr)).expect(200)).body.notes).toBe('pays late; escalate to billing');
     expect((await t.http.get('/v1/organizations').query({ q: theirs.name }).set(bearer(key)).expect(200)).body.items).toEqual([]);
 
     const servers = await t.http.get('/v1/mail-servers').query({ helo: ourServer.heloHostname }).set(bearer(key)).expect(200);
@@ -138,11 +142,21 @@ describe('customer keys', () => {
     expect(await t.prisma.mailServer.count({ where: { organizationId: org.id } })).toBe(0);
   });
 
-  it('stops working when revoked', async () => {
+  it('stops working when revoked, by a CSR (who revokes customer keys only) or an admin', async () => {
     const org = await createOrganization(t);
     const key = await customerOf(org.id);
     await t.http.get(`/v1/organizations/${org.id}`).set(bearer(key)).expect(200);
-    await t.http.delete(`/v1/api-keys/${key.id}`).set(bearer(t.keys.admin)).expect(200);
+    const revoked = await t.http.delete(`/v1/api-keys/${key.id}`).set(bearer(t.keys.csr2)).expect(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
     await t.http.get(`/v1/organizations/${org.id}`).set(bearer(key)).expect(401);
+    expect((await auditTrail(t, key.id)).map((event) => [event.action, event.actor.id])).toEqual([
+      ['api_key.created', t.keys.csr.id],
+      ['api_key.revoked', t.keys.csr2.id],
+    ]);
+
+    const auditorKey = await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name: unique('aud'), role: 'auditor', owner: 'aud@example.com' }).expect(201);
+    expect((await t.http.delete(`/v1/api-keys/${auditorKey.body.id}`).set(bearer(t.keys.csr)).expect(403)).body.detail).toContain('customer keys only');
+    expect((await t.http.get(`/v1/audit-events`).query({ entityId: auditorKey.body.id }).set(bearer(t.keys.auditor)).expect(200)).body.items).toHaveLength(1);
+    await t.http.delete(`/v1/api-keys/${key.id}`).set(bearer(key)).expect(401);
   });
 });

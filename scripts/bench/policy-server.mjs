@@ -7,8 +7,9 @@
 //                              usage counter on the way of every decision
 //   --kind=bare --answers=F    the ceiling: node:net, the same framing (a request
 //                              ends at an empty line) and the same answer bytes,
-//                              looked up by the request's text in a table (F, JSON)
-//                              computed from HeloPass's answers; no parsing, no matching
+//                              taken from a list (F, JSON, by the pool number each
+//                              request carries in `instance=`) of HeloPass's own
+//                              answers; no parsing, no matching
 // Answers { type: 'rss' } with { type: 'rss', rss } (after a GC when exposed).
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -38,7 +39,9 @@ childMain(async ({ onStop }) => {
     onStop(() => listener.close());
     server = { port: address.port };
   } else {
-    const table = new Map(Object.entries(JSON.parse(readFileSync(String(args.answers), 'utf8'))));
+    // Answers by the request's `instance=<n hex>` (unique in the pool): the cheapest way to give each
+    // request its own answer bytes, with no parsing of the rest and no matching.
+    const answers = JSON.parse(readFileSync(String(args.answers), 'utf8'));
     const bare = createServer({ noDelay: true }, (socket) => {
       let pending = '';
       socket.on('error', () => socket.destroy());
@@ -47,7 +50,8 @@ childMain(async ({ onStop }) => {
         let out = '';
         let start = 0;
         for (let end = pending.indexOf('\n\n'); end !== -1; end = pending.indexOf('\n\n', start)) {
-          out += table.get(pending.slice(start, end)) ?? 'action=DUNNO\n\n';
+          const at = pending.indexOf('\ninstance=', start) + 10;
+          out += answers[parseInt(pending.slice(at, pending.indexOf('.', at)), 16)] ?? 'action=DUNNO\n\n';
           start = end + 2;
         }
         pending = pending.slice(start);

@@ -16,6 +16,8 @@ import { OwnershipApiModule } from './ownership/ownership.module.js';
 import { AuthGuard } from './common/auth.guard.js';
 import { CustomerScopeGuard } from './common/customer-scope.guard.js';
 import { CustomerScopeRepository } from './common/customer-scope.repository.js';
+import { ConsoleModule } from './console/console.module.js';
+import { PublicCheckModule } from './public-check/public-check.module.js';
 
 import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
@@ -61,6 +63,8 @@ export class AppModule {
         AllowlistApiModule,
         WebhooksModule,
         ReportsModule,
+        ConsoleModule,
+        PublicCheckModule,
       ],
       providers: [
         RateLimits,

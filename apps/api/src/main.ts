@@ -81,6 +81,9 @@ bootProcess({
       }
       if (!stopRequested()) {
         const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+        if (config.console.enabled) {
+          say(`console on ${base}/console (sign in with a person's API key), self-check page on ${base}/check`);
+        }
         say(`API on ${base}/v1, docs on ${base}/docs (OpenAPI: ${base}/docs/json)`);
       }
     } catch (error) {

@@ -227,6 +227,9 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       if (!existing) {
         throw new NotFoundError('API key');
       }
+      if (actor.role !== 'admin' && actor.role !== 'system' && existing.role !== 'customer') {
+        throw new ForbiddenActionError('a csr may revoke customer keys only; other keys are revoked by an admin');
+      }
       if (existing.revokedAt) {
         return toView(existing);
       }

@@ -57,6 +57,7 @@ describe('loadConfig', () => {
         http: { connectionTimeoutMs: 120_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 },
         rateLimits: { perMinute: 600, feedPerMinute: 1200, authFailuresPerMinute: 20, trustedProxies: [] },
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
+        console: { sessionIdleMs: 1_800_000, sessionMaxMs: 43_200_000, cookieSecure: 'auto', publicCheckPerMinute: 30, enabled: true },
         notifications: {
           webhooks: {
             secretKeys: [],
@@ -187,6 +188,7 @@ describe('loadConfig', () => {
         notifications: loadConfig({}).notifications,
         selfHealing: loadConfig({}).selfHealing,
         policy: loadConfig({}).policy,
+        console: loadConfig({}).console,
       });
     });
 

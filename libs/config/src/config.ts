@@ -17,6 +17,7 @@ import {
 import { boolean, ConfigError, integer, optional, type Env } from './env.js';
 import { notifications, type NotificationsConfig } from './notifications-config.js';
 import { policyServer, type PolicyServerConfig } from './policy-config.js';
+import { consoleConfig, type ConsoleConfig } from './console-config.js';
 
 export { ConfigError } from './env.js';
 
@@ -73,6 +74,8 @@ export interface HeloPassConfig {
   readonly selfHealing: SelfHealingConfig;
   /** The Postfix policy server (POLICY_*). */
   readonly policy: PolicyServerConfig;
+  /** The web console's sessions and the public self-check. */
+  readonly console: ConsoleConfig;
 }
 
 export interface SelfHealingConfig {
@@ -475,6 +478,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       checkIntervalHours: integer(env, 'SELF_HEALING_CHECK_INTERVAL_HOURS', 6, 1, 30 * 24),
     },
     policy: policyServer(env),
+    console: consoleConfig(env),
     audit: audit(env, production),
   };
 }

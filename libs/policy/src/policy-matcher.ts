@@ -1,68 +1,6 @@
 import type { AllowlistEntry, EntryChange, EntryListener } from '@app/enforcement';
 import { addressKey, heloKey, maskIpv4, maskIpv6, prefixKey } from './policy-keys.js';
 
-/** The exceptions held under one network (one prefix of one length). */
-interface Bucket {
-  /** `ip` exceptions: any HELO name from this network. */
-  ip: AllowlistEntry[];
-  /** `pair` exceptions by their HELO name: only that name from this network. */
-  pair: Map<string, AllowlistEntry[]>;
-  size: number;
-}
-
-/** One address family: a map of networks per prefix length, and the lengths in use (longest first). */
-class PrefixIndex<K> {
-  private readonly byLength: (Map<K, Bucket> | undefined)[];
-  /** Lengths that hold at least one network, longest first: a lookup visits only these. */
-  lengths: number[] = [];
-
-  constructor(bits: number) {
-    this.byLength = new Array<Map<K, Bucket> | undefined>(bits + 1);
-  }
-
-  bucket(length: number, key: K, create: true): Bucket;
-  bucket(length: number, key: K, create: false): Bucket | undefined;
-  bucket(length: number, key: K, create: boolean): Bucket | undefined {
-    let networks = this.byLength[length];
-    if (networks === undefined) {
-      if (!create) {
-        return undefined;
-      }
-      networks = new Map();
-      this.byLength[length] = networks;
-      this.lengths = [...this.lengths, length].sort((a, b) => b - a);
-    }
-    let bucket = networks.get(key);
-    if (bucket === undefined && create) {
-      bucket = { ip: [], pair: new Map(), size: 0 };
-      networks.set(key, bucket);
-    }
-    return bucket;
-  }
-
-  /** Drops the network once it holds nothing, and the length once no network has it. */
-  release(length: number, key: K, bucket: Bucket): void {
-    if (bucket.size > 0) {
-      return;
-    }
-    const networks = this.byLength[length]!;
-    networks.delete(key);
-    if (networks.size === 0) {
-      this.byLength[length] = undefined;
-      this.lengths = this.lengths.filter((item) => item !== length);
-    }
-  }
-
-  lookup(length: number, key: K): Bucket | undefined {
-    return this.byLength[length]?.get(key);
-  }
-
-  clear(): void {
-    this.byLength.fill(undefined);
-    this.lengths = [];
-  }
-}
-
 const NONE: readonly AllowlistEntry[] = Object.freeze([]);
 
 const removeFrom = (list: AllowlistEntry[], exceptionId: string): boolean => {
@@ -75,13 +13,68 @@ const removeFrom = (list: AllowlistEntry[], exceptionId: string): boolean => {
 };
 
 /**
+ * One address family: per prefix length, a map from a key to the exceptions
+ * held under it, and the lengths in use (longest first). Keys are the
+ * network (`ip` exceptions) or the network and a HELO name (`pair`
+ * exceptions): flat maps, no object per network, so that a million
+ * exceptions cost a million map entries and little else.
+ */
+class PrefixIndex {
+  private readonly byLength: (Map<string, AllowlistEntry[]> | undefined)[];
+  /** Lengths that hold at least one key, longest first: a lookup visits only these. */
+  lengths: number[] = [];
+
+  constructor(bits: number) {
+    this.byLength = new Array<Map<string, AllowlistEntry[]> | undefined>(bits + 1);
+  }
+
+  add(length: number, key: string, entry: AllowlistEntry): void {
+    let keys = this.byLength[length];
+    if (keys === undefined) {
+      keys = new Map();
+      this.byLength[length] = keys;
+      this.lengths = [...this.lengths, length].sort((a, b) => b - a);
+    }
+    const list = keys.get(key);
+    if (list === undefined) {
+      keys.set(key, [entry]);
+    } else {
+      list.push(entry);
+    }
+  }
+
+  /** Removes the exception from the key; drops the key once empty, and the length once no key has it. */
+  remove(length: number, key: string, exceptionId: string): void {
+    const keys = this.byLength[length];
+    const list = keys?.get(key);
+    if (keys === undefined || list === undefined || !removeFrom(list, exceptionId) || list.length > 0) {
+      return;
+    }
+    keys.delete(key);
+    if (keys.size === 0) {
+      this.byLength[length] = undefined;
+      this.lengths = this.lengths.filter((item) => item !== length);
+    }
+  }
+
+  lookup(length: number, key: string): AllowlistEntry[] | undefined {
+    return this.byLength[length]?.get(key);
+  }
+
+  clear(): void {
+    this.byLength.fill(undefined);
+    this.lengths = [];
+  }
+}
+
+/**
  * The policy server's decision: which exceptions let a (HELO name, client
  * address) pair through, by scope — `pair`: the name from an address of the
  * exception; `ip`: any name from such an address; `helo`: the name from any
  * address.
  *
- * Addresses are held per family in a map of networks per prefix length, so
- * a lookup costs one map probe per prefix length in use (at most 33 for
+ * Addresses are held per family in flat maps per prefix length, so
+ * a lookup costs two map probes (network; network and name) per prefix length in use (at most 33 for
  * IPv4, 129 for IPv6; a handful in practice), whatever the number of
  * exceptions: the same cost as walking a prefix trie, without a node per
  * bit. Entries are candidates (in effect now or later): whether one is in
@@ -93,8 +86,8 @@ const removeFrom = (list: AllowlistEntry[], exceptionId: string): boolean => {
  */
 export class PolicyMatcher implements EntryListener {
   private readonly entries = new Map<string, AllowlistEntry>();
-  private readonly v4 = new PrefixIndex<number>(32);
-  private readonly v6 = new PrefixIndex<string>(128);
+  private readonly v4 = new PrefixIndex(32);
+  private readonly v6 = new PrefixIndex(128);
   private readonly helo = new Map<string, AllowlistEntry[]>();
   private loadedVersion: bigint | null = null;
 
@@ -152,21 +145,12 @@ export class PolicyMatcher implements EntryListener {
     }
     const address = addressKey(clientAddress);
     if (address !== null) {
-      const visit = (bucket: Bucket | undefined) => {
-        if (bucket !== undefined) {
-          take(bucket.ip);
-          if (name !== null) {
-            take(bucket.pair.get(name));
-          }
-        }
-      };
-      if (address.family === 4) {
-        for (const length of this.v4.lengths) {
-          visit(this.v4.lookup(length, maskIpv4(address.value, length)));
-        }
-      } else {
-        for (const length of this.v6.lengths) {
-          visit(this.v6.lookup(length, maskIpv6(address.hex, length)));
+      const index = address.family === 4 ? this.v4 : this.v6;
+      for (const length of index.lengths) {
+        const network = address.family === 4 ? String(maskIpv4(address.value, length)) : maskIpv6(address.hex, length);
+        take(index.lookup(length, network));
+        if (name !== null) {
+          take(index.lookup(length, `${network} ${name}`));
         }
       }
     }
@@ -188,19 +172,7 @@ export class PolicyMatcher implements EntryListener {
       }
       return;
     }
-    this.forEachNetwork(entry, (bucket) => {
-      if (entry.scope === 'ip') {
-        bucket.ip.push(entry);
-      } else {
-        const list = bucket.pair.get(name);
-        if (list === undefined) {
-          bucket.pair.set(name, [entry]);
-        } else {
-          list.push(entry);
-        }
-      }
-      bucket.size++;
-    });
+    this.forEachNetwork(entry, (index, length, network) => index.add(length, entry.scope === 'ip' ? network : `${network} ${name}`, entry));
   }
 
   private remove(exceptionId: string): void {
@@ -217,25 +189,11 @@ export class PolicyMatcher implements EntryListener {
       }
       return;
     }
-    this.forEachNetwork(entry, (bucket) => {
-      let removed: boolean;
-      if (entry.scope === 'ip') {
-        removed = removeFrom(bucket.ip, exceptionId);
-      } else {
-        const list = bucket.pair.get(name);
-        removed = list !== undefined && removeFrom(list, exceptionId);
-        if (list !== undefined && list.length === 0) {
-          bucket.pair.delete(name);
-        }
-      }
-      if (removed) {
-        bucket.size--;
-      }
-    });
+    this.forEachNetwork(entry, (index, length, network) => index.remove(length, entry.scope === 'ip' ? network : `${network} ${name}`, exceptionId));
   }
 
-  /** Calls `visit` with the bucket of each of the entry's networks (created when `visit` adds to it). */
-  private forEachNetwork(entry: AllowlistEntry, visit: (bucket: Bucket) => void): void {
+  /** Calls `visit` with the index, length and network key of each of the entry's addresses. */
+  private forEachNetwork(entry: AllowlistEntry, visit: (index: PrefixIndex, length: number, network: string) => void): void {
     for (const cidr of entry.addresses) {
       const prefix = prefixKey(cidr);
       if (prefix === null) {
@@ -243,15 +201,9 @@ export class PolicyMatcher implements EntryListener {
       }
       const { key, length } = prefix;
       if (key.family === 4) {
-        const network = maskIpv4(key.value, length);
-        const bucket = this.v4.bucket(length, network, true);
-        visit(bucket);
-        this.v4.release(length, network, bucket);
+        visit(this.v4, length, String(maskIpv4(key.value, length)));
       } else {
-        const network = maskIpv6(key.hex, length);
-        const bucket = this.v6.bucket(length, network, true);
-        visit(bucket);
-        this.v6.release(length, network, bucket);
+        visit(this.v6, length, maskIpv6(key.hex, length));
       }
     }
   }

@@ -37,9 +37,9 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
-  @Roles('admin')
+  @Roles('admin', 'csr')
   @ApiWrite()
-  @ApiOperation({ summary: 'Revoke an API key (it stops working at once)' })
+  @ApiOperation({ summary: 'Revoke an API key (it stops working at once); a csr revokes customer keys only' })
   @ApiOkResponse({ type: ApiKeyResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
   revoke(@IdParam('API key') id: string, @Context() context: RequestContext): Promise<ApiKeyView> {

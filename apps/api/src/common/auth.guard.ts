@@ -8,8 +8,10 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
-import { ApiKeysService, type AuthenticationFailure } from '@app/access';
+import { ApiKeysService, type AuthenticatedKey, type AuthenticationFailure } from '@app/access';
 import { apiKeyPrefix, isWellFormedApiKey, type Role } from '@app/domain';
+import { ConsoleSessionsService } from '../console/console-sessions.service.js';
+import { CSRF_HEADER, SESSION_COOKIE } from '../console/session-token.js';
 import { RateLimits } from './rate-limits.js';
 import type { HeloPassRequest } from './request-context.js';
 import { BASIC_AUTH_KEY, PUBLIC_KEY, ROLES_KEY } from './roles.decorator.js';
@@ -50,6 +52,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly rateLimits: RateLimits,
+    private readonly consoleSessions: ConsoleSessionsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -60,6 +63,10 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<HeloPassRequest>();
     const basicAllowed = this.reflector.getAllAndOverride<boolean>(BASIC_AUTH_KEY, targets) ?? false;
     const header = request.headers.authorization;
+    const sessionToken = header === undefined ? request.cookies?.[SESSION_COOKIE] : undefined;
+    if (sessionToken !== undefined) {
+      return this.authenticateSession(context, request, sessionToken, targets);
+    }
     if (header === undefined) {
       // Requests without a key are counted per client address by the rate-limit plugin.
       this.logFailure(request, 'missing', undefined);
@@ -77,7 +84,43 @@ export class AuthGuard implements CanActivate {
           : 'the API key is unknown, revoked or expired',
       );
     }
-    const key = result.key;
+    return this.admit(context, request, result.key, targets);
+  }
+
+  /**
+   * The console's requests: a session cookie in place of the key (the key it
+   * was opened with decides the role), and the session's CSRF token on
+   * anything that changes state.
+   */
+  private async authenticateSession(
+    context: ExecutionContext,
+    request: HeloPassRequest,
+    token: string,
+    targets: Parameters<Reflector['getAllAndOverride']>[1],
+  ): Promise<boolean> {
+    await this.rateLimits.refuseWhileBlocked(request);
+    const csrf = request.headers[CSRF_HEADER];
+    const result = await this.consoleSessions.authenticate(token, request.method, typeof csrf === 'string' ? csrf : undefined);
+    if ('failure' in result) {
+      if (result.failure === 'csrf') {
+        throw new ForbiddenException('the console session\'s CSRF token is missing or wrong (X-CSRF-Token)');
+      }
+      if (result.failure === 'unknown') {
+        await this.rateLimits.countFailure(request);
+      }
+      this.logFailure(request, result.failure === 'unknown' ? 'unknown' : 'expired', undefined);
+      throw new UnauthorizedException('the console session has ended (signed out, idle or expired): sign in again');
+    }
+    (request as HeloPassRequest & { consoleSessionId?: string }).consoleSessionId = result.sessionId;
+    return this.admit(context, request, result.key, targets);
+  }
+
+  private async admit(
+    context: ExecutionContext,
+    request: HeloPassRequest,
+    key: AuthenticatedKey,
+    targets: Parameters<Reflector['getAllAndOverride']>[1],
+  ): Promise<boolean> {
     request.caller = key;
     await this.rateLimits.countRequest(request, context.switchToHttp().getResponse<FastifyReply>());
     const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];

@@ -18,6 +18,11 @@ const secondsLeft = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs / 1000));
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
+/** A console request: its session is counted per key by the auth guard, like a Bearer key. */
+function hasConsoleSession(request: FastifyRequest): boolean {
+  return request.headers.cookie?.includes('helopass_session=') ?? false;
+}
+
 /** The allowlist feed, which filters poll: a budget of its own. */
 function isFeedRoute(request: FastifyRequest): boolean {
   return (request.routeOptions.url ?? request.url).startsWith('/v1/allowlist');
@@ -55,7 +60,8 @@ export class RateLimits {
       cache: REMEMBERED_ADDRESSES,
       // Requests that present a key are counted per key (or as failures) by the auth guard.
       allowList: (request) =>
-        request.url.startsWith('/health/') || (request.headers.authorization !== undefined && request.url.startsWith('/v1/')),
+        request.url.startsWith('/health/') ||
+        ((request.headers.authorization !== undefined || hasConsoleSession(request)) && request.url.startsWith('/v1/')),
       errorResponseBuilder: (_request, context) => {
         const seconds = secondsLeft(context.ttl);
         return new RateLimitedException(seconds, `too many requests from this address; retry after ${seconds} s`);

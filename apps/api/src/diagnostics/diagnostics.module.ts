@@ -8,5 +8,6 @@ import { DiagnosticsService } from './diagnostics.service.js';
   imports: [DnsModule, RegistryModule],
   controllers: [DiagnosticsController],
   providers: [DiagnosticsService],
+  exports: [DiagnosticsService],
 })
 export class DiagnosticsModule {}

@@ -76,8 +76,18 @@ export class DiagnosticsService {
     private readonly exceptions: ExceptionsService,
   ) {}
 
-  /** A customer (a bound scope) sees only its own organization among the owners and exceptions. */
-  async diagnoseHelo(helo: string, ip: string | undefined, scope: OrganizationScope = OrganizationScope.unrestricted): Promise<HeloDiagnosis> {
+  /**
+   * `scope` is the caller's: a customer (a bound scope) sees only its own
+   * organization among the owners and exceptions. `'public'` (the self-check
+   * anyone may run) looks nothing up for a name that fails syntax, and never
+   * says who owns the server or whether an exception covers it: owners and
+   * exception stay empty, the advice speaks of DNS only.
+   */
+  async diagnoseHelo(
+    helo: string,
+    ip: string | undefined,
+    scope: OrganizationScope | 'public' = OrganizationScope.unrestricted,
+  ): Promise<HeloDiagnosis> {
     // One DNS check per diagnosis: its lookups share one deadline (DNS_CHECK_DEADLINE_MS).
     const dns = this.dnsChecks.begin();
     try {
@@ -87,7 +97,10 @@ export class DiagnosticsService {
     }
   }
 
-  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined, scope: OrganizationScope): Promise<HeloDiagnosis> {
+  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined, viewer: OrganizationScope | 'public'): Promise<HeloDiagnosis> {
+    const forPublic = viewer === 'public';
+    // The public is told nothing about organizations: owners, exceptions and map coverage are not even looked up.
+    const scope = viewer === 'public' ? OrganizationScope.unrestricted : viewer;
     // The name as Postfix reads it, judged as Postfix judges it (libs/domain/src/postfix-helo.ts).
     const argument = readHeloArgument(helo);
     let normalized: string | null = null;
@@ -104,7 +117,7 @@ export class DiagnosticsService {
 
     // Postfix's own lookup; for a name with a trailing dot (which Postfix never looks up) the
     // name without it, so the advice can say whether dropping the dot is enough.
-    const dnsName = argument.lookup ?? (argument.form === 'hostname' && argument.valid ? normalized : null);
+    const dnsName = forPublic && !argument.valid ? null : (argument.lookup ?? (argument.form === 'hostname' && argument.valid ? normalized : null));
     const [a, aaaa, mx] = dnsName
       ? await Promise.all([
           dns.a(dnsName).then((outcome) => answer(outcome, String)),
@@ -144,7 +157,7 @@ export class DiagnosticsService {
     }
 
     const owners: HeloDiagnosis['owners'] = [];
-    if (normalized && address) {
+    if (normalized && address && !forPublic) {
       const page = await this.servers.list({ helo: normalized, address }, 20);
       for (const server of page.items.filter((item) => scope.admits(item.organizationId))) {
         const organization = (await this.organizations.get(server.organizationId)).value;
@@ -157,9 +170,9 @@ export class DiagnosticsService {
       }
     }
 
-    const [exception] = (await this.exceptions.covering(normalized, address)).filter((item) => scope.admits(item.organizationId));
+    const [exception] = forPublic ? [] : (await this.exceptions.covering(normalized, address)).filter((item) => scope.admits(item.organizationId));
     // A customer learns only of its own organization's exceptions, also through the maps.
-    const found = await this.exceptions.mapCoverage(normalized, address);
+    const found = forPublic ? { cidr: null, helo: null } : await this.exceptions.mapCoverage(normalized, address);
     const maps = {
       cidr: found.cidr && scope.admits(found.cidr.organizationId) ? found.cidr : null,
       helo: found.helo && scope.admits(found.helo.organizationId) ? found.helo : null,
@@ -173,7 +186,8 @@ export class DiagnosticsService {
       brokenResolver,
       resolves: answers.some((item) => lookupResult(item) === 'found'),
       ptrNames: client?.ptr.records ?? [],
-      clientAddress: client?.address ?? null,
+      // Public: no sentence about registration either way.
+      clientAddress: forPublic ? null : (client?.address ?? null),
       owners,
     });
     if (exception && postfix.rejected !== false) {

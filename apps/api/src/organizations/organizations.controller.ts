@@ -13,7 +13,7 @@ import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Context, type RequestContext } from '../common/request-context.js';
 import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Roles } from '../common/roles.decorator.js';
-import { IfMatch, type Versioned } from '../common/versioned.js';
+import { IfMatch, Versioned } from '../common/versioned.js';
 import { ApiWrite } from '../common/api-write.decorator.js';
 import {
   CreateOrganizationDto,
@@ -44,8 +44,9 @@ export class OrganizationsController {
   @CustomerScope.listed()
   @ApiOperation({ summary: 'List organizations, newest first; search by name or customerRef' })
   @ApiOkResponse({ type: OrganizationPageDto })
-  list(@Query() query: ListOrganizationsQueryDto, @Context() context: RequestContext): Promise<Page<Organization>> {
-    return this.organizations.list({ q: query.q, status: query.status, id: context.scope.organizationId ?? undefined }, query.limit, query.cursor);
+  async list(@Query() query: ListOrganizationsQueryDto, @Context() context: RequestContext): Promise<Page<Organization>> {
+    const page = await this.organizations.list({ q: query.q, status: query.status, id: context.scope.organizationId ?? undefined }, query.limit, query.cursor);
+    return { ...page, items: page.items.map((organization) => asSeenBy(organization, context)) };
   }
 
   @Get(':id')
@@ -54,8 +55,9 @@ export class OrganizationsController {
   @ApiOperation({ summary: 'One organization (with its ETag)' })
   @ApiOkResponse({ type: OrganizationResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
-  get(@IdParam('organization') id: string): Promise<Versioned<Organization>> {
-    return this.organizations.get(id);
+  async get(@IdParam('organization') id: string, @Context() context: RequestContext): Promise<Versioned<Organization>> {
+    const found = await this.organizations.get(id);
+    return new Versioned(asSeenBy(found.value, context), found.version);
   }
 
   @Patch(':id')
@@ -103,4 +105,9 @@ export class OrganizationsController {
   ): Promise<Versioned<Organization>> {
     return this.organizations.reactivate(id, version, context);
   }
+}
+
+/** The provider's notes about a customer are for its own staff: a customer's key reads them as null. */
+function asSeenBy(organization: Organization, context: RequestContext): Organization {
+  return context.scope.bound ? { ...organization, notes: null } : organization;
 }

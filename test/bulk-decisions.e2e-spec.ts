@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { provenMailServer } from './support/ownership.js';
+import { auditTrail, bearer, randomIpv4, startTestApp, type TestApp, type TestKey } from './support/test-app.js';
+
+/**
+ * POST /v1/exceptions/bulk-decisions: a batch decided as single decisions
+ * would be, one by one, each outcome reported (issue: 2 000 imported
+ * requests should not need 2 000 clicks).
+ */
+describe('bulk decisions', () => {
+  let t: TestApp;
+  let dns: TestDnsServer;
+
+  beforeAll(async () => {
+    dns = await startTestDnsServer();
+    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await dns?.stop();
+  });
+
+  /** A grant waiting for a second person (addresses proven by SPF alone), asked for with `key`. */
+  async function pending(key: TestKey): Promise<string> {
+    const server = await provenMailServer(t, dns, { addresses: [randomIpv4()], proof: 'spf' });
+    const granted = await t.http.post('/v1/exceptions').set(bearer(key)).send({ mailServerId: server.mailServerId, reason: 'imported map' }).expect(201);
+    expect(granted.body.status).toBe('pending_approval');
+    return granted.body.id;
+  }
+  const status = async (id: string) => (await t.http.get(`/v1/exceptions/${id}`).set(bearer(t.keys.auditor)).expect(200)).body.status;
+  const bulk = (key: TestKey, body: Record<string, unknown>) => t.http.post('/v1/exceptions/bulk-decisions').set(bearer(key)).send(body);
+
+  it('approves what the caller may approve and reports each refusal as a single approval would have answered it', async () => {
+    const others = [await pending(t.keys.csr2), await pending(t.keys.csr2)];
+    const own = await pending(t.keys.csr);
+    const missing = randomUUID();
+    const response = await bulk(t.keys.csr, { ids: [...others, own, missing], decision: 'approve' });
+    expect(response.status).toBe(200);
+    expect(response.body.summary).toEqual({ approved: 2, rejected: 0, failed: 2 });
+    const [first, second, mine, unknown] = response.body.results;
+    expect(first).toMatchObject({ id: others[0], outcome: 'approved', exception: { status: 'active', approvedByOwner: t.keys.csr.owner } });
+    expect(second).toMatchObject({ id: others[1], outcome: 'approved' });
+    expect(mine).toMatchObject({ id: own, outcome: 'failed', problem: { status: 403 } });
+    expect(unknown).toMatchObject({ id: missing, outcome: 'failed', problem: { status: 404 } });
+    expect(await status(others[0]!)).toBe('active');
+    expect(await status(own)).toBe('pending_approval');
+    // Each approval is audited as a single one is.
+    expect((await auditTrail(t, others[0]!)).map((event) => event.action)).toContain('exception.approved');
+
+    // Sent again: nothing is waiting any more, each says so (409), nothing changes.
+    const again = await bulk(t.keys.csr, { ids: others, decision: 'approve' }).expect(200);
+    expect(again.body.results.map((result: { problem?: { status: number } }) => result.problem?.status)).toEqual([409, 409]);
+  });
+
+  it('rejects with the reason recorded on each', async () => {
+    const ids = [await pending(t.keys.csr2), await pending(t.keys.csr2)];
+    const response = await bulk(t.keys.admin, { ids, decision: 'reject', reason: 'the map entries are obsolete' }).expect(200);
+    expect(response.body.summary).toEqual({ approved: 0, rejected: 2, failed: 0 });
+    for (const id of ids) {
+      const read = (await t.http.get(`/v1/exceptions/${id}`).set(bearer(t.keys.auditor)).expect(200)).body;
+      expect(read).toMatchObject({ status: 'rejected', rejectionReason: 'the map entries are obsolete', rejectedByOwner: t.keys.admin.owner });
+    }
+  });
+
+  it('refuses a malformed batch as a whole, deciding nothing', async () => {
+    const id = await pending(t.keys.csr2);
+    const noReason = await bulk(t.keys.csr, { ids: [id], decision: 'reject' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.errors.map((error: { field: string }) => error.field)).toContain('reason');
+    const twice = await bulk(t.keys.csr, { ids: [id, id], decision: 'approve' });
+    expect(twice.status).toBe(400);
+    const tooMany = await bulk(t.keys.csr, { ids: Array.from({ length: 501 }, () => randomUUID()), decision: 'approve' });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors[0].field).toBe('ids');
+    const unknownDecision = await bulk(t.keys.csr, { ids: [id], decision: 'maybe' });
+    expect(unknownDecision.status).toBe(400);
+    expect(await status(id)).toBe('pending_approval');
+  });
+
+  it('is for csr and admin only', async () => {
+    const id = await pending(t.keys.csr2);
+    await bulk(t.keys.auditor, { ids: [id], decision: 'approve' }).expect(403);
+    await bulk(t.keys.filter, { ids: [id], decision: 'approve' }).expect(403);
+    expect(await status(id)).toBe('pending_approval');
+  });
+});
