@@ -153,11 +153,12 @@ describe('API keys', () => {
     // A database of its own, with a trigger that keeps every write of lastUsedAt: the writes are
     // made in the background, so "no write" is shown by the list of writes, not by waiting.
     const own = await startIsolatedTestApp({}, clock);
-    const db = new pg.Client({ connectionString: own.databaseUrl });
+    const db = new pg.Client({ connectionString: own.ownerUrl });
     await db.connect();
     try {
       await db.query(`
         CREATE TABLE last_used_writes (key_id uuid, at timestamptz);
+        GRANT INSERT, SELECT ON last_used_writes TO PUBLIC;
         CREATE FUNCTION keep_last_used_write() RETURNS trigger LANGUAGE plpgsql AS
           $$ BEGIN INSERT INTO last_used_writes VALUES (NEW.id, NEW.last_used_at); RETURN NEW; END $$;
         CREATE TRIGGER keep_last_used_write AFTER UPDATE OF last_used_at ON api_keys

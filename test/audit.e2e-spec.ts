@@ -77,20 +77,39 @@ describe('audit trail', () => {
     await t.http.get('/v1/audit-events').query({ from: 'yesterday' }).set(bearer(t.keys.auditor)).expect(400);
   });
 
-  it('is append-only: the database refuses UPDATE, DELETE and TRUNCATE', async () => {
+  it('is append-only: even its owner is refused UPDATE, DELETE and TRUNCATE while the guard stands', async () => {
     await createOrganization(t, { name: unique('AppendOnly') });
-    await expect(t.prisma.$executeRawUnsafe(`UPDATE audit_events SET action = 'x.y'`)).rejects.toThrow(/append-only/);
-    await expect(t.prisma.$executeRawUnsafe(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
-    await expect(t.prisma.$executeRawUnsafe(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
+    const owner = new pg.Client({ connectionString: inject('ownerUrl') });
+    await owner.connect();
+    try {
+      await expect(owner.query(`UPDATE audit_events SET action = 'x.y'`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only|referenced in a foreign key/);
+      await expect(owner.query(`UPDATE audit_chain SET hash = prev_hash`)).rejects.toThrow(/audit_chain is append-only/);
+      await expect(owner.query(`DELETE FROM audit_chain`)).rejects.toThrow(/audit_chain is append-only/);
+    } finally {
+      await owner.end();
+    }
     expect(await t.prisma.auditEvent.count()).toBeGreaterThan(0);
   });
 
   it('verifies the hash chain over every event', async () => {
     await createOrganization(t);
-    const report = await t.http.get('/v1/audit-events/verify').set(bearer(t.keys.auditor)).expect(200);
+    const report = await t.http.get('/v1/audit-events/verify').query({ mode: 'full' }).set(bearer(t.keys.auditor)).expect(200);
     expect(report.body).toMatchObject({ valid: true, firstBrokenEventId: null });
     expect(report.body.checked).toBe(await t.prisma.auditEvent.count());
     expect(report.body.lastHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('chains events written at once, each exactly once, in a gapless order that verifies', async () => {
+    const created = await Promise.all(Array.from({ length: 24 }, () => createOrganization(t)));
+    const report = await t.http.get('/v1/audit-events/verify').query({ mode: 'full' }).set(bearer(t.keys.auditor)).expect(200);
+    expect(report.body).toMatchObject({ valid: true, problem: null, unchained: 0, fromPosition: 0 });
+    const links = await t.prisma.auditChainLink.findMany({ where: { event: { entityId: { in: created.map((org) => org.id) } } } });
+    expect(links).toHaveLength(24);
+    const all = await t.prisma.auditChainLink.aggregate({ _count: true, _max: { position: true }, _min: { position: true } });
+    expect(all._min.position).toBe(1n);
+    expect(all._max.position).toBe(BigInt(all._count));
   });
 
   it('detects an event altered behind the API (in a database of its own)', async () => {
@@ -116,7 +135,8 @@ describe('audit trail', () => {
         );
         await client.end();
         const broken = await own.http.get('/v1/audit-events/verify').set(bearer(own.keys.admin)).expect(200);
-        expect(broken.body).toMatchObject({ valid: false, firstBrokenEventId: target.rows[0].id });
+        expect(broken.body).toMatchObject({ valid: false, firstBrokenEventId: target.rows[0].id, problem: 'event_rewritten' });
+        expect(broken.body.detail).toMatch(/changed after it was recorded/);
       } finally {
         await own.close();
       }

@@ -226,9 +226,19 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
       return { path: `/v1/webhooks/${id}/deliveries/${deliveryId}/replay` };
     },
   },
+  'GET /v1/reports/exceptions': {
+    roles: ['auditor', 'admin'],
+    call: async () => ({ path: '/v1/reports/exceptions', query: { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' } }),
+  },
   'GET /v1/reports/stale-exceptions': { roles: ['csr', 'auditor', 'admin'], call: async () => ({ path: '/v1/reports/stale-exceptions', query: { unusedDays: '45' } }) },
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
+  'GET /v1/audit-events/export': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/export', query: { action: 'api_key.' } }) },
+  'GET /v1/organizations/:id/history': { roles: ['csr', 'auditor', 'admin'], call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/history` }) },
+  'GET /v1/mail-servers/:id/history': { roles: ['csr', 'auditor', 'admin'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/history` }) },
+  'GET /v1/domains/:id/history': { roles: ['csr', 'auditor', 'admin'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/history` }) },
+  'POST /v1/audit-events/checkpoints': { roles: ['admin'], call: async () => ({ path: '/v1/audit-events/checkpoints' }) },
+  'GET /v1/audit-events/checkpoints': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/checkpoints' }) },
   'GET /v1/public/helo-check': { roles: 'public', call: async () => ({ path: '/v1/public/helo-check', query: { helo: 'exch01.corp.local', ip: '192.0.2.10' } }) },
   // Sign-in authenticates the key it is given (in the body): no Authorization header.
   'POST /v1/console/session': { roles: 'public', call: async (c) => ({ path: '/v1/console/session', body: { key: c.t.keys.csr.key } }) },

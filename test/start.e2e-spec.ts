@@ -367,6 +367,7 @@ describe('npm start', () => {
         RUN_WORKER: 'false',
         FEED_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
         WEBHOOK_SECRET_KEY: Buffer.alloc(32, 10).toString('base64'),
+        AUDIT_SIGNING_KEY: Buffer.alloc(32, 11).toString('base64'),
         BOOTSTRAP_ADMIN_KEY: '',
       });
       try {

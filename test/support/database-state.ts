@@ -1,14 +1,21 @@
 import pg from 'pg';
 
-/** What a refused request must leave as it was: every table's row count and the audit chain's head. */
+/** What a refused request must leave as it was: every table's row count and the audit trail's last event. */
 export interface DatabaseState {
   rows: Record<string, number>;
-  audit: { count: number; lastHash: string | null };
+  audit: { count: number; lastEventId: string | null };
 }
 
 /**
+ * Filled in the background, right after an event commits (the chain's links
+ * and their queue): what an earlier, accepted request wrote may still be
+ * linking while a later one is checked.
+ */
+const LINKED_AFTER_COMMIT = new Set(['audit_chain', 'audit_unchained']);
+
+/**
  * Reads the row count of every table in the public schema (pg-boss keeps its
- * queue in a schema of its own) and the audit chain's length and last hash,
+ * queue in a schema of its own; the chain's links come after commit) and the audit trail's length and last event,
  * in one statement so that the figures belong to one moment.
  */
 export class DatabaseStateReader {
@@ -26,15 +33,16 @@ export class DatabaseStateReader {
     );
     const counts = tables.rows.map(({ table_name: name }) => `(SELECT count(*) FROM public.${pg.escapeIdentifier(name)})::int AS ${pg.escapeIdentifier(name)}`);
     const statement = `SELECT json_build_object(${tables.rows.map(({ table_name: name }) => `${pg.escapeLiteral(name)}, ${pg.escapeIdentifier(name)}`).join(', ')}) AS rows,
-        (SELECT hash FROM public.audit_events ORDER BY seq DESC LIMIT 1) AS last_hash
+        (SELECT id::text FROM public.audit_events ORDER BY seq DESC LIMIT 1) AS last_event_id
       FROM (SELECT ${counts.join(', ')}) AS counts`;
     return new DatabaseStateReader(client, statement);
   }
 
   async read(): Promise<DatabaseState> {
-    const result = await this.client.query<{ rows: Record<string, number>; last_hash: string | null }>(this.statement);
+    const result = await this.client.query<{ rows: Record<string, number>; last_event_id: string | null }>(this.statement);
     const row = result.rows[0]!;
-    return { rows: row.rows, audit: { count: row.rows.audit_events ?? 0, lastHash: row.last_hash } };
+    const rows = Object.fromEntries(Object.entries(row.rows).filter(([table]) => !LINKED_AFTER_COMMIT.has(table)));
+    return { rows, audit: { count: row.rows.audit_events ?? 0, lastEventId: row.last_event_id } };
   }
 
   close(): Promise<void> {

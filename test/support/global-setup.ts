@@ -2,13 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { applyMigrations, startEmbeddedDatabase, type EmbeddedDatabase } from '@app/database';
-import { createScratchDatabase, dropDatabase } from './databases.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '@app/database';
+import { createRuntimeRole, createScratchDatabase, dropDatabase, dropRuntimeRole, migrateAsOwner } from './databases.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** A migrated, throwaway database for this run. */
+    /** A migrated, throwaway database for this run, as the services' role (granted only what they need). */
     databaseUrl: string;
+    /** The same database as its owner (the role the migrations ran as). */
+    ownerUrl: string;
+    /** The services' role on this server: `{role, password}` as JSON, for databases of a spec's own. */
+    runtimeRole: string;
     /** The server's maintenance database, for specs that need a database of their own. */
     adminUrl: string;
   }
@@ -33,18 +37,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
     adminUrl = embedded.connectionString;
   }
-  const databaseUrl = await createScratchDatabase(adminUrl, 'run');
+  const runtimeRole = await createRuntimeRole(adminUrl);
+  const owned = await createScratchDatabase(adminUrl, 'run');
+  let databaseUrl: string;
   try {
-    await applyMigrations(databaseUrl);
+    databaseUrl = await migrateAsOwner(owned, runtimeRole);
   } catch (error) {
-    await dropDatabase(adminUrl, databaseUrl);
+    await dropDatabase(adminUrl, owned);
+    await dropRuntimeRole(adminUrl, runtimeRole);
     await embedded?.stop();
     throw error;
   }
   project.provide('databaseUrl', databaseUrl);
+  project.provide('ownerUrl', owned);
   project.provide('adminUrl', adminUrl);
+  project.provide('runtimeRole', JSON.stringify(runtimeRole));
   return async () => {
     await dropDatabase(adminUrl, databaseUrl);
+    await dropRuntimeRole(adminUrl, runtimeRole);
     await embedded?.stop();
     if (dataDir) {
       rmSync(dataDir, { recursive: true, force: true });

@@ -5,10 +5,10 @@ import request from 'supertest';
 import { inject } from 'vitest';
 import { ApiKeysService } from '@app/access';
 import { loadConfig } from '@app/config';
-import { applyMigrations, PrismaService } from '@app/database';
+import { PrismaService } from '@app/database';
 import type { Clock, Role } from '@app/domain';
 import { createApp } from '../../apps/api/src/bootstrap.js';
-import { createScratchDatabase, dropDatabase } from './databases.js';
+import { createScratchDatabase, dropDatabase, migrateAsOwner, type RuntimeRole } from './databases.js';
 
 /** Collects the app's JSON log lines so tests can read what was logged. */
 export class LogCapture extends Writable {
@@ -153,22 +153,26 @@ export async function auditTrail(t: TestApp, entityId: string): Promise<Array<Re
  * for specs that move the clock and sweep "everything due", which must not
  * touch what other specs are doing in the shared database.
  */
-export async function startIsolatedTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp & { databaseUrl: string }> {
+export async function startIsolatedTestApp(
+  env: Record<string, string> = {},
+  clock?: Clock,
+): Promise<TestApp & { databaseUrl: string; ownerUrl: string }> {
   const adminUrl = inject('adminUrl');
-  const databaseUrl = await createScratchDatabase(adminUrl, 'own');
+  const ownerUrl = await createScratchDatabase(adminUrl, 'own');
   try {
-    await applyMigrations(databaseUrl);
+    const databaseUrl = await migrateAsOwner(ownerUrl, JSON.parse(inject('runtimeRole')) as RuntimeRole);
     const t = await startTestApp({ ...env, DATABASE_URL: databaseUrl }, clock);
     return {
       ...t,
       databaseUrl,
+      ownerUrl,
       close: async () => {
         await t.close();
-        await dropDatabase(adminUrl, databaseUrl);
+        await dropDatabase(adminUrl, ownerUrl);
       },
     };
   } catch (error) {
-    await dropDatabase(adminUrl, databaseUrl);
+    await dropDatabase(adminUrl, ownerUrl);
     throw error;
   }
 }

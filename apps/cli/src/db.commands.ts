@@ -1,8 +1,12 @@
 import { Command } from 'commander';
-import { applyMigrations, startEmbeddedDatabase } from '@app/database';
+import { migrateDatabase, startEmbeddedDatabase } from '@app/database';
 import type { CliRuntime } from './runtime.js';
 
-/** `db migrate`: apply pending migrations to DATABASE_URL (or the embedded PostgreSQL). */
+/**
+ * `db migrate`: apply pending migrations as MIGRATION_DATABASE_URL's role (the
+ * owner; DATABASE_URL's when unset, or the embedded PostgreSQL's), then grant
+ * DATABASE_URL's role what the services need.
+ */
 export function dbCommands(runtime: CliRuntime): Command {
   const command = new Command('db').description('database maintenance');
   command
@@ -20,8 +24,15 @@ export function dbCommands(runtime: CliRuntime): Command {
             })
           : undefined;
       try {
-        const applied = await applyMigrations(embedded?.connectionString ?? config.databaseUrl!);
+        const { applied, roles } = await migrateDatabase(
+          embedded?.connectionString ?? config.migrationDatabaseUrl!,
+          embedded?.runtimeConnectionString ?? config.databaseUrl!,
+        );
         runtime.print(applied.length === 0 ? 'database is up to date' : `applied: ${applied.join(', ')}`);
+        runtime.print(`role ${roles.runtimeRole}: ${roles.separate ? `granted what the services need (owner: ${roles.ownerRole})` : roles.warnings.length > 0 ? 'is also the owner' : 'runs the services; another role owns the schema'}`);
+        for (const warning of roles.warnings) {
+          runtime.warn(`WARNING: ${warning}`);
+        }
       } finally {
         await embedded?.stop();
       }

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '@app/config';
 import { DomainError } from '@app/domain';
 import { apiKeysCommands } from './api-keys.commands.js';
+import { auditCommands } from './audit/audit.commands.js';
 import { dbCommands } from './db.commands.js';
 import { importCommand } from './import/import.command.js';
 import { createRuntime } from './runtime.js';
@@ -17,7 +18,8 @@ async function main(argv: string[]): Promise<void> {
     .addCommand(apiKeysCommands(runtime))
     .addCommand(dbCommands(runtime))
     .addCommand(syncCommand())
-    .addCommand(importCommand(runtime));
+    .addCommand(importCommand(runtime))
+    .addCommand(auditCommands(runtime));
   for (const sub of program.commands) {
     sub.exitOverride();
     sub.commands.forEach((leaf) => leaf.exitOverride());

@@ -7,6 +7,8 @@ import { CliModule } from './cli.module.js';
 /** What commands share: output, and a Nest context on the same database the app would use. */
 export interface CliRuntime {
   print(line: string): void;
+  /** A line on standard error (warnings, progress). */
+  warn(line: string): void;
   config(): HeloPassConfig;
   withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T>;
 }
@@ -15,6 +17,7 @@ export function createRuntime(): CliRuntime {
   let config: HeloPassConfig | undefined;
   const runtime: CliRuntime = {
     print: (line) => process.stdout.write(line + '\n'),
+    warn: (line) => process.stderr.write(line + '\n'),
     config: () => (config ??= loadConfig()),
     async withApp(work) {
       return withDatabase(runtime.config(), (line) => process.stderr.write(`[helopass] ${line}\n`), async (config) => {

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     it('answers every default for an empty environment', () => {
       expect(loadConfig({})).toEqual({
         databaseUrl: undefined,
+        migrationDatabaseUrl: undefined,
         host: '127.0.0.1',
         port: 3000,
         logLevel: 'info',
@@ -43,6 +44,7 @@ describe('loadConfig', () => {
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
         feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true },
+        audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined },
         production: false,
         retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
         database: {
@@ -150,6 +152,7 @@ describe('loadConfig', () => {
         }),
       ).toEqual({
         databaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
+        migrationDatabaseUrl: 'postgresql://helopass:pw@db.internal:5432/helopass',
         host: '0.0.0.0',
         port: 8080,
         logLevel: 'debug',
@@ -175,6 +178,7 @@ describe('loadConfig', () => {
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
         feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false },
+        audit: loadConfig({}).audit,
         production: false,
         retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },
         database: loadConfig({}).database,
@@ -235,6 +239,15 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ DNS_CHECK_DEADLINE_MS: '99' })).toThrow(/^DNS_CHECK_DEADLINE_MS must be a whole number between 100 and 120000/);
       expect(() => loadConfig({ DNS_CANARY_NAME: 'no such..name' })).toThrow(/^DNS_CANARY_NAME must be a DNS name that always exists/);
       expect(loadConfig({}).dnsCanary.name).toBe('a.root-servers.net');
+    });
+
+    it('runs migrations as MIGRATION_DATABASE_URL\'s role, DATABASE_URL\'s when unset', () => {
+      const runtime = 'postgres://helopass_app:pw@db/helopass';
+      const owner = 'postgres://helopass_owner:pw@db/helopass';
+      expect(loadConfig({ DATABASE_URL: runtime, MIGRATION_DATABASE_URL: owner })).toMatchObject({ databaseUrl: runtime, migrationDatabaseUrl: owner });
+      expect(loadConfig({ DATABASE_URL: runtime }).migrationDatabaseUrl).toBe(runtime);
+      expect(() => loadConfig({ MIGRATION_DATABASE_URL: owner })).toThrow(/^MIGRATION_DATABASE_URL needs DATABASE_URL/);
+      expect(() => loadConfig({ DATABASE_URL: runtime, MIGRATION_DATABASE_URL: 'mysql://x@db/y' })).toThrow(/^MIGRATION_DATABASE_URL must be a postgres/);
     });
 
     it('accepts both postgres:// and postgresql:// URLs', () => {
@@ -359,7 +372,7 @@ describe('loadConfig', () => {
 
     it('starts with FEED_SIGNING_KEY, or with a generated key explicitly allowed in the database', () => {
       // WEBHOOK_SECRET_KEY follows the same rule (notifications-config.spec.ts).
-      const webhookKey = { WEBHOOK_SECRET_KEY: Buffer.alloc(32, 8).toString('base64') };
+      const webhookKey = { WEBHOOK_SECRET_KEY: Buffer.alloc(32, 8).toString('base64'), AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64') };
       expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: seed, ...webhookKey })).toMatchObject({
         production: true,
         feed: { signingKey: seed, signingKeyInDatabase: false },
@@ -367,6 +380,19 @@ describe('loadConfig', () => {
       expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY_IN_DATABASE: 'true', ...webhookKey })).toMatchObject({
         production: true,
         feed: { signingKey: undefined, signingKeyInDatabase: true },
+      });
+    });
+
+    it('refuses to start without AUDIT_SIGNING_KEY (its own key, never the feed\'s), like the feed key', () => {
+      const others = { FEED_SIGNING_KEY: seed, WEBHOOK_SECRET_KEY: Buffer.alloc(32, 8).toString('base64') };
+      expect(refusal({ NODE_ENV: 'production', ...others }).message).toContain('AUDIT_SIGNING_KEY must be set when NODE_ENV=production');
+      expect(refusal({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY: seed }).message).toContain('AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY');
+      expect(refusal({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY: 'c2hvcnQ=' }).message).toMatch(/^AUDIT_SIGNING_KEY must be base64 of a 32-byte Ed25519 seed/);
+      expect(loadConfig({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY_IN_DATABASE: 'true' }).audit.signingKeyInDatabase).toBe(true);
+      expect(refusal({ AUDIT_CHECKPOINT_URL: 'ftp://x' }).message).toBe('AUDIT_CHECKPOINT_URL must be an http:// or https:// URL');
+      expect(loadConfig({ AUDIT_CHECKPOINT_INTERVAL_MINUTES: '0', AUDIT_CHECKPOINT_FILE: '/var/lib/helopass/checkpoints.ndjson' }).audit).toMatchObject({
+        checkpointIntervalMinutes: 0,
+        checkpointFile: '/var/lib/helopass/checkpoints.ndjson',
       });
     });
 

@@ -11,6 +11,7 @@ import {
   isWellFormedApiKey,
   normalizeHeloHostname,
   normalizeOwner,
+  parseEd25519PrivateKey,
 } from '@app/domain';
 
 import { boolean, ConfigError, integer, optional, type Env } from './env.js';
@@ -27,6 +28,12 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
 export interface HeloPassConfig {
   /** PostgreSQL connection string; absent means "start the embedded PostgreSQL". */
   readonly databaseUrl: string | undefined;
+  /**
+   * The schema owner's connection, for migrations (MIGRATION_DATABASE_URL;
+   * DATABASE_URL when unset). The migrations grant DATABASE_URL's role only
+   * what the running services need: it cannot rewrite the audit trail.
+   */
+  readonly migrationDatabaseUrl: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly logLevel: LogLevel;
@@ -52,6 +59,8 @@ export interface HeloPassConfig {
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
+  /** Signed checkpoints of the audit chain. */
+  readonly audit: AuditConfig;
   /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
   readonly production: boolean;
   readonly retention: RetentionConfig;
@@ -236,6 +245,16 @@ function databaseUrl(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/** MIGRATION_DATABASE_URL, defaulting to DATABASE_URL; meaningless without DATABASE_URL (the embedded PostgreSQL has both roles). */
+function migrationDatabaseUrl(env: Env): string | undefined {
+  const runtime = databaseUrl(env, 'DATABASE_URL');
+  const owner = databaseUrl(env, 'MIGRATION_DATABASE_URL');
+  if (owner !== undefined && runtime === undefined) {
+    throw new ConfigError('MIGRATION_DATABASE_URL needs DATABASE_URL (the running services\' connection) as well');
+  }
+  return owner ?? runtime;
+}
+
 function provider(env: Env, name: string): string {
   const raw = optional(env, name) ?? 'mailmax';
   // It becomes a DNS label (`_mailmax-challenge`) and a TXT value prefix.
@@ -257,6 +276,60 @@ function exceptionRules(env: Env): ExceptionRulesConfig {
     approvalDays: integer(env, 'EXCEPTION_APPROVAL_DAYS', 90, 1, 3650),
     approvalPrefixV4: integer(env, 'EXCEPTION_APPROVAL_PREFIX_V4', 24, 0, 32),
     approvalPrefixV6: integer(env, 'EXCEPTION_APPROVAL_PREFIX_V6', 48, 0, 128),
+  };
+}
+
+export interface AuditConfig {
+  /** AUDIT_SIGNING_KEY: base64 Ed25519 seed or PKCS#8 PEM (its own, never the feed's). */
+  readonly signingKey: string | undefined;
+  /** Whether a generated key may be kept in the database when signingKey is absent (not by default in production). */
+  readonly signingKeyInDatabase: boolean;
+  /** Minutes between the worker's checkpoints (0: on demand only). */
+  readonly checkpointIntervalMinutes: number;
+  /** A file every checkpoint is appended to, one JSON line each. */
+  readonly checkpointFile: string | undefined;
+  /** An HTTP(S) endpoint every checkpoint is POSTed to as JSON. */
+  readonly checkpointUrl: string | undefined;
+}
+
+function audit(env: Env, production: boolean): AuditConfig {
+  const signingKey = optional(env, 'AUDIT_SIGNING_KEY');
+  const signingKeyInDatabase = boolean(env, 'AUDIT_SIGNING_KEY_IN_DATABASE', !production);
+  if (signingKey === undefined && !signingKeyInDatabase) {
+    throw new ConfigError(
+      production
+        ? 'AUDIT_SIGNING_KEY must be set when NODE_ENV=production (or set AUDIT_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
+        : 'AUDIT_SIGNING_KEY must be set when AUDIT_SIGNING_KEY_IN_DATABASE=false',
+    );
+  }
+  if (signingKey !== undefined) {
+    try {
+      parseEd25519PrivateKey(signingKey, 'AUDIT_SIGNING_KEY');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    if (signingKey === optional(env, 'FEED_SIGNING_KEY')) {
+      throw new ConfigError('AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY: the audit trail has a key of its own');
+    }
+  }
+  const checkpointUrl = optional(env, 'AUDIT_CHECKPOINT_URL');
+  if (checkpointUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(checkpointUrl);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      throw new ConfigError('AUDIT_CHECKPOINT_URL must be an http:// or https:// URL');
+    }
+  }
+  return {
+    signingKey,
+    signingKeyInDatabase,
+    checkpointIntervalMinutes: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
+    checkpointFile: optional(env, 'AUDIT_CHECKPOINT_FILE'),
+    checkpointUrl,
   };
 }
 
@@ -358,6 +431,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
   }
   return {
     databaseUrl: databaseUrl(env, 'DATABASE_URL'),
+    migrationDatabaseUrl: migrationDatabaseUrl(env),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
@@ -405,5 +479,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     },
     policy: policyServer(env),
     console: consoleConfig(env),
+    audit: audit(env, production),
   };
 }

@@ -62,11 +62,11 @@ describe('notification settings', () => {
   it('with NODE_ENV=production needs WEBHOOK_SECRET_KEY, unless a generated key is explicitly allowed in the database', () => {
     expect(refusal({ NODE_ENV: 'production', FEED_SIGNING_KEY: feedKey })).toContain('WEBHOOK_SECRET_KEY must be set when NODE_ENV=production');
     expect(refusal({ NODE_ENV: 'production', FEED_SIGNING_KEY: feedKey })).toContain('WEBHOOK_SECRET_KEY_IN_DATABASE=true');
-    expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: feedKey, WEBHOOK_SECRET_KEY: key }).notifications.webhooks).toMatchObject({
+    expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: feedKey, AUDIT_SIGNING_KEY_IN_DATABASE: 'true', WEBHOOK_SECRET_KEY: key }).notifications.webhooks).toMatchObject({
       secretKeys: [key],
       secretKeyInDatabase: false,
     });
-    expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: feedKey, WEBHOOK_SECRET_KEY_IN_DATABASE: 'true' }).notifications.webhooks.secretKeyInDatabase).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: feedKey, AUDIT_SIGNING_KEY_IN_DATABASE: 'true', WEBHOOK_SECRET_KEY_IN_DATABASE: 'true' }).notifications.webhooks.secretKeyInDatabase).toBe(true);
     expect(refusal({ WEBHOOK_SECRET_KEY_IN_DATABASE: 'false' })).toContain('WEBHOOK_SECRET_KEY must be set when WEBHOOK_SECRET_KEY_IN_DATABASE=false');
   });
 

@@ -1,4 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { AuditChainService } from './audit-chain.service.js';
+import { AuditCheckpointService } from './audit-checkpoints.service.js';
+import { AuditExportService } from './audit-export.js';
 import { AuditLog } from './audit-log.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { NotificationHub } from './notification-hub.js';
@@ -6,7 +9,7 @@ import { PrismaService } from './prisma.service.js';
 
 @Global()
 @Module({
-  providers: [PrismaService, AuditLog, IdempotencyRepository, NotificationHub],
-  exports: [PrismaService, AuditLog, IdempotencyRepository, NotificationHub],
+  providers: [PrismaService, AuditChainService, AuditLog, AuditCheckpointService, AuditExportService, IdempotencyRepository, NotificationHub],
+  exports: [PrismaService, AuditChainService, AuditLog, AuditCheckpointService, AuditExportService, IdempotencyRepository, NotificationHub],
 })
 export class DatabaseModule {}

@@ -4,10 +4,17 @@ import { arch, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
+import { connectionAs, ensureRuntimeRole } from './database-roles.js';
 import { startPostmaster, type Postmaster } from './postmaster.js';
 
+/** The login role the services use on the embedded PostgreSQL (the superuser `postgres` owns the schema). */
+export const EMBEDDED_RUNTIME_ROLE = 'helopass_app';
+
 export interface EmbeddedDatabase {
+  /** As the superuser `postgres`: the owner, for migrations and administration. */
   readonly connectionString: string;
+  /** As `helopass_app`: the running services' connection, granted by the migrations only what they need. */
+  readonly runtimeConnectionString: string;
   stop(): Promise<void>;
 }
 
@@ -40,6 +47,11 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
+  const runtimePasswordFile = join(root, 'postgres.app-password');
+  if (!existsSync(runtimePasswordFile)) {
+    writeFileSync(runtimePasswordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  }
+  const runtimePassword = readFileSync(runtimePasswordFile, 'utf8').trim();
   const log = options.onLog ?? (() => undefined);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
@@ -64,11 +76,10 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     port: options.port,
     ownProcessGroup: options.ownProcessGroup ?? false,
   });
+  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
   try {
-    await createDatabaseIfMissing(
-      `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
-      options.database,
-    );
+    await createDatabaseIfMissing(adminUrl, options.database);
+    await ensureRuntimeRole(adminUrl, EMBEDDED_RUNTIME_ROLE, runtimePassword);
   } catch (error) {
     await postmaster.stop().catch(() => undefined);
     throw error;
@@ -79,8 +90,10 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       rmSync(clusterDir, { recursive: true, force: true });
     }
   };
+  const connectionString = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`;
   return {
-    connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
+    connectionString,
+    runtimeConnectionString: connectionAs(connectionString, EMBEDDED_RUNTIME_ROLE, runtimePassword),
     stop: stopped,
   };
 }

@@ -9,3 +9,7 @@ export * from './resolve-database.js';
 export * from './connection-options.js';
 export * from './database-unavailable.js';
 export * from './notification-hub.js';
+export * from './database-roles.js';
+export * from './audit-chain.service.js';
+export * from './audit-checkpoints.service.js';
+export * from './audit-export.js';

@@ -69,6 +69,10 @@ export async function applyMigrations(connectionString: string, dir = findMigrat
   await client.connect();
   const applied: string[] = [];
   try {
+    // Up to date: nothing to create, so a role that owns nothing (the services') may start with MIGRATE_ON_START.
+    if (await upToDate(client, migrations)) {
+      return applied;
+    }
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
     await client.query(BOOKKEEPING_TABLE);
     const done = await appliedMigrations(client);
@@ -100,6 +104,15 @@ export async function applyMigrations(connectionString: string, dir = findMigrat
     await client.end();
   }
   return applied;
+}
+
+async function upToDate(client: pg.Client, migrations: MigrationFile[]): Promise<boolean> {
+  const table = await client.query<{ found: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS found`);
+  if (table.rows[0]?.found === null) {
+    return false;
+  }
+  const done = await appliedMigrations(client);
+  return migrations.every((migration) => done.get(migration.name) === migration.checksum);
 }
 
 async function appliedMigrations(client: pg.Client): Promise<Map<string, string>> {

@@ -1,9 +1,12 @@
 import type { HeloPassConfig } from '@app/config';
 import { startEmbeddedDatabase } from './embedded-postgres.js';
-import { applyMigrations } from './migrations.js';
+import { migrateDatabase } from './database-roles.js';
 
 export interface ResolvedDatabase {
+  /** The running services' connection (DATABASE_URL's role). */
   readonly connectionString: string;
+  /** The schema owner's connection, for migrations (MIGRATION_DATABASE_URL). */
+  readonly migrationConnectionString: string;
   readonly embedded: boolean;
   /** Stops the embedded PostgreSQL, if this process started one. */
   stop(): Promise<void>;
@@ -30,7 +33,12 @@ export async function resolveDatabase(
 ): Promise<ResolvedDatabase> {
   let resolved: ResolvedDatabase;
   if (config.databaseUrl !== undefined) {
-    resolved = { connectionString: config.databaseUrl, embedded: false, stop: async () => undefined };
+    resolved = {
+      connectionString: config.databaseUrl,
+      migrationConnectionString: config.migrationDatabaseUrl ?? config.databaseUrl,
+      embedded: false,
+      stop: async () => undefined,
+    };
   } else {
     const embedded = await startEmbeddedDatabase({
       dataDir: config.dataDir,
@@ -40,18 +48,31 @@ export async function resolveDatabase(
       ownProcessGroup: options.ownProcessGroup ?? false,
     });
     log(`embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort}, data in ${config.dataDir}/postgres`);
-    resolved = { connectionString: embedded.connectionString, embedded: true, stop: () => embedded.stop() };
+    resolved = {
+      connectionString: embedded.runtimeConnectionString,
+      migrationConnectionString: embedded.connectionString,
+      embedded: true,
+      stop: () => embedded.stop(),
+    };
   }
   if (config.migrateOnStart) {
     try {
-      const applied = await applyMigrations(resolved.connectionString);
+      const { applied, roles } = await migrateDatabase(resolved.migrationConnectionString, resolved.connectionString);
       if (applied.length > 0) {
         log(`applied migrations: ${applied.join(', ')}`);
       }
+      warnLoudly(roles.warnings);
     } catch (error) {
       await resolved.stop();
       throw error;
     }
   }
   return resolved;
+}
+
+/** On standard error, framed so that it stands out in a start-up's output. */
+function warnLoudly(warnings: readonly string[]): void {
+  for (const warning of warnings) {
+    console.error(`\n*** WARNING: ${warning}\n`);
+  }
 }

@@ -15,4 +15,8 @@ export * from './postfix-helo.js';
 export * from './blocklist-zones.js';
 export * from './resolver-entry.js';
 export * from './notification-events.js';
+export * from './audit-chain.js';
+export * from './audit-checkpoint.js';
+export * from './csv.js';
+export * from './audit-changes.js';
 export * from './organization-scope.js';

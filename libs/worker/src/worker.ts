@@ -3,6 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { PgBoss } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
+import { AuditCheckpointService, jobQueueSchemaExists, JOB_QUEUE_SCHEMA } from '@app/database';
 import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, SelfHealingService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { NotificationDeliveryService, RemindersService, startNotificationJobs, type NotificationJobs } from '@app/notifications';
 import { DomainsService, OwnershipService } from '@app/ownership';
@@ -11,6 +12,8 @@ import { WorkerModule } from './worker.module.js';
 
 /** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, due blocklist and HELO (self-healing) checks, then reminders. */
 export const SWEEP_QUEUE = 'helopass-sweep';
+/** Signed audit checkpoints at AUDIT_CHECKPOINT_INTERVAL_MINUTES (looked at every minute). */
+export const CHECKPOINT_QUEUE = 'helopass-audit-checkpoint';
 /** The queue of the retention purge: idempotency records and domain checks past their retention. */
 export const RETENTION_QUEUE = 'helopass-retention';
 
@@ -54,9 +57,15 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const retention = app.get(RetentionService);
   const reminders = app.get(RemindersService);
   const notificationLog = app.get(NotificationDeliveryService);
+  const checkpoints = app.get(AuditCheckpointService);
   let notifications: NotificationJobs | undefined;
 
-  const boss = new PgBoss({ connectionString: config.databaseUrl, schema: 'pgboss', max: 4 });
+  const boss = new PgBoss({
+    connectionString: config.databaseUrl,
+    schema: JOB_QUEUE_SCHEMA,
+    max: 4,
+    createSchema: !(await jobQueueSchemaExists(config.databaseUrl)),
+  });
   let stopping = false;
   boss.on('error', (error: Error) => {
     // While stopping, a connection the queue is closing (or the server is ending) is expected, not a fault.
@@ -82,6 +91,19 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
       const announced = reminded.expiring + reminded.approvalWaiting + reminded.overrideWaiting + reminded.stale;
       if (expired + checked + refreshed + screened + healed + announced > 0) {
         logger.log({ expired, checked, refreshed, screened, healed, reminded }, 'sweep done');
+      }
+    });
+    await boss.createQueue(CHECKPOINT_QUEUE, { policy: 'stately' });
+    await boss.schedule(CHECKPOINT_QUEUE, '* * * * *');
+    await boss.work(CHECKPOINT_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
+      // A chain that does not verify is never signed: say so loudly, every time it is due.
+      try {
+        const checkpoint = await checkpoints.createIfDue();
+        if (checkpoint !== null) {
+          logger.log({ count: checkpoint.count, lastHash: checkpoint.lastHash }, 'audit checkpoint signed');
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'audit checkpoint not signed');
       }
     });
     await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService, type Prisma } from '@app/database';
+import { auditEventWhere, PrismaService, type AuditEventQuery } from '@app/database';
 
 export interface AuditEventRecord {
   id: string;
@@ -18,22 +18,24 @@ export interface AuditEventRecord {
   requestId: string | null;
 }
 
-export interface AuditEventFilter {
-  entityType?: string;
-  entityId?: string;
-  organizationId?: string;
-  actorId?: string;
-  /** The person behind the key (normalized). */
-  actorOwner?: string;
-  action?: string;
-  from?: Date;
-  to?: Date;
-}
+export type AuditEventFilter = AuditEventQuery;
 
 /** The only place that reads audit events for the API (writes go through AuditLog). */
 @Injectable()
 export class AuditEventsRepository {
   constructor(private readonly prisma: PrismaService) {}
+
+  /** Whether the resource a history is asked for exists (a missing one is 404, not an empty history). */
+  async resourceExists(resource: 'organization' | 'mail_server' | 'domain', id: string): Promise<boolean> {
+    const where = { where: { id } };
+    const count =
+      resource === 'organization'
+        ? await this.prisma.organization.count(where)
+        : resource === 'mail_server'
+          ? await this.prisma.mailServer.count(where)
+          : await this.prisma.domain.count(where);
+    return count > 0;
+  }
 
   forEntity(entityType: string, entityId: string): Promise<AuditEventRecord[]> {
     return this.prisma.auditEvent.findMany({ where: { entityType, entityId }, orderBy: { seq: 'asc' } });
@@ -41,16 +43,7 @@ export class AuditEventsRepository {
 
   /** Newest first, by the chain's own order (seq), keyset-paginated. */
   list(filter: AuditEventFilter, limit: number, beforeSeq?: bigint): Promise<AuditEventRecord[]> {
-    const where: Prisma.AuditEventWhereInput = {
-      entityType: filter.entityType,
-      entityId: filter.entityId,
-      organizationId: filter.organizationId,
-      actorId: filter.actorId,
-      actorOwner: filter.actorOwner,
-      action: filter.action,
-      occurredAt: filter.from || filter.to ? { gte: filter.from, lt: filter.to } : undefined,
-      seq: beforeSeq === undefined ? undefined : { lt: beforeSeq },
-    };
+    const where = { ...auditEventWhere(filter), seq: beforeSeq === undefined ? undefined : { lt: beforeSeq } };
     return this.prisma.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: limit });
   }
 }

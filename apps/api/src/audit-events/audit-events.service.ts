@@ -1,6 +1,27 @@
 import { Injectable } from '@nestjs/common';
-import { AuditLog, type AuditChainReport } from '@app/database';
-import { InvalidFieldError, InvalidOwnerError, normalizeOwner, RuleViolationError, unknownCursorError, type Page } from '@app/domain';
+import {
+  AuditCheckpointService,
+  AuditExportService,
+  AuditLog,
+  type AuditExportFormat,
+  type AuditChainReport,
+  type CheckpointPublication,
+  type CheckpointVerification,
+  type StoredAuditCheckpoint,
+} from '@app/database';
+import {
+  describeChanges,
+  NotFoundError,
+  type FieldChange,
+  InvalidFieldError,
+  InvalidOwnerError,
+  normalizeOwner,
+  RuleViolationError,
+  unknownCursorError,
+  type Actor,
+  type Page,
+  type SignedAuditCheckpoint,
+} from '@app/domain';
 import { AuditEventsRepository, type AuditEventFilter, type AuditEventRecord } from './audit-events.repository.js';
 
 export interface AuditEventView {
@@ -15,6 +36,12 @@ export interface AuditEventView {
   after: unknown;
   requestId: string | null;
 }
+
+export interface HistoryEventView extends AuditEventView {
+  changes: FieldChange[];
+}
+
+const RESOURCE_NAMES = { organization: 'organization', mail_server: 'mail server', domain: 'domain' } as const;
 
 function toView(record: AuditEventRecord): AuditEventView {
   return {
@@ -52,7 +79,17 @@ export class AuditEventsService {
   constructor(
     private readonly events: AuditEventsRepository,
     private readonly audit: AuditLog,
+    private readonly checkpoints: AuditCheckpointService,
+    private readonly exporter: AuditExportService,
   ) {}
+
+  /** The export's lines; the filter is checked before the first byte, so a bad one is a 400, never a broken file. */
+  exportLines(filter: AuditEventFilter, format: AuditExportFormat): AsyncGenerator<string> {
+    if (filter.from && filter.to && filter.from >= filter.to) {
+      throw new RuleViolationError('from must be before to');
+    }
+    return this.exporter.lines({ ...filter, actorOwner: ownerFilter(filter.actorOwner) }, format);
+  }
 
   async list(filter: AuditEventFilter, limit: number, cursor?: string): Promise<Page<AuditEventView>> {
     const beforeSeq = cursor === undefined ? undefined : decodeSeqCursor(cursor);
@@ -68,13 +105,81 @@ export class AuditEventsService {
     return { items: page.map(toView), nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null };
   }
 
-  /** Every event about one entity, oldest first. */
-  async history(entityType: string, entityId: string): Promise<AuditEventView[]> {
+  /** Every event about one entity, oldest first, each with what it changed. */
+  async history(entityType: string, entityId: string): Promise<HistoryEventView[]> {
     const rows = await this.events.forEntity(entityType, entityId);
-    return rows.map(toView);
+    return rows.map((row) => ({ ...toView(row), changes: describeChanges(row.before, row.after) }));
   }
 
-  verify(): Promise<AuditChainReport> {
-    return this.audit.verifyChain();
+  /** The history of an organization, mail server or domain: 404 when there is no such resource. */
+  async resourceHistory(resource: 'organization' | 'mail_server' | 'domain', id: string): Promise<HistoryEventView[]> {
+    if (!(await this.events.resourceExists(resource, id))) {
+      throw new NotFoundError(RESOURCE_NAMES[resource]);
+    }
+    return this.history(resource, id);
   }
+
+  /** Incremental (from the last checkpoint) unless `full`; against a checkpoint kept elsewhere when one is given. */
+  verify(mode: 'incremental' | 'full' = 'incremental', checkpoint?: string): Promise<AuditChainReport | CheckpointVerification> {
+    if (checkpoint !== undefined) {
+      return this.checkpoints.verifyAgainst(parseCheckpoint(checkpoint));
+    }
+    return mode === 'full' ? this.audit.verifyChain() : this.checkpoints.verifyIncremental();
+  }
+
+  createCheckpoint(actor: Actor): Promise<{ checkpoint: StoredAuditCheckpoint; published: CheckpointPublication }> {
+    return this.checkpoints.create(`${actor.name} (${actor.role})`);
+  }
+
+  async listCheckpoints(limit: number, cursor?: string): Promise<Page<StoredAuditCheckpoint>> {
+    const before = cursor === undefined ? undefined : decodeCheckpointCursor(cursor);
+    if (cursor !== undefined && before === undefined) {
+      throw unknownCursorError();
+    }
+    const rows = await this.checkpoints.list(limit + 1, before);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page, nextCursor: rows.length > limit && last ? encodeCheckpointCursor(last) : null };
+  }
+}
+
+const encodeCheckpointCursor = (checkpoint: StoredAuditCheckpoint) => Buffer.from(`cp:${checkpoint.at}|${checkpoint.id}`).toString('base64url');
+
+function decodeCheckpointCursor(cursor: string): { at: Date; id: string } | undefined {
+  const match = /^cp:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return match ? { at: new Date(match[1]!), id: match[2]! } : undefined;
+}
+
+/** A checkpoint as kept outside: the six fields, nothing else, each of its type. */
+function parseCheckpoint(text: string): SignedAuditCheckpoint {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InvalidFieldError('checkpoint', 'must be a checkpoint as JSON');
+  }
+  const c = value as Record<string, unknown>;
+  const ok =
+    typeof c === 'object' &&
+    c !== null &&
+    (c.lastEventId === null || (typeof c.lastEventId === 'string' && /^[0-9a-f-]{36}$/.test(c.lastEventId))) &&
+    typeof c.lastHash === 'string' &&
+    /^[0-9a-f]{64}$/.test(c.lastHash) &&
+    Number.isSafeInteger(c.count) &&
+    (c.count as number) >= 0 &&
+    typeof c.at === 'string' &&
+    !Number.isNaN(Date.parse(c.at)) &&
+    typeof c.signature === 'string' &&
+    typeof c.publicKey === 'string';
+  if (!ok) {
+    throw new InvalidFieldError('checkpoint', 'must hold lastEventId, lastHash, count, at, signature and publicKey as a checkpoint gives them');
+  }
+  return {
+    lastEventId: c.lastEventId as string | null,
+    lastHash: c.lastHash as string,
+    count: c.count as number,
+    at: c.at as string,
+    signature: c.signature as string,
+    publicKey: c.publicKey as string,
+  };
 }

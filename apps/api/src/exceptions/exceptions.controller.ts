@@ -11,8 +11,8 @@ import {
 } from '@nestjs/swagger';
 import type { Page, Versioned } from '@app/domain';
 import { ExceptionChecksService, ExceptionDecisionsService, ExceptionsService, type CheckOutcome, type ExceptionView } from '@app/exceptions';
-import { AuditEventsService, type AuditEventView } from '../audit-events/audit-events.service.js';
-import { AuditEventResponseDto } from '../audit-events/dto/audit-event.dto.js';
+import { AuditEventsService, type HistoryEventView } from '../audit-events/audit-events.service.js';
+import { HistoryEventResponseDto } from '../audit-events/dto/audit-event.dto.js';
 import { ApiWrite } from '../common/api-write.decorator.js';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
@@ -86,10 +86,10 @@ export class ExceptionsController {
   @Get(':id/history')
   @Roles('csr', 'admin', 'auditor', 'customer')
   @CustomerScope.param('exception')
-  @ApiOperation({ summary: 'Every audit event of the exception, oldest first' })
-  @ApiOkResponse({ type: [AuditEventResponseDto] })
+  @ApiOperation({ summary: 'Every audit event of the exception, oldest first, each with what changed' })
+  @ApiOkResponse({ type: [HistoryEventResponseDto] })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
-  async history(@IdParam('exception') id: string): Promise<AuditEventView[]> {
+  async history(@IdParam('exception') id: string): Promise<HistoryEventView[]> {
     await this.exceptions.get(id);
     return this.audit.history('exception', id);
   }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/list-query.dto.js';
-import { IsInstant, IsOptionalNonNull } from '../../common/validators.js';
+import { FreeText, IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
 export class ListAuditEventsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'organization' })
@@ -31,12 +31,19 @@ export class ListAuditEventsQueryDto extends PageQueryDto {
   @MaxLength(254)
   actorOwner?: string;
 
-  @ApiPropertyOptional({ example: 'organization.suspended' })
+  @ApiPropertyOptional({ example: 'exception.', description: 'An action (organization.suspended), or every action of a kind when it ends with a dot (exception.)' })
   @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
-  @Matches(/^[a-z_]+\.[a-z_]+$/, { message: 'action must look like entity.verb, e.g. organization.created' })
+  @Matches(/^[a-z_]+\.([a-z_]+)?$/, { message: 'action must look like entity.verb (organization.created) or entity. for all of a kind' })
   action?: string;
+
+  @ApiPropertyOptional({ maxLength: 200, description: 'Words in a reason or justification (revoke, reject, override), as written (case matters)' })
+  @IsOptionalNonNull()
+  @IsString()
+  @MaxLength(200)
+  @FreeText()
+  q?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Events at or after this instant' })
   @IsOptionalNonNull()
@@ -109,15 +116,67 @@ export class AuditEventPageDto {
 }
 
 export class AuditChainReportDto {
-  @ApiProperty({ description: 'true when every event follows from its content and predecessor' })
+  @ApiProperty({ description: 'true when every link checked follows from its event and the link before it' })
   valid!: boolean;
 
-  @ApiProperty({ description: 'Events checked before the first broken one (or all)' })
+  @ApiProperty({ description: 'Links checked by this verification, from fromPosition on, before the first broken one (or all)' })
   checked!: number;
+
+  @ApiProperty({ description: 'Verification started after this position: 0 for the full check, a checkpoint\'s count when incremental' })
+  fromPosition!: number;
 
   @ApiProperty({ format: 'uuid', nullable: true, type: String })
   firstBrokenEventId!: string | null;
 
-  @ApiProperty({ description: 'Hash of the last valid event: keep it to prove later that history was not rewritten' })
+  @ApiProperty({ nullable: true, type: Number, description: 'Position of the first broken link' })
+  brokenAtPosition!: number | null;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    enum: ['event_rewritten', 'link_mismatch', 'position_gap', 'event_missing', 'unchained_events'],
+    description: 'What is wrong, null when nothing is',
+  })
+  problem!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'The same in a sentence' })
+  detail!: string | null;
+
+  @ApiProperty({ description: 'Position (= count of links) of the last link that verified' })
+  lastPosition!: number;
+
+  @ApiProperty({ description: 'Hash of the last link that verified: keep it (or a signed checkpoint) to prove later that history was not rewritten' })
   lastHash!: string;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  lastEventId!: string | null;
+
+  @ApiProperty({ description: 'Events in neither the chain nor its queue (full check only)' })
+  unchained!: number;
+}
+
+export class ExportAuditEventsQueryDto extends ListAuditEventsQueryDto {
+  @ApiPropertyOptional({ enum: ['ndjson', 'csv'], default: 'ndjson' })
+  @IsOptionalNonNull()
+  @IsIn(['ndjson', 'csv'])
+  format?: 'ndjson' | 'csv';
+}
+
+export class FieldChangeDto {
+  @ApiProperty({ example: 'status' })
+  field!: string;
+
+  @ApiProperty({ nullable: true, description: 'The value before (null: not set)' })
+  before!: unknown;
+
+  @ApiProperty({ nullable: true, description: 'The value after (null: removed)' })
+  after!: unknown;
+
+  @ApiProperty({ example: 'status: "active" → "suspended"', description: 'The change in words' })
+  text!: string;
+}
+
+export class HistoryEventResponseDto extends AuditEventResponseDto {
+  @ApiProperty({ type: [FieldChangeDto], description: 'What the event changed, field by field (bookkeeping such as updatedAt left out)' })
+  changes!: FieldChangeDto[];
 }
