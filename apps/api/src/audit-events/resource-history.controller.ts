@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Roles } from '../common/roles.decorator.js';
@@ -13,7 +14,8 @@ export class ResourceHistoryController {
   constructor(private readonly events: AuditEventsService) {}
 
   @Get('organizations/:id/history')
-  @Roles('csr', 'auditor', 'admin')
+  @Roles('csr', 'auditor', 'admin', 'customer')
+  @CustomerScope.param('organization')
   @ApiOperation({ summary: 'Every audit event of the organization, oldest first, each with what changed' })
   @ApiOkResponse({ type: [HistoryEventResponseDto] })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
@@ -22,7 +24,8 @@ export class ResourceHistoryController {
   }
 
   @Get('mail-servers/:id/history')
-  @Roles('csr', 'auditor', 'admin')
+  @Roles('csr', 'auditor', 'admin', 'customer')
+  @CustomerScope.param('mail server')
   @ApiOperation({ summary: 'Every audit event of the mail server, oldest first, each with what changed' })
   @ApiOkResponse({ type: [HistoryEventResponseDto] })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
@@ -31,7 +34,8 @@ export class ResourceHistoryController {
   }
 
   @Get('domains/:id/history')
-  @Roles('csr', 'auditor', 'admin')
+  @Roles('csr', 'auditor', 'admin', 'customer')
+  @CustomerScope.param('domain')
   @ApiOperation({ summary: 'Every audit event of the domain, oldest first, each with what changed' })
   @ApiOkResponse({ type: [HistoryEventResponseDto] })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
