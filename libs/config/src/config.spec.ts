@@ -42,7 +42,7 @@ describe('loadConfig', () => {
         dnsCanary: { name: 'a.root-servers.net' },
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
-        feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true },
+        feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
         production: false,
         retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
         database: {
@@ -162,7 +162,7 @@ describe('loadConfig', () => {
         dnsCanary: { name: 'canary.example.net' },
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
-        feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false },
+        feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
         production: false,
         retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },
         database: loadConfig({}).database,
