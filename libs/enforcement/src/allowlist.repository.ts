@@ -113,10 +113,41 @@ export class AllowlistRepository {
     );
   }
 
-  /** The oldest version the change log can still answer changes after. */
-  async oldestReachable(): Promise<bigint | null> {
-    const [row] = await this.prisma.$queryRaw<{ version: bigint | null }[]>`SELECT min(version) - 1 AS version FROM feed_changes`;
-    return row?.version ?? null;
+  /**
+   * The net change after version `from`: each exception touched since, with
+   * the state it is in now (its entry, or null when it left the list). Null
+   * when the change log no longer reaches back that far; `tooMany` when more
+   * than `limit` exceptions moved (a full fetch is then the cheaper answer).
+   */
+  async netChangesSince(
+    from: bigint,
+    limit: number,
+  ): Promise<{ head: FeedHead; states: { exceptionId: string; entry: EntryJson | null }[] } | 'gone' | 'ahead' | 'too-many'> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const head = await tx.feedState.findUniqueOrThrow({ where: { id: 1 } });
+        if (from > head.version) {
+          return 'ahead' as const;
+        }
+        const [reach] = await tx.$queryRaw<{ versions: bigint }[]>`
+          SELECT count(DISTINCT version) AS versions FROM feed_changes WHERE version > ${from} AND version <= ${head.version}`;
+        if (BigInt(reach?.versions ?? 0n) !== head.version - from) {
+          return 'gone' as const;
+        }
+        const rows = await tx.$queryRaw<{ exception_id: string; entry: EntryJson | null }[]>`
+          SELECT DISTINCT ON (exception_id) exception_id, entry FROM feed_changes
+          WHERE version > ${from} AND version <= ${head.version}
+          ORDER BY exception_id, version DESC LIMIT ${limit + 1}`;
+        if (rows.length > limit) {
+          return 'too-many' as const;
+        }
+        return {
+          head: { version: head.version, changedAt: head.changedAt },
+          states: rows.map((row) => ({ exceptionId: row.exception_id, entry: row.entry })),
+        };
+      },
+      { isolationLevel: 'RepeatableRead', timeout: 60_000, maxWait: 10_000 },
+    );
   }
 
   /**
@@ -138,13 +169,6 @@ export class AllowlistRepository {
       },
       { isolationLevel: 'RepeatableRead', timeout: 120_000, maxWait: 10_000 },
     );
-  }
-
-  /** Forgets change-log rows of versions older than `cutoff`, always keeping the current version's. */
-  async pruneChanges(cutoff: Date): Promise<number> {
-    return this.prisma.$executeRaw`
-      DELETE FROM feed_changes WHERE version < (SELECT version FROM feed_state WHERE id = 1)
-        AND version IN (SELECT version FROM feed_versions WHERE changed_at < ${cutoff})`;
   }
 
   /**

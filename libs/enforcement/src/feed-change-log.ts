@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Transaction } from '@app/database';
+import { PrismaService, type Transaction } from '@app/database';
 import { encodeChangeNotice, type EntryJson } from './feed-wire.js';
 
 /** The channel every api and policy-server process listens on for allowlist changes. */
@@ -20,6 +20,21 @@ const MAX_PAYLOAD_BYTES = 7999;
  */
 @Injectable()
 export class FeedChangeLog {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Forgets the change log of versions that began before `cutoff`, at most
+   * `limit` rows, always keeping the current version's (a process one version
+   * behind can always catch up from the log).
+   */
+  async prune(cutoff: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM feed_changes WHERE ctid IN (
+        SELECT c.ctid FROM feed_changes c JOIN feed_versions v ON v.version = c.version
+        WHERE v.changed_at < ${cutoff} AND c.version < (SELECT version FROM feed_state WHERE id = 1)
+        ORDER BY c.version LIMIT ${limit})`;
+  }
+
   async record(tx: Transaction, exceptionIds: readonly string[]): Promise<bigint> {
     const [head] = await tx.$queryRaw<{ version: bigint; changed_at: Date }[]>`
       UPDATE feed_state SET version = version + 1, changed_at = clock_timestamp() WHERE id = 1 RETURNING version, changed_at`;

@@ -126,6 +126,12 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     await this.settled();
   }
 
+  /** Looks at the database for versions not heard of yet (as the version poll does), and waits until they are applied. */
+  async catchUp(): Promise<void> {
+    this.wake({ catchUp: true });
+    await this.settled();
+  }
+
   /** Waits until every change heard of so far is applied. */
   async settled(): Promise<void> {
     while (this.working || this.wakeTimer) {

@@ -1,11 +1,11 @@
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NotFoundError } from '@app/domain';
 import type { HeloPassRequest } from '../common/request-context.js';
 import { RolesWithBasicAuth } from '../common/roles.decorator.js';
 import { AllowlistService, type FeedRequest } from './allowlist.service.js';
-import { SigningKeyDto } from './allowlist.dto.js';
+import { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
 
 const FEED_ROLES = ['filter', 'auditor', 'admin'] as const;
 const VALIDATORS =
@@ -33,6 +33,21 @@ export class AllowlistController {
   @ApiOkResponse({ type: SigningKeyDto })
   signingKey(): SigningKeyDto {
     return this.allowlist.signingKey();
+  }
+
+  @Get('allowlist/changes')
+  @RolesWithBasicAuth(...FEED_ROLES)
+  @ApiOperation({
+    summary: 'What changed in the allowlist since a version (delta feed)',
+    description:
+      'Drop every exception in `removed`, then add the entries in `added` (each in effect from startsAt until expiresAt). ' +
+      '410 when the change log (kept FEED_CHANGE_LOG_RETENTION_HOURS) no longer reaches back to that version: fetch the whole list.',
+  })
+  @ApiQuery({ name: 'since', required: true, description: 'The version held (X-Allowlist-Version of the last full fetch, or `version` of the last delta)' })
+  @ApiOkResponse({ type: AllowlistChangesDto })
+  @ApiResponse({ status: 410, description: 'The change log no longer reaches back to that version (application/problem+json)' })
+  changes(@Query('since') since: unknown): Promise<AllowlistChangesDto> {
+    return this.allowlist.changes(since);
   }
 
   @Get('allowlist')
