@@ -13,7 +13,7 @@ import { DiagnosticsModule } from './diagnostics/diagnostics.module.js';
 import { DomainsModule } from './domains/domains.module.js';
 import { ExceptionsApiModule } from './exceptions/exceptions.module.js';
 import { OwnershipApiModule } from './ownership/ownership.module.js';
-import { AuthGuard } from './common/auth.guard.js';
+import { AuthGuard, CallerAuthentication } from './common/auth.guard.js';
 
 import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
@@ -62,6 +62,7 @@ export class AppModule {
       ],
       providers: [
         RateLimits,
+        CallerAuthentication,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         // Outermost first: idempotency records what the ETag interceptor produced.

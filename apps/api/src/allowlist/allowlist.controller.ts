@@ -6,8 +6,8 @@ import type { HeloPassRequest } from '../common/request-context.js';
 import { RolesWithBasicAuth } from '../common/roles.decorator.js';
 import { AllowlistService, type FeedRequest } from './allowlist.service.js';
 import { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
+import { FEED_ROLES } from './feed-fast-path.js';
 
-const FEED_ROLES = ['filter', 'auditor', 'admin'] as const;
 const VALIDATORS =
   'Strong ETag, Last-Modified, X-Allowlist-Version; If-None-Match / If-Modified-Since answer 304; gzip on Accept-Encoding; ' +
   'X-Allowlist-Stale-Since when the database could not be read. Mail filters may authenticate with HTTP Basic (the key as password).';
@@ -22,6 +22,12 @@ function feedRequest(request: HeloPassRequest, asOf: string | undefined): FeedRe
   };
 }
 
+/**
+ * The feed's routes. GET and HEAD of the renderings and their signatures are
+ * answered by the fast path (feed-fast-path.ts) before these handlers would
+ * run; the handlers serve what reaches them anyway (a request without
+ * credentials, to be refused) and describe the routes in the OpenAPI document.
+ */
 @ApiTags('allowlist')
 @Controller('v1')
 export class AllowlistController {

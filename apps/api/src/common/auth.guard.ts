@@ -38,27 +38,21 @@ function presentedKey(header: string | undefined, basicAllowed: boolean): string
 }
 
 /**
- * Authenticates every request, counts it against its rate limits and checks
- * its role. Deny by default: a route without `@Roles()` or `@Public()`
- * answers 403 to everyone.
+ * Who a request is: its key checked against the key cache, counted against
+ * its rate limits, its role against the route's. Shared by the guard (every
+ * Nest route) and the feed's fast path (which answers before Nest's pipeline).
  */
 @Injectable()
-export class AuthGuard implements CanActivate {
+export class CallerAuthentication {
   private readonly logger = new Logger('Authentication');
 
   constructor(
-    private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly rateLimits: RateLimits,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
-      return true;
-    }
-    const request = context.switchToHttp().getRequest<HeloPassRequest>();
-    const basicAllowed = this.reflector.getAllAndOverride<boolean>(BASIC_AUTH_KEY, targets) ?? false;
+  /** Sets `request.caller`, or throws the 401/403/429 to answer. */
+  async authenticate(request: HeloPassRequest, reply: FastifyReply, allowed: readonly Role[], basicAllowed: boolean): Promise<void> {
     const header = request.headers.authorization;
     if (header === undefined) {
       // Requests without a key are counted per client address by the rate-limit plugin.
@@ -79,14 +73,12 @@ export class AuthGuard implements CanActivate {
     }
     const key = result.key;
     request.caller = key;
-    await this.rateLimits.countRequest(request, context.switchToHttp().getResponse<FastifyReply>());
-    const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
+    await this.rateLimits.countRequest(request, reply);
     if (!allowed.includes(key.role)) {
       throw new ForbiddenException(
         allowed.length === 0 ? 'this route is not open to any role' : `this route needs one of the roles: ${allowed.join(', ')}`,
       );
     }
-    return true;
   }
 
   /**
@@ -106,5 +98,30 @@ export class AuthGuard implements CanActivate {
       },
       'authentication failed',
     );
+  }
+}
+
+/**
+ * Authenticates every request, counts it against its rate limits and checks
+ * its role. Deny by default: a route without `@Roles()` or `@Public()`
+ * answers 403 to everyone.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authentication: CallerAuthentication,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<HeloPassRequest>();
+    const basicAllowed = this.reflector.getAllAndOverride<boolean>(BASIC_AUTH_KEY, targets) ?? false;
+    const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
+    await this.authentication.authenticate(request, context.switchToHttp().getResponse<FastifyReply>(), allowed, basicAllowed);
+    return true;
   }
 }
