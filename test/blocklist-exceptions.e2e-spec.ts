@@ -5,7 +5,7 @@ import { ManualClock } from '@app/domain';
 import { startWorker } from '@app/worker';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
-import { auditTrail, bearer, startIsolatedTestApp, type TestApp, type TestKey } from './support/test-app.js';
+import { auditTrail, bearer, startIsolatedTestApp, unique, type TestApp, type TestKey } from './support/test-app.js';
 
 // "Not used for illegitimate email": grants, approvals and re-checks against
 // DNS blocklists served by a real DNS server on 127.0.0.1, through c-ares.
@@ -33,8 +33,8 @@ describe('DNS blocklists and exceptions', () => {
   });
 
   let lastOctet = 20;
-  /** A proven mail server on an address of its own. */
-  const server = () => provenMailServer(t, dns, { addresses: [`198.51.100.${lastOctet++}`] });
+  /** A proven mail server on an address of its own, announcing a HELO name not in DNS (so the exception stays needed). */
+  const server = () => provenMailServer(t, dns, { addresses: [`198.51.100.${lastOctet++}`], helo: `${unique('exch')}.corp.example` });
   const queryName = (address: string) => `${address.split('.').reverse().join('.')}.${zone}`;
   const list = (address: string, answer = '127.0.0.2') => dns.a(queryName(address), [answer], 30);
   const delist = (address: string) => dns.remove(queryName(address));

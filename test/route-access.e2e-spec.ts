@@ -176,6 +176,10 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
     roles: ['csr', 'admin'],
     call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/renew`, body: { expiresAt: inDays(95) } }),
   },
+  'POST /v1/exceptions/:id/keep': {
+    roles: ['csr', 'admin'],
+    call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/keep`, body: { reason: 'the second site still needs it' } }),
+  },
   'POST /v1/exceptions/:id/recheck': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/recheck` }) },
   'GET /v1/allowlist': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist' }) },
   'GET /v1/allowlist.sig': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist.sig' }) },

@@ -70,6 +70,7 @@ describe('loadConfig', () => {
           email: undefined,
           logRetentionDays: 30,
         },
+        selfHealing: { graceDays: 14, checkIntervalHours: 6 },
       });
     });
 
@@ -170,7 +171,14 @@ describe('loadConfig', () => {
         rateLimits: loadConfig({}).rateLimits,
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
         notifications: loadConfig({}).notifications,
+        selfHealing: loadConfig({}).selfHealing,
       });
+    });
+
+    it('reads the self-healing settings and refuses bad ones, naming the variable', () => {
+      expect(loadConfig({ SELF_HEALING_GRACE_DAYS: '0', SELF_HEALING_CHECK_INTERVAL_HOURS: '24' }).selfHealing).toEqual({ graceDays: 0, checkIntervalHours: 24 });
+      expect(() => loadConfig({ SELF_HEALING_GRACE_DAYS: 'two weeks' })).toThrow(/^SELF_HEALING_GRACE_DAYS/);
+      expect(() => loadConfig({ SELF_HEALING_CHECK_INTERVAL_HOURS: '0' })).toThrow(/^SELF_HEALING_CHECK_INTERVAL_HOURS/);
     });
 
     it('refuses a default exception duration beyond the maximum', () => {

@@ -59,6 +59,15 @@ export interface HeloPassConfig {
   readonly rateLimits: RateLimitsConfig;
   /** Webhooks, e-mail to technical contacts, reminders and the stale-exception policy. */
   readonly notifications: NotificationsConfig;
+  /** Exceptions that retire themselves once the HELO name passes Postfix's checks. */
+  readonly selfHealing: SelfHealingConfig;
+}
+
+export interface SelfHealingConfig {
+  /** Days an exception stays after its HELO name is seen to pass, before the worker revokes it. */
+  readonly graceDays: number;
+  /** How often the worker looks each running exception's HELO name up. */
+  readonly checkIntervalHours: number;
 }
 
 /** How long the worker keeps records that would otherwise grow without end. */
@@ -397,5 +406,9 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     rateLimits: rateLimits(env),
     blocklists: blocklists(env),
     notifications: notifications(env, production),
+    selfHealing: {
+      graceDays: integer(env, 'SELF_HEALING_GRACE_DAYS', 14, 0, 365),
+      checkIntervalHours: integer(env, 'SELF_HEALING_CHECK_INTERVAL_HOURS', 6, 1, 30 * 24),
+    },
   };
 }

@@ -10,6 +10,7 @@ import { BlocklistScreening } from './blocklist-screening.js';
 import { effectiveStatus, RUNNING_STATUSES, type ExceptionStatus, type SuspensionCause } from './exception-rules.js';
 import { auditSnapshot } from './exception-view.js';
 import { ExceptionsRepository, type ExceptionRecord } from './exceptions.repository.js';
+import { SelfHealingService, type SelfHealingOutcome } from './self-healing.service.js';
 import { liftFor, suspendFor, type SuspensionChange } from './suspension.js';
 
 const WORKER: Actor = { id: null, name: 'system:worker', role: 'system', owner: null };
@@ -41,6 +42,8 @@ export interface CheckOutcome {
     /** The listings that count against it (all of them, less those its override accepted). */
     against: ListedFinding[];
   };
+  /** The HELO name looked up as Postfix would: passing by itself marks the exception no longer needed. */
+  selfHealing: SelfHealingOutcome;
 }
 
 /**
@@ -58,13 +61,14 @@ export class ExceptionChecksService {
     private readonly exceptions: ExceptionsRepository,
     private readonly checks: BlocklistChecksRepository,
     private readonly screening: BlocklistScreening,
+    private readonly selfHealing: SelfHealingService,
     private readonly audit: AuditLog,
     private readonly feed: FeedChangeLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
-  /** Runs the checks of one pending, active or suspended exception now. */
+  /** Runs the checks of one pending, active or suspended exception now: the blocklists, then the HELO name (self-healing). */
   async recheck(id: string, context: ChangeContext): Promise<CheckOutcome> {
     const record = await this.exceptions.findById(id);
     if (!record) {
@@ -74,7 +78,13 @@ export class ExceptionChecksService {
     if (!RUNNING_STATUSES.includes(status)) {
       throw new ConflictError(`the exception is ${status}; there is nothing to check`);
     }
-    return this.run(record, context);
+    const blocklists = await this.run(record, context);
+    const fresh = (await this.exceptions.findById(id)) ?? record;
+    const selfHealing = await this.selfHealing.check(fresh, context);
+    if (selfHealing.changed === 'revoked') {
+      return { ...blocklists, status: 'revoked', selfHealing };
+    }
+    return { ...blocklists, selfHealing };
   }
 
   /**
@@ -98,7 +108,7 @@ export class ExceptionChecksService {
   }
 
   /** Looks up first (outside the transaction: DNS takes time), then records and applies the result under the row lock. */
-  private async run(record: ExceptionRecord, context: ChangeContext): Promise<CheckOutcome> {
+  private async run(record: ExceptionRecord, context: ChangeContext): Promise<Omit<CheckOutcome, 'selfHealing'>> {
     const report = await this.screening.check(record);
     return this.exceptions.transaction(async (tx) => {
       const current = await this.exceptions.lockById(tx, record.id);

@@ -160,6 +160,22 @@ export class ExceptionDecisionsService {
   }
 
   /**
+   * A person's choice to let a running exception run until its expiry even
+   * though its HELO name passes Postfix's checks by itself: self-healing then
+   * never revokes it. Choosing again replaces the reason.
+   */
+  keepUntilExpiry(id: string, reason: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
+    const keeper = personOf(context.actor, 'keep an exception');
+    return this.decide(id, expectedVersion, context, async (_tx, current, now) => {
+      const status = effectiveStatus(current, now);
+      if (!RUNNING_STATUSES.includes(status)) {
+        throw new ConflictError(`the exception is ${status}; there is nothing to keep`);
+      }
+      return { action: 'exception.kept', changes: { keptReason: reason, keptBy: keeper.id, keptByOwner: keeper.owner, keptAt: now } };
+    });
+  }
+
+  /**
    * Extends an exception, within the maximum. A renewal the four-eyes rules
    * name (override, helo scope, SPF-only proof, wide prefix, long duration)
    * waits for another person's approval; meanwhile the exception runs on

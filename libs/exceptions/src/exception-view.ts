@@ -44,6 +44,13 @@ export interface ExceptionView {
   renewal: { expiresAt: Date; requestedBy: string | null; requestedByOwner: string | null } | null;
   lastMatchedAt: Date | null;
   matchCount: number;
+  /** When the worker (or a recheck) last looked the HELO name up. */
+  heloCheckedAt: Date | null;
+  /** Since when the HELO name passes Postfix's checks by itself (null until then), and what was seen. */
+  noLongerNeededSince: Date | null;
+  noLongerNeededEvidence: unknown;
+  /** A person chose to let it run until its expiry although it is no longer needed. */
+  keptUntilExpiry: { reason: string; by: string | null; byOwner: string | null; at: Date } | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -87,6 +94,13 @@ export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionVi
       : null,
     lastMatchedAt: record.lastMatchedAt,
     matchCount: Number(record.matchCount),
+    heloCheckedAt: record.heloCheckedAt,
+    noLongerNeededSince: record.noLongerNeededSince,
+    noLongerNeededEvidence: record.noLongerNeededEvidence ?? null,
+    keptUntilExpiry:
+      record.keptAt !== null && record.keptReason !== null
+        ? { reason: record.keptReason, by: record.keptBy, byOwner: record.keptByOwner, at: record.keptAt }
+        : null,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };

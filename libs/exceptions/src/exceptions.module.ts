@@ -8,6 +8,7 @@ import { ExceptionChecksService } from './exception-checks.service.js';
 import { ExceptionDecisionsService } from './exception-decisions.service.js';
 import { ExceptionsRepository } from './exceptions.repository.js';
 import { ExceptionsService } from './exceptions.service.js';
+import { SelfHealingService } from './self-healing.service.js';
 
 /**
  * Exceptions, shared by the API and the worker. Global, because the domain
@@ -25,8 +26,9 @@ import { ExceptionsService } from './exceptions.service.js';
     BlocklistScreening,
     BlocklistChecksRepository,
     ExceptionChecksService,
+    SelfHealingService,
     { provide: DOMAIN_STATUS_LISTENER, useExisting: ExceptionCascade },
   ],
-  exports: [ExceptionsService, ExceptionDecisionsService, ExceptionCascade, ExceptionChecksService, DOMAIN_STATUS_LISTENER],
+  exports: [ExceptionsService, ExceptionDecisionsService, ExceptionCascade, ExceptionChecksService, SelfHealingService, DOMAIN_STATUS_LISTENER],
 })
 export class ExceptionsModule {}

@@ -50,6 +50,15 @@ export interface ExceptionRecord {
   blocklistAccepted: unknown;
   lastMatchedAt: Date | null;
   matchCount: bigint;
+  /** Self-healing: the last look at the HELO name, and since when it passes Postfix's checks (with what was seen). */
+  heloCheckedAt: Date | null;
+  noLongerNeededSince: Date | null;
+  noLongerNeededEvidence: unknown;
+  /** A person's choice to keep it until its expiry although it is no longer needed. */
+  keptReason: string | null;
+  keptBy: string | null;
+  keptByOwner: string | null;
+  keptAt: Date | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -78,6 +87,13 @@ export type NewException = Omit<
   | 'renewalApprovedAt'
   | 'lastMatchedAt'
   | 'matchCount'
+  | 'heloCheckedAt'
+  | 'noLongerNeededSince'
+  | 'noLongerNeededEvidence'
+  | 'keptReason'
+  | 'keptBy'
+  | 'keptByOwner'
+  | 'keptAt'
   | 'version'
   | 'createdAt'
   | 'updatedAt'
@@ -106,8 +122,13 @@ export type ExceptionChanges = Partial<
     | 'renewalApprovedBy'
     | 'renewalApprovedByOwner'
     | 'renewalApprovedAt'
+    | 'noLongerNeededSince'
+    | 'keptReason'
+    | 'keptBy'
+    | 'keptByOwner'
+    | 'keptAt'
   >
->;
+> & { noLongerNeededEvidence?: unknown };
 
 export interface ExceptionFilter {
   organizationId?: string;
@@ -157,10 +178,36 @@ export class ExceptionsRepository {
   }
 
   update(tx: Transaction, id: string, changes: ExceptionChanges): Promise<ExceptionRecord> {
+    const { noLongerNeededEvidence, ...rest } = changes;
     return tx.exception.update({
       where: { id },
-      data: { ...changes, version: { increment: 1 }, updatedAt: new Date() },
+      data: {
+        ...rest,
+        ...('noLongerNeededEvidence' in changes ? { noLongerNeededEvidence: jsonOrNull(noLongerNeededEvidence) } : {}),
+        version: { increment: 1 },
+        updatedAt: new Date(),
+      },
     }) as Promise<ExceptionRecord>;
+  }
+
+  /** When the HELO name was last looked at: bookkeeping, not a change of the exception (no version bump). */
+  async markHeloChecked(tx: Transaction, id: string, at: Date): Promise<void> {
+    await tx.exception.update({ where: { id }, data: { heloCheckedAt: at } });
+  }
+
+  /** Running exceptions whose HELO name was not looked at since `checkedBefore`, least recently first. */
+  async heloCheckDue(now: Date, checkedBefore: Date, limit: number): Promise<string[]> {
+    const rows = await this.prisma.exception.findMany({
+      where: {
+        status: { in: ['pending_approval', 'active', 'suspended'] },
+        expiresAt: { gt: now },
+        OR: [{ heloCheckedAt: null }, { heloCheckedAt: { lt: checkedBefore } }],
+      },
+      select: { id: true },
+      orderBy: [{ heloCheckedAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
+      take: limit,
+    });
+    return rows.map((row) => row.id);
   }
 
   /** An exception of this server and scope that is still running (pending, active or suspended, not expired). */

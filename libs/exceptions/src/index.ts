@@ -9,3 +9,5 @@ export type { ExceptionFilter } from './exceptions.repository.js';
 export * from './blocklist-rules.js';
 export * from './exception-checks.service.js';
 export * from './blocklist-screening.js';
+export * from './self-healing-rules.js';
+export * from './self-healing.service.js';

@@ -3,13 +3,13 @@ import { Logger } from 'nestjs-pino';
 import { PgBoss } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
-import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, warnWhenBlocklistsAreOff } from '@app/exceptions';
+import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, SelfHealingService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { NotificationDeliveryService, RemindersService, startNotificationJobs, type NotificationJobs } from '@app/notifications';
 import { DomainsService, OwnershipService } from '@app/ownership';
 import { RetentionService } from './retention.service.js';
 import { WorkerModule } from './worker.module.js';
 
-/** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, due blocklist checks, then reminders. */
+/** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, due blocklist and HELO (self-healing) checks, then reminders. */
 export const SWEEP_QUEUE = 'helopass-sweep';
 /** The queue of the retention purge: idempotency records and domain checks past their retention. */
 export const RETENTION_QUEUE = 'helopass-retention';
@@ -50,6 +50,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const ownership = app.get(OwnershipService);
   const exceptions = app.get(ExceptionDecisionsService);
   const exceptionChecks = app.get(ExceptionChecksService);
+  const selfHealing = app.get(SelfHealingService);
   const retention = app.get(RetentionService);
   const reminders = app.get(RemindersService);
   const notificationLog = app.get(NotificationDeliveryService);
@@ -74,11 +75,13 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
       const checked = await domains.runDue();
       const refreshed = await ownership.refreshDue();
       const screened = await exceptionChecks.recheckDue();
+      // HELO names that pass by themselves now: marked, and revoked after the grace.
+      const healed = await selfHealing.checkDue();
       // Reminders last: what this sweep expired or lapsed is not reminded of.
       const reminded = await reminders.produceDue();
       const announced = reminded.expiring + reminded.approvalWaiting + reminded.overrideWaiting + reminded.stale;
-      if (expired + checked + refreshed + screened + announced > 0) {
-        logger.log({ expired, checked, refreshed, screened, reminded }, 'sweep done');
+      if (expired + checked + refreshed + screened + healed + announced > 0) {
+        logger.log({ expired, checked, refreshed, screened, healed, reminded }, 'sweep done');
       }
     });
     await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });

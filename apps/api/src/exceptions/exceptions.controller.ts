@@ -26,6 +26,7 @@ import {
   ExceptionResponseDto,
   GrantExceptionDto,
   ListExceptionsQueryDto,
+  KeepExceptionDto,
   RenewExceptionDto,
 } from './dto/exception.dto.js';
 import { ExceptionQueries } from './exception-queries.js';
@@ -161,12 +162,32 @@ export class ExceptionsController {
     return this.decisions.renew(id, body.expiresAt, version, context);
   }
 
+  @Post(':id/keep')
+  @HttpCode(200)
+  @Roles('csr', 'admin')
+  @ApiWrite({ ifMatch: true })
+  @ApiOperation({
+    summary: 'Keep a running exception until its expiry although its HELO name passes by itself (self-healing then never revokes it), with a reason',
+  })
+  @ApiOkResponse({ type: ExceptionResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  @ApiConflictResponse({ description: 'Ended: nothing to keep', type: ProblemResponseDto })
+  keep(
+    @IdParam('exception') id: string,
+    @Body() body: KeepExceptionDto,
+    @IfMatch() version: number | undefined,
+    @Context() context: RequestContext,
+  ): Promise<Versioned<ExceptionView>> {
+    return this.decisions.keepUntilExpiry(id, body.reason, version, context);
+  }
+
   @Post(':id/recheck')
   @HttpCode(200)
   @Roles('csr', 'admin')
   @ApiWrite()
   @ApiOperation({
-    summary: "Run the exception's scheduled checks now (the DNS blocklists) and answer what they found; a listing suspends it, a clean check lifts that",
+    summary:
+      "Run the exception's scheduled checks now — the DNS blocklists (a listing suspends it, a clean check lifts that) and its HELO name (self-healing: passing Postfix's checks by itself marks it no longer needed) — and answer what they found",
   })
   @ApiOkResponse({ type: ExceptionCheckResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })

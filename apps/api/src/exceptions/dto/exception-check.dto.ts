@@ -36,6 +36,34 @@ export class BlocklistCheckDto {
   against!: BlocklistListingDto[];
 }
 
+export class HeloLookupDto {
+  @ApiProperty({ description: 'ok, nxdomain, nodata, timeout, servfail, refused, error or skipped' }) status!: string;
+  @ApiProperty({ type: [String] }) records!: string[];
+  @ApiProperty({ nullable: true, type: String }) resolver!: string | null;
+  @ApiProperty({ nullable: true, type: String }) error!: string | null;
+}
+
+export class SelfHealingCheckDto {
+  @ApiProperty({
+    enum: ['passes', 'fails', 'unknown'],
+    description: "passes: Postfix's HELO checks would let the name through now; unknown: DNS could not tell (never counted as fixed)",
+  })
+  health!: string;
+  @ApiProperty({ type: HeloLookupDto }) a!: HeloLookupDto;
+  @ApiProperty({ type: HeloLookupDto }) aaaa!: HeloLookupDto;
+  @ApiProperty({ type: HeloLookupDto }) mx!: HeloLookupDto;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    enum: ['marked_no_longer_needed', 'needed_again', 'revoked'],
+    description: 'What the check changed (audited), or null',
+  })
+  changed!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date }) noLongerNeededSince!: Date | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date, description: 'When the worker revokes it if it still passes then and is not kept' })
+  revokesAt!: Date | null;
+}
+
 export class ExceptionCheckResponseDto {
   @ApiProperty({ format: 'uuid' }) exceptionId!: string;
   @ApiProperty({ format: 'date-time' }) checkedAt!: Date;
@@ -49,4 +77,6 @@ export class ExceptionCheckResponseDto {
   })
   changed!: string | null;
   @ApiProperty({ type: BlocklistCheckDto }) blocklists!: BlocklistCheckDto;
+  @ApiProperty({ type: SelfHealingCheckDto, description: 'The HELO name looked up as Postfix would (self-healing)' })
+  selfHealing!: SelfHealingCheckDto;
 }

@@ -67,6 +67,15 @@ export class DecisionReasonDto {
   reason!: string;
 }
 
+export class KeepExceptionDto {
+  @ApiProperty({ minLength: 3, maxLength: 2000, description: 'Why it should run until its expiry although no longer needed' })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(2000)
+  @FreeText()
+  reason!: string;
+}
+
 export class RenewExceptionDto {
   @ApiProperty({ format: 'date-time', description: 'The new end; later than the current one, at most EXCEPTION_MAX_DAYS from now' })
   @IsInstant()
@@ -135,6 +144,13 @@ export class RenewalDto {
   requestedByOwner!: string | null;
 }
 
+export class KeptUntilExpiryDto {
+  @ApiProperty() reason!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The API key that chose to keep it' }) by!: string | null;
+  @ApiProperty({ nullable: true, type: String }) byOwner!: string | null;
+  @ApiProperty({ format: 'date-time' }) at!: Date;
+}
+
 export class ExceptionResponseDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) organizationId!: string;
@@ -197,6 +213,24 @@ export class ExceptionResponseDto {
   renewal!: RenewalDto | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: Date }) lastMatchedAt!: Date | null;
   @ApiProperty() matchCount!: number;
+  @ApiProperty({ format: 'date-time', nullable: true, type: Date, description: 'When its HELO name was last looked up (self-healing)' })
+  heloCheckedAt!: Date | null;
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: Date,
+    description: 'Since when the HELO name passes Postfix\'s checks by itself (null until then); after SELF_HEALING_GRACE_DAYS the worker revokes it unless kept',
+  })
+  noLongerNeededSince!: Date | null;
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    additionalProperties: true,
+    description: 'What was seen when it first passed: the A, AAAA and MX answers (status, records, resolver) and when',
+  })
+  noLongerNeededEvidence!: unknown;
+  @ApiProperty({ type: KeptUntilExpiryDto, nullable: true, description: 'A person chose to keep it until its expiry although it is no longer needed' })
+  keptUntilExpiry!: KeptUntilExpiryDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: Date;
   @ApiProperty({ format: 'date-time' }) updatedAt!: Date;
 }
