@@ -30,7 +30,7 @@ childMain(async ({ onStop }) => {
   const coldMs = performance.now() - started;
   const coldCpuMs = cpuMs(process.cpuUsage(coldCpu));
   const store = app.get(SnapshotStore);
-  global.gc?.();
+  globalThis.gc?.();
   const rssReady = process.memoryUsage().rss;
   const sizes = Object.fromEntries(Object.entries(store.current().renderings).map(([name, r]) => [name, [r.body.length, r.gzip.length]]));
 
@@ -67,7 +67,7 @@ childMain(async ({ onStop }) => {
   await store.reload();
   const reloadMs = performance.now() - reloadStart;
   const reloadCpuMs = cpuMs(process.cpuUsage(reloadCpu));
-  global.gc?.();
+  globalThis.gc?.();
   process.send({
     type: 'result',
     coldMs,
