@@ -30,9 +30,12 @@ childMain(async ({ onStop }) => {
   const coldMs = performance.now() - started;
   const coldCpuMs = cpuMs(process.cpuUsage(coldCpu));
   const store = app.get(SnapshotStore);
+  const jsonStart = performance.now();
+  await store.rendering('json'); // every rendering ready: the JSON one is built on demand
+  const jsonMs = performance.now() - jsonStart;
   globalThis.gc?.();
   const rssReady = process.memoryUsage().rss;
-  const sizes = Object.fromEntries(Object.entries(store.current().renderings).map(([name, r]) => [name, [r.body.length, r.gzip.length]]));
+  const sizes = Object.fromEntries(Object.entries(store.current().renderings).filter(([, r]) => r).map(([name, r]) => [name, [r.body.length, r.gzip.length]]));
 
   const writer = new pg.Client({ connectionString: config.databaseUrl });
   await writer.connect();
@@ -72,6 +75,7 @@ childMain(async ({ onStop }) => {
     type: 'result',
     coldMs,
     coldCpuMs,
+    jsonMs,
     reloadMs,
     reloadCpuMs,
     rssReady,

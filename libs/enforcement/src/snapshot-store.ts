@@ -8,7 +8,8 @@ import { FEED_CHANNEL } from './feed-change-log.js';
 import { decodeChangeNotice, type ChangeNotice } from './feed-wire.js';
 import { FEED_SIGNER } from './signer.provider.js';
 import type { FeedSigner } from './signing.js';
-import { renderSnapshot, type Snapshot } from './snapshot.js';
+import { renderBody, renderSnapshot, type PreparedBody, type Snapshot } from './snapshot.js';
+import type { Rendering } from './render.js';
 import type { EntryListener } from './entry-changes.js';
 import { localDigest } from './list-digest.js';
 
@@ -45,6 +46,12 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   private built: Snapshot | undefined;
   private builds = 0;
   private installedBuild = 0;
+  /** The install a build waiting for its signatures will make (JSON on demand waits for it). */
+  private pendingInstall: Promise<void> | undefined;
+  /** The JSON rendering of each snapshot, built when first asked for. */
+  private readonly jsonBuilds = new WeakMap<Snapshot, Promise<PreparedBody>>();
+  /** The last JSON body built (Last-Modified grows from it). */
+  private lastJson: PreparedBody | undefined;
   private staleSince: Date | null = null;
   private readonly queue: ChangeNotice[] = [];
   private catchUpWanted = false;
@@ -113,6 +120,39 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
       listener.onFull([...this.index.entries()], this.version);
     }
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * A rendering of the current snapshot, ready to send. The JSON rendering is
+   * built on the first request after a change (from the index's cached
+   * blocks; signed off the event loop when large) and kept until the next.
+   */
+  async rendering(name: Rendering): Promise<PreparedBody> {
+    for (;;) {
+      const snapshot = this.snapshot;
+      if (!snapshot) {
+        throw new Error('the allowlist has not been loaded yet');
+      }
+      const ready = snapshot.renderings[name];
+      if (ready) {
+        return ready;
+      }
+      if (this.installedBuild !== this.builds) {
+        // The index already moved past this snapshot: wait for the one that matches it.
+        await this.pendingInstall;
+        continue;
+      }
+      let building = this.jsonBuilds.get(snapshot);
+      if (!building) {
+        building = Promise.resolve(renderBody(this.index!, 'json', snapshot.version, snapshot.asOf, this.lastJson, this.signer)).then((json) => {
+          snapshot.renderings.json = json;
+          this.lastJson = json;
+          return json;
+        });
+        this.jsonBuilds.set(snapshot, building);
+      }
+      return building;
+    }
   }
 
   /** Since when the snapshot may be out of date (the database could not be read), or null. */
@@ -265,7 +305,8 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     const build = ++this.builds;
     const made = renderSnapshot(this.index!, this.version, this.changedAt, now, this.built, this.signer);
     if (made instanceof Promise) {
-      return made.then((snapshot) => this.install(snapshot, build));
+      this.pendingInstall = made.then((snapshot) => this.install(snapshot, build));
+      return this.pendingInstall;
     }
     this.install(made, build);
   }

@@ -14,12 +14,18 @@ export interface PreparedBody {
   signature: Buffer;
 }
 
+export type TextRendering = Exclude<Rendering, 'json'>;
+
 export interface Snapshot {
   version: bigint;
   /** When the version began (the database's clock). */
   changedAt: Date;
   asOf: Date;
-  renderings: Record<Rendering, PreparedBody>;
+  /**
+   * Every text rendering; the JSON one only once asked for (SnapshotStore.rendering()):
+   * it is about ten times the size of the others and rarely polled.
+   */
+  renderings: Record<TextRendering, PreparedBody> & { json?: PreparedBody };
   nextTransition: Date | null;
 }
 
@@ -65,46 +71,69 @@ export function renderSnapshot(
   now: Date,
   previous: Snapshot | undefined,
   signer: BodySigner,
+  options: { json: boolean } = { json: false },
 ): Snapshot | Promise<Snapshot> {
   index.advance(now);
   const transition = index.lastTransition();
   const asOf = transition && transition > changedAt ? transition : changedAt;
-  const counts = index.counts();
-  const renderings = {} as Record<Rendering, PreparedBody>;
+  const renderings = {} as Snapshot['renderings'];
   const pendingSignatures: Promise<void>[] = [];
   for (const rendering of RENDERINGS) {
-    const count = rendering === 'json' ? counts.entries : rendering.endsWith('helo') ? counts.names : counts.addresses;
-    const { head, tail } = renderHead(rendering, { version, asOf }, count);
-    const rendered = index.render(rendering, head, tail);
-    const etag = `"${rendered.digest}"`;
-    const before = previous?.renderings[rendering];
-    let lastModified = ceilSecond(asOf);
-    if (before && before.etag === etag) {
-      lastModified = before.lastModified;
-    } else if (before && lastModified <= before.lastModified) {
-      lastModified = new Date(before.lastModified.getTime() + 1000);
+    if (rendering === 'json' && !options.json) {
+      continue;
     }
-    const prepared: PreparedBody = {
-      body: rendered.body,
-      gzip: rendered.gzip,
-      etag,
-      lastModified,
-      lastModifiedHttp: lastModified.toUTCString(),
-      contentType: CONTENT_TYPES[rendering],
-      signature: before && before.etag === etag ? before.signature : Buffer.alloc(0),
-    };
-    if (prepared.signature.length === 0) {
-      const signature = signBody(signer, rendered.body);
-      if (signature instanceof Promise) {
-        pendingSignatures.push(signature.then((value) => void (prepared.signature = value)));
-      } else {
-        prepared.signature = signature;
-      }
+    const prepared = renderBody(index, rendering, version, asOf, previous?.renderings[rendering], signer);
+    if (prepared instanceof Promise) {
+      pendingSignatures.push(prepared.then((value) => void (renderings[rendering] = value)));
+    } else {
+      renderings[rendering] = prepared;
     }
-    renderings[rendering] = prepared;
   }
   const snapshot: Snapshot = { version, changedAt, asOf, renderings, nextTransition: index.nextTransition() };
   return pendingSignatures.length === 0 ? snapshot : Promise.all(pendingSignatures).then(() => snapshot);
+}
+
+/**
+ * One rendering of the index as it stands, for a snapshot's version and
+ * instant; `before` is the same rendering's last body (for Last-Modified and
+ * to keep an unchanged body's signature).
+ */
+export function renderBody(
+  index: AllowlistIndex,
+  rendering: Rendering,
+  version: bigint,
+  asOf: Date,
+  before: PreparedBody | undefined,
+  signer: BodySigner,
+): PreparedBody | Promise<PreparedBody> {
+  const counts = index.counts();
+  const count = rendering === 'json' ? counts.entries : rendering.endsWith('helo') ? counts.names : counts.addresses;
+  const { head, tail } = renderHead(rendering, { version, asOf }, count);
+  const rendered = index.render(rendering, head, tail);
+  const etag = `"${rendered.digest}"`;
+  let lastModified = ceilSecond(asOf);
+  if (before && before.etag === etag) {
+    lastModified = before.lastModified;
+  } else if (before && lastModified <= before.lastModified) {
+    lastModified = new Date(before.lastModified.getTime() + 1000);
+  }
+  const prepared: PreparedBody = {
+    body: rendered.body,
+    gzip: rendered.gzip,
+    etag,
+    lastModified,
+    lastModifiedHttp: lastModified.toUTCString(),
+    contentType: CONTENT_TYPES[rendering],
+    signature: before && before.etag === etag ? before.signature : Buffer.alloc(0),
+  };
+  if (prepared.signature.length > 0) {
+    return prepared;
+  }
+  const signature = signBody(signer, rendered.body);
+  if (signature instanceof Promise) {
+    return signature.then((value) => ({ ...prepared, signature: value }));
+  }
+  return { ...prepared, signature };
 }
 
 /**
@@ -119,8 +148,10 @@ export function buildSnapshot(
   now: Date,
   previous: Snapshot | undefined,
   sign: BodySigner | ((body: Buffer) => Buffer),
-): Snapshot & { entries: AllowlistEntry[] } {
+): Snapshot & { renderings: Record<Rendering, PreparedBody>; entries: AllowlistEntry[] } {
   const signer: BodySigner = typeof sign === 'function' ? { sign } : { sign: (body) => sign.sign(body) };
-  const snapshot = renderSnapshot(new AllowlistIndex(candidates, now), version, changedAt, now, previous, signer) as Snapshot;
+  const snapshot = renderSnapshot(new AllowlistIndex(candidates, now), version, changedAt, now, previous, signer, { json: true }) as Snapshot & {
+    renderings: Record<Rendering, PreparedBody>;
+  };
   return { ...snapshot, entries: candidates.filter((entry) => inEffectAt(entry, now)) };
 }

@@ -124,7 +124,9 @@ export class AllowlistService {
     if (!snapshot) {
       throw new ServiceUnavailableException('the allowlist has not been loaded yet');
     }
-    return { prepared: snapshot.renderings[rendering], version: snapshot.version.toString(), staleSince: this.store.stale() };
+    const prepared = await this.store.rendering(rendering);
+    const version = this.store.current()!.version.toString();
+    return { prepared, version, staleSince: this.store.stale() };
   }
 
   private notModified(request: FeedRequest, etag: string, lastModified: Date): boolean {
