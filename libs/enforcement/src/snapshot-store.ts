@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { NotificationHub } from '@app/database';
+import { databaseUnavailability, NotificationHub } from '@app/database';
 import { Clock } from '@app/domain';
 import { AllowlistIndex, type CandidateChange } from './allowlist-index.js';
 import { AllowlistRepository } from './allowlist.repository.js';
@@ -190,7 +190,18 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     if (gone.length > 0) {
       this.tell({ added: [], removed: gone });
     }
-    this.build(now);
+    try {
+      void Promise.resolve(this.build(now)).catch((error: unknown) => this.rebuildAfter(error));
+    } catch (error) {
+      this.rebuildAfter(error);
+    }
+  }
+
+  /** A rebuild from memory failed (not the database): read the whole list again rather than serve a wrong one. */
+  private rebuildAfter(error: unknown): void {
+    this.counters.anomalies++;
+    this.logger.error({ err: error, anomaly: 'allowlist-render-failed' }, 'rendering the allowlist failed; reading the whole list');
+    this.wake({ full: true });
   }
 
   private onNotice(payload: string): void {
@@ -233,10 +244,16 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
           await this.applyPending();
         }
       } catch (error) {
-        // Nothing queued is lost: the change log holds it, and the version poll comes back for it.
-        this.catchUpWanted = true;
-        this.markStale(error, 'cannot follow the allowlist; serving the last snapshot');
-        return;
+        if (databaseUnavailability(error) || this.fullLoadWanted || !this.index) {
+          // Nothing queued is lost: the change log holds it, and the version poll comes back for it.
+          this.catchUpWanted = true;
+          this.markStale(error, 'cannot follow the allowlist; serving the last snapshot');
+          return;
+        }
+        // Not the database: memory can no longer be trusted to follow change by change. Read it all again.
+        this.counters.anomalies++;
+        this.logger.error({ err: error, anomaly: 'allowlist-apply-failed' }, 'applying allowlist changes failed; reading the whole list');
+        this.fullLoadWanted = true;
       }
       if (this.hasWork()) {
         await sleep(Math.max(0, this.lastSwapAt + this.config.feed.coalesceMs - Date.now()));
@@ -302,8 +319,9 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
 
   /** Renders and installs (small lists at once; large ones once their signatures are made off the event loop). */
   private build(now: Date): Promise<void> | void {
-    const build = ++this.builds;
     const made = renderSnapshot(this.index!, this.version, this.changedAt, now, this.built, this.signer);
+    // Counted once rendered: a build that threw never leaves the JSON-on-demand path waiting for it.
+    const build = ++this.builds;
     if (made instanceof Promise) {
       this.pendingInstall = made.then((snapshot) => this.install(snapshot, build));
       return this.pendingInstall;
