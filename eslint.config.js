@@ -92,6 +92,7 @@ export const LIB_DEPENDENCIES = {
   worker: ['config', 'database', 'dns', 'domain', 'enforcement', 'exceptions', 'notifications', 'ownership'],
   runtime: ['config', 'database', 'domain'],
   notifications: ['config', 'database', 'dns', 'domain'],
+  policy: ['config', 'database', 'domain', 'enforcement'],
 };
 
 /** The lib (`libs/<name>`) a file belongs to, or null. */

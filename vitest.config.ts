@@ -20,6 +20,7 @@ export default defineConfig({
       '@app/worker': lib('worker'),
       '@app/runtime': lib('runtime'),
       '@app/notifications': lib('notifications'),
+      '@app/policy': lib('policy'),
     },
   },
   test: {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The build: `nest build api` (tsc over apps/ and libs/ into dist/: the API,
- * the worker and the CLI), then the standalone sync agent bundled into
+ * the worker, the policy server and the CLI), then the standalone sync agent bundled into
  * dist/helopass-sync.mjs (scripts/bundle-sync-agent.mjs).
  *
  *   node scripts/build.mjs              build now (npm run build, postinstall)
@@ -35,7 +35,13 @@ const SOURCE_FILES = [
   'scripts/bundle-sync-agent.mjs',
 ];
 /** What every start script needs; a build that lost one of them is rebuilt whatever the fingerprint says. */
-const OUTPUTS = ['dist/apps/api/src/main.js', 'dist/apps/worker/src/main.js', 'dist/apps/cli/src/main.js', 'dist/helopass-sync.mjs'];
+const OUTPUTS = [
+  'dist/apps/api/src/main.js',
+  'dist/apps/worker/src/main.js',
+  'dist/apps/policy/src/main.js',
+  'dist/apps/cli/src/main.js',
+  'dist/helopass-sync.mjs',
+];
 
 function* files(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

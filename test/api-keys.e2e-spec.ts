@@ -44,11 +44,11 @@ describe('API keys', () => {
     await t.http.get('/v1/organizations').set({ authorization: `Bearer ${key}` }).expect(403);
   });
 
-  it('a person\'s key names its owner: required for admin, csr and auditor (400 naming owner), stored normalized, shown in answers and lists', async () => {
+  it('a person\'s key names its owner: required for admin, csr, auditor and customer (400 naming owner), stored normalized, shown in answers and lists', async () => {
     const name = unique('refused');
-    for (const role of ['admin', 'csr', 'auditor']) {
+    for (const role of ['admin', 'csr', 'auditor', 'customer']) {
       const refused = await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name, role }).expect(400);
-      expect(refused.body.errors).toEqual([{ field: 'owner', message: expect.stringContaining('required for admin, csr and auditor') }]);
+      expect(refused.body.errors).toEqual([{ field: 'owner', message: expect.stringContaining('required for admin, csr, auditor and customer') }]);
     }
     for (const owner of ['', 'two words', 'alice@', 'x'.repeat(255), 'legacy-key-00000000-0000-4000-8000-000000000000']) {
       const refused = await t.http.post('/v1/api-keys').set(bearer(t.keys.admin)).send({ name, role: 'csr', owner }).expect(400);

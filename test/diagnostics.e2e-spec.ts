@@ -106,11 +106,26 @@ describe('HELO diagnostics', () => {
     const covered = await diagnose({ helo: server.heloHostname, ip: '203.0.113.130' });
     expect(covered.body.exception).toMatchObject({ id: granted.body.id, scope: 'pair', status: 'active' });
     expect(covered.body.advice[0]).toContain('An exception lets this server through');
-    // A pair exception needs both: another name from the same address is not covered.
-    expect((await diagnose({ helo: `other.${server.domain}`, ip: '203.0.113.130' })).body.exception).toBeNull();
-    expect((await diagnose({ helo: server.heloHostname, ip: '203.0.113.200' })).body.exception).toBeNull();
+    expect(covered.body.coverage).toMatchObject({
+      policyServer: { covered: true, exceptionId: granted.body.id, scope: 'pair' },
+      cidrMap: { covered: true, exceptionId: granted.body.id, scope: 'pair' },
+      heloMap: { covered: false },
+    });
+    expect(covered.body.coverage.explanation).toContain('exactly this HELO name from this address');
+    // A pair exception needs both: another name from the same address is not covered by the policy
+    // server, but the cidr map lets it through all the same, and the diagnosis says so.
+    const otherName = await diagnose({ helo: `other.${server.domain}`, ip: '203.0.113.130' });
+    expect(otherName.body.exception).toBeNull();
+    expect(otherName.body.coverage).toMatchObject({ policyServer: { covered: false }, cidrMap: { covered: true, exceptionId: granted.body.id } });
+    expect(otherName.body.coverage.explanation).toContain('ANY HELO name from this address');
+    expect(otherName.body.advice[0]).toContain('ANY HELO name');
+    const otherAddress = await diagnose({ helo: server.heloHostname, ip: '203.0.113.200' });
+    expect(otherAddress.body.exception).toBeNull();
+    expect(otherAddress.body.coverage).toMatchObject({ policyServer: { covered: false }, cidrMap: { covered: false }, heloMap: { covered: false } });
     await t.http.post(`/v1/exceptions/${granted.body.id}/revoke`).set(bearer(t.keys.csr)).send({ reason: 'fixed' }).expect(200);
-    expect((await diagnose({ helo: server.heloHostname, ip: '203.0.113.130' })).body.exception).toBeNull();
+    const revoked = await diagnose({ helo: server.heloHostname, ip: '203.0.113.130' });
+    expect(revoked.body.exception).toBeNull();
+    expect(revoked.body.coverage).toMatchObject({ policyServer: { covered: false }, cidrMap: { covered: false } });
   });
 
   it('predicts Postfix\'s reply for every row of the HELO table (the one verify.sh checks against the real Postfix)', async () => {

@@ -17,13 +17,16 @@ interface Call {
 interface Context {
   t: TestApp;
   dns: TestDnsServer;
+  /** Who will call: a customer's resources are made in its own organization. */
+  role: Role;
 }
 
 const DAY = 86_400_000;
 const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
 const csr = (c: Context) => bearer(c.t.keys.csr);
 
-const organization = async (c: Context) => (await createOrganization(c.t)).id;
+const organization = async (c: Context) => (c.role === 'customer' ? c.t.keys.customer.organizationId! : (await createOrganization(c.t)).id);
+const ownOrganization = (c: Context) => (c.role === 'customer' ? { organizationId: c.t.keys.customer.organizationId! } : {});
 const mailServer = async (c: Context) => (await createMailServer(c.t, await organization(c))).id;
 async function domain(c: Context): Promise<{ id: string; challenge: { recordName: string; recordValue: string } }> {
   const created = await c.t.http.post(`/v1/organizations/${await organization(c)}/domains`).set(csr(c)).send({ name: `${unique('access')}.example.com` }).expect(201);
@@ -37,7 +40,7 @@ async function overridden(c: Context): Promise<string> {
 }
 /** An active exception (PTR-proven addresses). */
 async function activeException(c: Context): Promise<string> {
-  const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()] });
+  const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()], ...ownOrganization(c) });
   const granted = await c.t.http.post('/v1/exceptions').set(csr(c)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
   expect(granted.body.status).toBe('active');
   return granted.body.id;
@@ -80,8 +83,8 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /health/live': { roles: 'public', call: async () => ({ path: '/health/live' }) },
   'GET /health/ready': { roles: 'public', call: async () => ({ path: '/health/ready' }) },
   'POST /v1/organizations': { roles: ['csr', 'admin'], call: async () => ({ path: '/v1/organizations', body: { name: unique('Org') } }) },
-  'GET /v1/organizations': { roles: ['csr', 'admin', 'auditor'], call: async () => ({ path: '/v1/organizations' }) },
-  'GET /v1/organizations/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/organizations/${await organization(c)}` }) },
+  'GET /v1/organizations': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async () => ({ path: '/v1/organizations' }) },
+  'GET /v1/organizations/:id': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async (c) => ({ path: `/v1/organizations/${await organization(c)}` }) },
   'PATCH /v1/organizations/:id': {
     roles: ['csr', 'admin'],
     call: async (c) => ({ path: `/v1/organizations/${await organization(c)}`, body: { notes: 'called back' } }),
@@ -96,41 +99,41 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
     },
   },
   'POST /v1/organizations/:id/mail-servers': {
-    roles: ['csr', 'admin'],
+    roles: ['csr', 'admin', 'customer'],
     call: async (c) => ({
       path: `/v1/organizations/${await organization(c)}/mail-servers`,
       body: { heloHostname: `${unique('exch')}.corp.local`, addresses: [randomIpv4()] },
     }),
   },
   'GET /v1/organizations/:id/mail-servers': {
-    roles: ['csr', 'admin', 'auditor'],
+    roles: ['csr', 'admin', 'auditor', 'customer'],
     call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/mail-servers` }),
   },
-  'GET /v1/mail-servers': { roles: ['csr', 'admin', 'auditor'], call: async () => ({ path: '/v1/mail-servers', query: { address: '192.0.2.1' } }) },
-  'GET /v1/mail-servers/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}` }) },
+  'GET /v1/mail-servers': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async () => ({ path: '/v1/mail-servers', query: { address: '192.0.2.1' } }) },
+  'GET /v1/mail-servers/:id': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}` }) },
   'PATCH /v1/mail-servers/:id': {
     roles: ['csr', 'admin'],
     call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}`, body: { description: 'the old Exchange box' } }),
   },
   'DELETE /v1/mail-servers/:id': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}` }) },
   'POST /v1/organizations/:id/domains': {
-    roles: ['csr', 'admin'],
+    roles: ['csr', 'admin', 'customer'],
     call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/domains`, body: { name: `${unique('claim')}.example.com` } }),
   },
   'GET /v1/organizations/:id/domains': {
-    roles: ['csr', 'admin', 'auditor'],
+    roles: ['csr', 'admin', 'auditor', 'customer'],
     call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/domains` }),
   },
-  'GET /v1/domains/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}` }) },
+  'GET /v1/domains/:id': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}` }) },
   'POST /v1/domains/:id/verify': {
-    roles: ['csr', 'admin'],
+    roles: ['csr', 'admin', 'customer'],
     call: async (c) => {
       const { id, challenge } = await domain(c);
       c.dns.txt(challenge.recordName, [challenge.recordValue]);
       return { path: `/v1/domains/${id}/verify` };
     },
   },
-  'POST /v1/domains/:id/challenge': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/challenge` }) },
+  'POST /v1/domains/:id/challenge': { roles: ['csr', 'admin', 'customer'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/challenge` }) },
   'POST /v1/domains/:id/override': {
     roles: ['admin'],
     call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/override`, body: { justification: 'shown on a call', expiresAt: inDays(30) } }),
@@ -140,27 +143,31 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
     roles: ['admin'],
     call: async (c) => ({ path: `/v1/domains/${await overridden(c)}/override/reject`, body: { reason: 'not enough' } }),
   },
-  'GET /v1/domains/:id/attempts': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/attempts` }) },
-  'GET /v1/mail-servers/:id/ownership': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/ownership` }) },
+  'GET /v1/domains/:id/attempts': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async (c) => ({ path: `/v1/domains/${(await domain(c)).id}/attempts` }) },
+  'GET /v1/mail-servers/:id/ownership': { roles: ['csr', 'admin', 'customer'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/ownership` }) },
   'POST /v1/mail-servers/:id/ownership/check': {
-    roles: ['csr', 'admin'],
+    roles: ['csr', 'admin', 'customer'],
     call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/ownership/check` }),
   },
   'GET /v1/diagnostics/helo': {
-    roles: ['csr', 'admin'],
-    call: async () => ({ path: '/v1/diagnostics/helo', query: { helo: 'exch01.corp.local', ip: '192.0.2.10' } }),
+    roles: ['csr', 'admin', 'customer'],
+    call: async (c) => {
+      // A customer diagnoses its own servers only: the server is made in the caller's organization.
+      const server = await createMailServer(c.t, await organization(c));
+      return { path: '/v1/diagnostics/helo', query: { helo: server.heloHostname, ip: server.addresses[0]!.split('/')[0]! } };
+    },
   },
   'POST /v1/exceptions': {
-    roles: ['csr', 'admin'],
+    roles: ['csr', 'admin', 'customer'],
     call: async (c) => {
-      const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()] });
+      const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()], ...ownOrganization(c) });
       return { path: '/v1/exceptions', body: { mailServerId: server.mailServerId, reason: 'fix pending' } };
     },
   },
-  'GET /v1/exceptions': { roles: ['csr', 'admin', 'auditor'], call: async () => ({ path: '/v1/exceptions', query: { status: 'active' } }) },
-  'GET /v1/exceptions/:id': { roles: ['csr', 'admin', 'auditor'], call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}` }) },
+  'GET /v1/exceptions': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async () => ({ path: '/v1/exceptions', query: { status: 'active' } }) },
+  'GET /v1/exceptions/:id': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}` }) },
   'GET /v1/exceptions/:id/history': {
-    roles: ['csr', 'admin', 'auditor'],
+    roles: ['csr', 'admin', 'auditor', 'customer'],
     call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}/history` }),
   },
   'POST /v1/exceptions/:id/approve': { roles: ['csr', 'admin'], call: async (c) => ({ path: `/v1/exceptions/${await pendingException(c)}/approve` }) },
@@ -190,8 +197,12 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
     }) },
   'GET /v1/allowlist/:rendering': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist/postfix-cidr' }) },
   'POST /v1/api-keys': {
-    roles: ['admin'],
-    call: async () => ({ path: '/v1/api-keys', body: { name: unique('key'), role: 'auditor', owner: `${unique('auditor')}@example.com` } }),
+    roles: ['admin', 'csr'],
+    // A customer key: the one kind a csr may mint too.
+    call: async (c) => ({
+      path: '/v1/api-keys',
+      body: { name: unique('key'), role: 'customer', organizationId: await organization(c), owner: `${unique('it')}@customer.example` },
+    }),
   },
   'GET /v1/api-keys': { roles: ['admin'], call: async () => ({ path: '/v1/api-keys' }) },
   'DELETE /v1/api-keys/:id': {
@@ -217,6 +228,9 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
 };
+
+/** Routes open to customers that name no resource: they answer the customer's own organization only (test/customer.e2e-spec.ts). */
+const CUSTOMER_LISTS = new Set(['GET /v1/organizations', 'GET /v1/mail-servers', 'GET /v1/exceptions']);
 
 // Swagger UI and its assets, and HEAD twins Fastify adds for every GET.
 const DOCS = /^\/docs(\/|$)/;
@@ -268,7 +282,7 @@ describe('every route is authenticated and role-checked', () => {
     };
     const placeholder: Call = { path: template.replace(/:id/g, PLACEHOLDER_ID).replace(':rendering', 'postfix-cidr') };
     if (roles === 'public') {
-      expect((await send(await call({ t, dns }), {})).status).toBe(success);
+      expect((await send(await call({ t, dns, role: 'admin' }), {})).status).toBe(success);
       return;
     }
     const anonymous = await send(placeholder, {});
@@ -277,9 +291,15 @@ describe('every route is authenticated and role-checked', () => {
     for (const role of ROLES) {
       const caller = t.keys[role];
       if (roles.includes(role)) {
-        const made = await call({ t, dns });
+        const made = await call({ t, dns, role });
         const response = await send(made, bearer(caller));
         expect(response.status, `${role} should succeed at ${name}: ${String(response.text ?? '').slice(0, 300)}`).toBe(success);
+        if (role === 'customer' && !CUSTOMER_LISTS.has(name)) {
+          // Another organization's resource does not exist for a customer: 404, never 403.
+          const foreign = await send(await call({ t, dns, role: 'csr' }), bearer(caller));
+          expect(foreign.status, `a customer must not reach another organization's resource at ${name}`).toBe(404);
+          expect(foreign.headers['content-type']).toContain('application/problem+json');
+        }
       } else {
         const response = await send(placeholder, bearer(caller));
         expect(response.status, `${role} must be refused ${name}`).toBe(403);

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@app/config';
 import { ManualClock } from '@app/domain';
 import { SelfHealingService } from '@app/exceptions';
 import { NotificationDeliveryService } from '@app/notifications';
+import { startWorker } from '@app/worker';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
 import { startTestSmtpServer, type TestSmtpServer } from './support/smtp-server.js';
@@ -32,22 +34,21 @@ describe('exceptions that retire themselves when the HELO name is fixed', () => 
   const round = () => t.app.get(NotificationDeliveryService).runOnce();
   const read = async (id: string) => (await t.http.get(`/v1/exceptions/${id}`).set(bearer(t.keys.auditor)).expect(200)).body;
 
+  const env = () => ({
+    DNS_RESOLVERS: dns.address,
+    DNS_TIMEOUT_MS: '300',
+    DNS_TRIES: '1',
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    SMTP_URL: smtp.url,
+    NOTIFY_EMAIL_FROM: 'helopass@provider.example',
+    EXCEPTION_MAX_DAYS: '365',
+  });
+
   beforeAll(async () => {
     dns = await startTestDnsServer();
     smtp = await startTestSmtpServer();
     receiver = await startWebhookReceiver();
-    t = await startIsolatedTestApp(
-      {
-        DNS_RESOLVERS: dns.address,
-        DNS_TIMEOUT_MS: '300',
-        DNS_TRIES: '1',
-        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-        SMTP_URL: smtp.url,
-        NOTIFY_EMAIL_FROM: 'helopass@provider.example',
-        EXCEPTION_MAX_DAYS: '365',
-      },
-      clock,
-    );
+    t = await startIsolatedTestApp(env(), clock);
   });
   afterEach(() => at(0));
   afterAll(async () => {
@@ -96,7 +97,9 @@ describe('exceptions that retire themselves when the HELO name is fixed', () => 
     const hooks = receiver.to('/healed').map((request) => JSON.parse(request.body));
     expect(hooks.map((hook) => hook.type)).toEqual(['exception.no_longer_needed']);
     expect(hooks[0].data.exception).toMatchObject({ id: exception.id, noLongerNeededSince: new Date(start + 8 * HOUR).toISOString() });
+    expect(hooks[0].data.exception.revokesAt).toBe(new Date(start + 8 * HOUR + 14 * DAY).toISOString());
     expect(smtp.to(exception.contact).map((mail) => mail.subject)).toEqual([`[HeloPass] The HELO exception for ${exception.helo} is no longer needed`]);
+    expect(smtp.to(exception.contact)[0]!.text).toContain(`will be withdrawn on ${new Date(start + 8 * HOUR + 14 * DAY).toISOString()}`);
 
     // Within the grace (SELF_HEALING_GRACE_DAYS, 14) it stays.
     at(8 * HOUR + 13 * DAY);
@@ -216,5 +219,25 @@ describe('exceptions that retire themselves when the HELO name is fixed', () => 
     const revoked = await t.http.post(`/v1/exceptions/${exception.id}/recheck`).set(bearer(t.keys.csr)).expect(200);
     expect(revoked.body).toMatchObject({ status: 'revoked', selfHealing: { changed: 'revoked', revokesAt: null } });
     expect((await auditTrail(t, exception.id)).at(-1)).toMatchObject({ action: 'exception.revoked', actor: { name: 'system:worker' } });
+  });
+
+  it("runs in the worker's scheduled sweep (pg-boss): marks, then revokes after the grace, as system:worker", async () => {
+    const exception = await brokenHeloException();
+    const worker = await startWorker(loadConfig({ DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', ...env() }), { clock, pollingIntervalSeconds: 0.5 });
+    try {
+      dns.a(exception.helo, ['203.0.113.27']);
+      at(1 * HOUR);
+      await worker.sweepNow();
+      await expect.poll(async () => (await read(exception.id)).noLongerNeededSince, { timeout: 15_000, interval: 200 }).toBe(new Date(start + HOUR).toISOString());
+      at(1 * HOUR + 14 * DAY);
+      await worker.sweepNow();
+      await expect.poll(async () => (await read(exception.id)).status, { timeout: 15_000, interval: 200 }).toBe('revoked');
+      expect((await auditTrail(t, exception.id)).slice(1).map((event) => [event.action, event.actor.name])).toEqual([
+        ['exception.no_longer_needed', 'system:worker'],
+        ['exception.revoked', 'system:worker'],
+      ]);
+    } finally {
+      await worker.stop();
+    }
   });
 });

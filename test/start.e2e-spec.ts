@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
+import { PolicyConnection } from './support/policy-client.js';
 import { ProcessOutput } from './support/process-output.js';
 
 const MAIN = 'dist/apps/api/src/main.js';
@@ -40,7 +41,8 @@ const KEY_LINE = /^\[helopass\]\s+(hp_[A-Za-z0-9_-]+)$/m;
  */
 async function start(env: Record<string, string>, ready?: (text: string) => boolean): Promise<Started> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'warn', ...env },
+    // POLICY_PORT 0: the policy server takes a free port (it says which), so that runs never collide.
+    env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'warn', POLICY_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -140,6 +142,14 @@ describe('npm start', () => {
       expect(workerPid).not.toBe(first.child.pid);
       expect(alive(workerPid!)).toBe(true);
       expect(output).toContain(`[helopass-worker] running as process ${workerPid}`);
+      // So is the Postfix policy server, which answers on the port it names.
+      const policyLine = /^\[helopass\] policy server running as process (\d+) \(Postfix policy service on inet:127\.0\.0\.1:(\d+)\)$/m.exec(output);
+      expect(policyLine, output).not.toBeNull();
+      const policyPid = Number(policyLine![1]);
+      expect(alive(policyPid)).toBe(true);
+      const policy = await PolicyConnection.open(Number(policyLine![2]));
+      expect(await policy.ask('mail.example.net', '192.0.2.1')).toBe('DUNNO');
+      policy.close();
       const key = KEY_LINE.exec(output)?.[1];
       expect(key).toBeDefined();
       // Without a terminal (JSON lines), the key still comes last: after the worker and "API on".
@@ -193,7 +203,13 @@ describe('npm start', () => {
     // Ctrl-C stops the worker, then the API, then the embedded PostgreSQL.
     const stopped = first.output();
     const restarted = workerPids(stopped)[1]!;
-    const order = ['[helopass] SIGINT: stopping', `[helopass] worker stopped (process ${restarted})`, '[helopass] API stopped', '[helopass] embedded PostgreSQL stopped'];
+    const order = [
+      '[helopass] SIGINT: stopping',
+      '[helopass] policy server stopped (process',
+      `[helopass] worker stopped (process ${restarted})`,
+      '[helopass] API stopped',
+      '[helopass] embedded PostgreSQL stopped',
+    ];
     const positions = order.map((line) => stopped.indexOf(line));
     expect(positions.every((position) => position >= 0), stopped).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);

@@ -3,7 +3,10 @@
 // printing every reply, for scripts/mailhost/verify.sh.
 //
 //   node scripts/mailhost/smtp-probe.mjs [--host 127.0.0.1] [--port 2525]
-//        --helo NAME [--from ADDR] [--rcpt ADDR] [--command EHLO|HELO]
+//        --helo NAME [--from ADDR] [--rcpt ADDR] [--command EHLO|HELO] [--source 127.0.0.2]
+//
+// --source: the local address to connect from (another loopback address is
+// another client address for Postfix).
 //
 // Output, one line per step: `<STEP> <final reply line>`, e.g.
 //   BANNER 220 mx.helopass.test ESMTP
@@ -33,6 +36,7 @@ const table = arg('table');
 const verb = arg('command', 'EHLO');
 const from = arg('from', 'probe@sender.example');
 const rcpt = arg('rcpt', 'postmaster@helopass.test');
+const source = arg('source');
 if (!helo && !table) {
   console.error('usage: smtp-probe.mjs --helo NAME [--host H] [--port P] [--from A] [--rcpt A] [--command EHLO|HELO] | --table FILE');
   process.exit(2);
@@ -42,7 +46,7 @@ if (!helo && !table) {
 function converse(name) {
   return new Promise((resolveAll, rejectAll) => {
     const steps = [];
-    const socket = connect({ host, port });
+    const socket = connect({ host, port, ...(source ? { localAddress: source } : {}) });
     socket.setTimeout(30_000, () => {
       socket.destroy();
       rejectAll(new Error('timeout'));

@@ -7,6 +7,8 @@
 # is sent to that Postfix, resolving through the suite's test DNS server on
 # 127.0.0.2:53 (scripts/mailhost/helo-dns.ts), and Postfix's reply must equal
 # the one the table predicts — the table the diagnostics' specs check too.
+# The policy path runs the real HeloPass policy server (npm run build first)
+# on an embedded PostgreSQL of its own (scripts/mailhost/policy-server.mjs).
 #
 #   sudo scripts/mailhost/verify.sh [--no-install] [--keep] [--only postfix|rspamd|helo]
 #
@@ -24,6 +26,10 @@
 set -u -o pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+# The policy server runs on the project's Node (the node@24 devDependency), else the machine's.
+NODE24="$ROOT/node_modules/.bin/node"
+[ -x "$NODE24" ] || NODE24=node
 W="${HELOPASS_VERIFY_DIR:-/tmp/helopass-mailhost}"
 SMTP_PORT="${SMTP_PORT:-2525}"
 FEED_PORT="${FEED_PORT:-8808}"
@@ -37,7 +43,7 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0 ;;
     --keep) KEEP=1 ;;
     --only) ONLY="$2"; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -257,14 +263,14 @@ EOF
   postmap -c "$PF" "hash:$PF/helopass-helo"
 }
 
-probe() { # helo [port] -> the step that ended the conversation and its reply: "RCPT 250 2.1.5 Ok"
-  node "$HERE/smtp-probe.mjs" --port "${2:-$SMTP_PORT}" --helo "$1" >"$W/probe.out" 2>&1
+probe() { # helo [port] [source address] -> the step that ended the conversation and its reply: "RCPT 250 2.1.5 Ok"
+  node "$HERE/smtp-probe.mjs" --port "${2:-$SMTP_PORT}" --helo "$1" ${3:+--source "$3"} >"$W/probe.out" 2>&1
   awk '$1!="BANNER" && $1!="QUIT"' "$W/probe.out" | tail -n 1
 }
 
-expect_reply() { # description "STEP expected-reply-prefix" helo [port]
+expect_reply() { # description "STEP expected-reply-prefix" helo [port] [source address]
   local got
-  got="$(probe "$3" "${4:-$SMTP_PORT}")"
+  got="$(probe "$3" "${4:-$SMTP_PORT}" "${5:-}")"
   if [[ "$got" == "$2"* ]]; then pass "$1 -> $got"; else fail "$1" "expected: $2…" "got:      $got" "$(tr '\n' '|' <"$W/probe.out")"; fi
 }
 
@@ -366,29 +372,37 @@ verify_postfix() {
 
   # 5. The policy-server alternative: its place in the list and default_action=DUNNO.
   expect_reply "check_policy_service, nothing listening on $POLICY_PORT, default_action=DUNNO: falls through to the HELO check" "RCPT $REJECT" "$HELO" $((SMTP_PORT + 3))
-  # A stand-in policy server (the real one is not built yet): OK for this HELO + address.
-  node -e '
-    const net = require("net");
-    net.createServer((c) => {
-      let buf = "";
-      c.on("data", (d) => {
-        buf += d;
-        let end;
-        while ((end = buf.indexOf("\n\n")) !== -1) {
-          const req = Object.fromEntries(buf.slice(0, end).split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-          buf = buf.slice(end + 2);
-          const ok = req.helo_name.toLowerCase().replace(/\.$/, "") === process.argv[2] && req.client_address === "127.0.0.1";
-          console.log(`${req.protocol_state} helo_name=${req.helo_name} client_address=${req.client_address} -> ${ok ? "OK" : "DUNNO"}`);
-          c.write(`action=${ok ? "OK" : "DUNNO"}\n\n`);
-        }
-      });
-    }).listen(Number(process.argv[1]), "127.0.0.1");
-  ' "$POLICY_PORT" "$HELO" >"$W/policy.log" 2>&1 &
-  echo $! >"$W/policy-stub.pid"
-  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$POLICY_PORT") 2>/dev/null && break; sleep 0.1; done
-  expect_reply "check_policy_service answering action=OK for ($HELO, 127.0.0.1): accepted" "RCPT 250" "$HELO" $((SMTP_PORT + 3))
-  info "policy requests seen: $(tr '\n' ';' <"$W/policy.log")"
-  kill_pidfile "$W/policy-stub.pid"
+  # The real policy server (npm run build first), on an embedded PostgreSQL of its own holding one
+  # pair exception ($HELO, 127.0.0.1); 127.0.0.2 is another client address on the same loopback.
+  if [ ! -f "$ROOT/dist/apps/policy/src/main.js" ]; then
+    fail "policy server: $ROOT/dist/apps/policy/src/main.js is missing (npm run build)"
+  else
+    "$NODE24" "$HERE/policy-server.mjs" --port "$POLICY_PORT" --helo "$HELO" --address 127.0.0.1 >"$W/policy.log" 2>&1 &
+    echo $! >"$W/policy-stub.pid"
+    for _ in $(seq 1 600); do grep -q '^ready$' "$W/policy.log" 2>/dev/null && break; sleep 0.1; done
+    if ! grep -q '^ready$' "$W/policy.log"; then
+      fail "policy server did not start" "$(tr '\n' '|' <"$W/policy.log")"
+    else
+      expect_reply "policy server, pair ($HELO, 127.0.0.1) granted: accepted" "RCPT 250" "$HELO" $((SMTP_PORT + 3))
+      expect_reply "policy server: the same HELO from another address (127.0.0.2): rejected" "RCPT $REJECT" "$HELO" $((SMTP_PORT + 3)) 127.0.0.2
+      expect_reply "policy server: another HELO from the granted address: rejected" "RCPT 450 4.7.1 <other.corp.example>: Helo command rejected: Host not found" "other.corp.example" $((SMTP_PORT + 3))
+      expect_reply "policy server: HELO in upper case with a trailing dot: accepted (compared normalized)" "RCPT 250" "EXCH01.CORP.EXAMPLE." $((SMTP_PORT + 3))
+      # Revoked (committed in PostgreSQL): rejected again within the propagation bound.
+      kill -USR1 "$(cat "$W/policy-stub.pid")"
+      for _ in $(seq 1 100); do grep -q '^revoked$' "$W/policy.log" && break; sleep 0.05; done
+      revoked_at=$(date +%s%N)
+      got=""
+      for _ in $(seq 1 50); do
+        got="$(probe "$HELO" $((SMTP_PORT + 3)))"
+        [[ "$got" == "RCPT $REJECT"* ]] && break
+        sleep 0.1
+      done
+      waited=$(( ($(date +%s%N) - revoked_at) / 1000000 ))
+      if [[ "$got" == "RCPT $REJECT"* ]]; then pass "policy server: revoked, rejected again within ${waited} ms (SMTP conversations included) -> $got"; else fail "policy server: revoked, still accepted after ${waited} ms" "$got"; fi
+    fi
+    kill_pidfile "$W/policy-stub.pid"
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$POLICY_PORT") 2>/dev/null || break; sleep 0.1; done
+  fi
 
   if grep -q 'warning' "$W/postfix.log" 2>/dev/null; then
     info "postfix warnings: $(grep warning "$W/postfix.log" | sed 's/.*warning: //' | sort -u | tr '\n' ';')"

@@ -16,9 +16,9 @@ const isSingle = (address: string) => !address.includes('/') || /\/(32|128)$/.te
 export async function provenMailServer(
   t: TestApp,
   dns: TestDnsServer,
-  options: { addresses?: string[]; helo?: string; proof?: 'ptr' | 'spf' } = {},
+  options: { addresses?: string[]; helo?: string; proof?: 'ptr' | 'spf'; organizationId?: string } = {},
 ): Promise<{ organizationId: string; domainId: string; domain: string; mailServerId: string; heloHostname: string; addresses: string[] }> {
-  const org = await createOrganization(t);
+  const org = options.organizationId === undefined ? await createOrganization(t) : { id: options.organizationId };
   const domain = `${unique('grant')}.example.com`;
   const created = await t.http.post(`/v1/organizations/${org.id}/domains`).set(bearer(t.keys.csr)).send({ name: domain }).expect(201);
   dns.txt(created.body.challenge.recordName, [created.body.challenge.recordValue]);

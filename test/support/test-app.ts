@@ -31,6 +31,8 @@ export interface TestKey {
   name: string;
   /** The person behind the key (null for the filter key). */
   owner: string | null;
+  /** The organization a customer key is bound to (null for other roles). */
+  organizationId: string | null;
 }
 
 export interface TestApp {
@@ -41,7 +43,7 @@ export interface TestApp {
    * persons again), and `adminAgain`: a second key of the same person as
    * `admin`, which four eyes must treat as `admin` itself.
    */
-  keys: { admin: TestKey; admin2: TestKey; adminAgain: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey };
+  keys: { admin: TestKey; admin2: TestKey; adminAgain: TestKey; csr: TestKey; csr2: TestKey; auditor: TestKey; filter: TestKey; customer: TestKey };
   logs: LogCapture;
   prisma: PrismaService;
   /** `METHOD /path` of every route the HTTP server registered. */
@@ -76,10 +78,12 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
   });
   const apiKeys = app.get(ApiKeysService);
   const system = { id: null, name: 'system:test', role: 'system' as const, owner: null };
-  const mint = async (role: Role, label: string, owner: string | null = `${unique(label)}@example.test`): Promise<TestKey> => {
-    const created = await apiKeys.create({ name: unique(label), role, owner }, system);
-    return { id: created.id, key: created.key, role, name: created.name, owner: created.owner };
+  const mint = async (role: Role, label: string, owner: string | null = `${unique(label)}@example.test`, organizationId?: string): Promise<TestKey> => {
+    const created = await apiKeys.create({ name: unique(label), role, owner, organizationId }, system);
+    return { id: created.id, key: created.key, role, name: created.name, owner: created.owner, organizationId: created.organizationId };
   };
+  // The customer key's own organization (made directly: the fixture, not what a test checks).
+  const customerOrganization = await app.get(PrismaService).organization.create({ data: { name: unique('Customer Org') } });
   const admin = await mint('admin', 'admin');
   const keys = {
     admin,
@@ -90,6 +94,8 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
     csr2: await mint('csr', 'csr2'),
     auditor: await mint('auditor', 'auditor'),
     filter: await mint('filter', 'filter', null),
+    // The IT staff of one customer: bound to its organization.
+    customer: await mint('customer', 'customer', undefined, customerOrganization.id),
   };
   return {
     app,

@@ -14,6 +14,8 @@ import { DomainsModule } from './domains/domains.module.js';
 import { ExceptionsApiModule } from './exceptions/exceptions.module.js';
 import { OwnershipApiModule } from './ownership/ownership.module.js';
 import { AuthGuard, CallerAuthentication } from './common/auth.guard.js';
+import { CustomerScopeGuard } from './common/customer-scope.guard.js';
+import { CustomerScopeRepository } from './common/customer-scope.repository.js';
 
 import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
@@ -64,6 +66,9 @@ export class AppModule {
         RateLimits,
         CallerAuthentication,
         { provide: APP_GUARD, useClass: AuthGuard },
+        // After authentication: keeps customer keys inside their organization.
+        CustomerScopeRepository,
+        { provide: APP_GUARD, useClass: CustomerScopeGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         // Outermost first: idempotency records what the ETag interceptor produced.
         { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },

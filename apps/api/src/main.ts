@@ -3,7 +3,7 @@ import { ApiKeysService } from '@app/access';
 import { bootProcess, failedToStart } from '@app/runtime';
 import { createApp } from './bootstrap.js';
 import { firstAdminKeyLines } from './start-output.js';
-import { WorkerProcess } from './worker-process.js';
+import { POLICY_ENTRY, POLICY_READY, WorkerProcess } from './worker-process.js';
 
 /**
  * `npm start`: the database (DATABASE_URL, or an embedded PostgreSQL under
@@ -11,7 +11,8 @@ import { WorkerProcess } from './worker-process.js';
  * worker as a child process of its own. Ctrl-C or SIGTERM stops it all in
  * order: the worker, the API, then the embedded PostgreSQL (which runs in a
  * process group of its own, so the terminal's Ctrl-C reaches this process
- * only). A generated admin key is printed last, once the worker runs.
+ * only). With RUN_POLICY_SERVER the Postfix policy server runs the same way.
+ * A generated admin key is printed last, once the worker runs.
  */
 /** Resolves when `signal` is aborted (at once if it already is). */
 function untilAborted(signal: AbortSignal): Promise<void> {
@@ -27,7 +28,9 @@ bootProcess({
   async start({ config, database, logFormat, say, stopRequested, stopSignal }) {
     const app = await createApp(config);
     let worker: WorkerProcess | undefined;
+    let policy: WorkerProcess | undefined;
     const stop = async () => {
+      await policy?.stop();
       await worker?.stop();
       await app.close();
     };
@@ -61,6 +64,20 @@ bootProcess({
         worker.start();
         // Its start-up lines come before the last ones below, not between them.
         await Promise.race([worker.started(30_000), untilAborted(stopSignal)]);
+      }
+      if (config.policy.runWithApi && !stopRequested()) {
+        // The Postfix policy server, in a process of its own: its answers never wait behind the API's work.
+        policy = new WorkerProcess({
+          env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
+          say,
+          entry: POLICY_ENTRY,
+          label: 'policy server',
+          readyType: POLICY_READY,
+          stopTimeoutMs: 10_000,
+          describe: (ready) => `Postfix policy service on inet:${String(ready.host).includes(':') ? `[${String(ready.host)}]` : String(ready.host)}:${String(ready.port)}`,
+        });
+        policy.start();
+        await Promise.race([policy.started(30_000), untilAborted(stopSignal)]);
       }
       if (!stopRequested()) {
         const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;

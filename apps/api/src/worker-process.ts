@@ -12,6 +12,12 @@ export const WORKER_ENTRY = fileURLToPath(new URL('../../worker/src/main.js', im
 /** What the worker sends over the IPC channel once it runs (see apps/worker/src/main.ts). */
 export const WORKER_READY = 'helopass-worker-ready';
 
+/** The policy server's entry point in the build (dist/apps/policy/src/main.js), run the same way as the worker. */
+export const POLICY_ENTRY = fileURLToPath(new URL('../../policy/src/main.js', import.meta.url));
+
+/** What the policy server sends once it listens (see apps/policy/src/main.ts), with `host` and `port`. */
+export const POLICY_READY = 'helopass-policy-ready';
+
 export interface WorkerProcessOptions {
   /** The worker's environment: DATABASE_URL resolved, so it never starts a database of its own. */
   env: NodeJS.ProcessEnv;
@@ -24,6 +30,12 @@ export interface WorkerProcessOptions {
   healthyAfterMs?: number;
   /** How long a stopping worker may take (pg-boss lets a running sweep finish) before it is killed. */
   stopTimeoutMs?: number;
+  /** How lines name the child (`worker`; `policy server` for the policy server, run the same way). */
+  label?: string;
+  /** The IPC message type the child sends once it runs. */
+  readyType?: string;
+  /** What the child does, said once it is ready, from its ready message: `(DNS checks, …)`. */
+  describe?: (ready: Record<string, unknown>) => string;
 }
 
 /**
@@ -53,6 +65,7 @@ export class WorkerProcess {
   private readonly maxRestartDelayMs: number;
   private readonly healthyAfterMs: number;
   private readonly stopTimeoutMs: number;
+  private readonly label: string;
 
   constructor(private readonly options: WorkerProcessOptions) {
     this.entry = options.entry ?? WORKER_ENTRY;
@@ -60,13 +73,14 @@ export class WorkerProcess {
     this.maxRestartDelayMs = options.maxRestartDelayMs ?? 60_000;
     this.healthyAfterMs = options.healthyAfterMs ?? 60_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 20_000;
+    this.label = options.label ?? 'worker';
     this.delayMs = this.restartDelayMs;
   }
 
   /** Starts the worker; "worker running as process N" is said once it reports ready. */
   start(): void {
     if (!existsSync(this.entry)) {
-      throw new Error(`the worker is not built (${this.entry} is missing); run npm run build`);
+      throw new Error(`the ${this.label} is not built (${this.entry} is missing); run npm run build`);
     }
     this.spawn();
   }
@@ -94,12 +108,12 @@ export class WorkerProcess {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => {
-      this.options.say(`worker (process ${child.pid}) did not stop within ${this.stopTimeoutMs / 1000} s; killing it`);
+      this.options.say(`${this.label} (process ${child.pid}) did not stop within ${this.stopTimeoutMs / 1000} s; killing it`);
       child.kill('SIGKILL');
     }, this.stopTimeoutMs);
     await exited;
     clearTimeout(timer);
-    this.options.say(`worker stopped (process ${child.pid})`);
+    this.options.say(`${this.label} stopped (process ${child.pid})`);
   }
 
   private spawn(): void {
@@ -107,12 +121,14 @@ export class WorkerProcess {
     this.child = child;
     this.startedAt = Date.now();
     child.on('message', (message: unknown) => {
-      if ((message as { type?: unknown } | null)?.type === WORKER_READY) {
-        this.options.say(`worker running as process ${child.pid} (DNS checks, re-checks, ownership evidence)`);
+      const ready = message as Record<string, unknown> | null;
+      if (ready?.type === (this.options.readyType ?? WORKER_READY)) {
+        const what = this.options.describe?.(ready) ?? 'DNS checks, re-checks, ownership evidence';
+        this.options.say(`${this.label} running as process ${child.pid} (${what})`);
         this.settleFirstStart();
       }
     });
-    child.on('error', (error) => this.options.say(`worker (process ${child.pid ?? '?'}) error: ${error.message}`));
+    child.on('error', (error) => this.options.say(`${this.label} (process ${child.pid ?? '?'}) error: ${error.message}`));
     child.on('exit', (code, signal) => {
       this.settleFirstStart();
       if (this.stopping || this.child !== child) {
@@ -123,7 +139,7 @@ export class WorkerProcess {
         this.delayMs = this.restartDelayMs;
       }
       const how = signal !== null ? `signal ${signal}` : `code ${code}`;
-      this.options.say(`worker (process ${child.pid}) exited unexpectedly (${how}); restarting in ${this.delayMs / 1000} s`);
+      this.options.say(`${this.label} (process ${child.pid}) exited unexpectedly (${how}); restarting in ${this.delayMs / 1000} s`);
       this.restartTimer = setTimeout(() => this.spawn(), this.delayMs);
       this.delayMs = Math.min(this.delayMs * 2, this.maxRestartDelayMs);
     });

@@ -27,21 +27,25 @@ export function apiKeysCommands(runtime: CliRuntime): Command {
     .description('mint an API key; the secret is printed once')
     .requiredOption('--name <name>', 'what the key is for, e.g. "postfix mx1"')
     .addOption(
-      new Option('--role <role>', 'admin, csr, auditor or filter').choices([...ROLES]).makeOptionMandatory(),
+      new Option('--role <role>', 'admin, csr, auditor, filter or customer').choices([...ROLES]).makeOptionMandatory(),
     )
+    .option('--organization <id>', 'for a customer key (and only for one): the organization it is bound to')
     .option(
       '--owner <owner>',
-      'the person behind the key, an e-mail address or directory handle (required for admin, csr and auditor; a filter key may name its host)',
+      'the person behind the key, an e-mail address or directory handle (required for admin, csr, auditor and customer; a filter key may name its host)',
     )
     .option('--expires-in <duration>', 'lifetime such as 90d, 12h or 30m (default: never expires)', expiresIn)
     .option('--json', 'print a single JSON line {"id","key","role","owner"}')
-    .action(async (options: { name: string; role: string; owner?: string; expiresIn?: number; json?: boolean }, self: Command) => {
+    .action(async (options: { name: string; role: string; owner?: string; organization?: string; expiresIn?: number; json?: boolean }, self: Command) => {
       if (!isRole(options.role) || options.name.trim() === '' || options.name.length > 100) {
         self.error('error: --name must be 1–100 characters');
       }
       const role = options.role as (typeof ROLES)[number];
+      if ((role === 'customer') !== (options.organization !== undefined)) {
+        self.error('error: --organization <id> is required for a customer key, and only for one');
+      }
       if (options.owner === undefined && isPersonRole(role)) {
-        self.error('error: --owner is required for admin, csr and auditor keys: the e-mail address or directory handle of the person');
+        self.error('error: --owner is required for admin, csr, auditor and customer keys: the e-mail address or directory handle of the person');
       }
       try {
         if (options.owner !== undefined) {
@@ -56,6 +60,7 @@ export function apiKeysCommands(runtime: CliRuntime): Command {
             name: options.name,
             role,
             owner: options.owner ?? null,
+            organizationId: options.organization ?? null,
             expiresAt: options.expiresIn === undefined ? null : new Date(Date.now() + options.expiresIn),
           },
           CLI_ACTOR,

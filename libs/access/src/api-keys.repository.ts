@@ -13,6 +13,8 @@ export interface ApiKeyRecord {
   expiresAt: Date | null;
   revokedAt: Date | null;
   owner: string | null;
+  /** The organization a `customer` key is bound to; null for every other role. */
+  organizationId: string | null;
 }
 
 /** The only place that touches Prisma for API keys. */
@@ -26,9 +28,14 @@ export class ApiKeysRepository {
 
   insert(
     tx: Transaction,
-    data: { name: string; role: Role; owner: string | null; prefix: string; secretHash: string; expiresAt: Date | null },
+    data: { name: string; role: Role; owner: string | null; prefix: string; secretHash: string; expiresAt: Date | null; organizationId?: string | null },
   ): Promise<ApiKeyRecord> {
     return tx.apiKey.create({ data });
+  }
+
+  /** Whether the organization exists (a customer key is bound to one). */
+  async organizationExists(tx: Transaction, id: string): Promise<boolean> {
+    return (await tx.organization.count({ where: { id } })) > 0;
   }
 
   findByPrefix(prefix: string): Promise<ApiKeyRecord | null> {

@@ -5,6 +5,7 @@ import {
   apiKeyHashMatches,
   apiKeyPrefix,
   Clock,
+  ForbiddenActionError,
   generateApiKeySecret,
   hashApiKeySecret,
   InvalidFieldError,
@@ -30,6 +31,8 @@ export interface ApiKeyView {
   role: Role;
   /** The person behind the key (for a filter key: the host it serves, if named). */
   owner: string | null;
+  /** The one organization a `customer` key may see; null for every other role. */
+  organizationId: string | null;
   prefix: string;
   createdAt: Date;
   lastUsedAt: Date | null;
@@ -47,6 +50,7 @@ export interface AuthenticatedKey {
   name: string;
   role: Role;
   owner: string | null;
+  organizationId: string | null;
 }
 
 /** Why a presented key was refused (logged, never told to the caller). */
@@ -81,7 +85,7 @@ const LEGACY_OWNER_PREFIX = 'legacy-key-';
 function keyOwner(role: Role, input: string | null | undefined): string | null {
   if (input === undefined || input === null) {
     if (isPersonRole(role)) {
-      throw new InvalidFieldError('owner', 'is required for admin, csr and auditor keys: the e-mail address or directory handle of the person');
+      throw new InvalidFieldError('owner', 'is required for admin, csr, auditor and customer keys: the e-mail address or directory handle of the person');
     }
     return null;
   }
@@ -103,6 +107,7 @@ function toView(record: ApiKeyRecord): ApiKeyView {
     name: record.name,
     role: record.role,
     owner: record.owner,
+    organizationId: record.organizationId,
     prefix: record.prefix,
     createdAt: record.createdAt,
     lastUsedAt: record.lastUsedAt,
@@ -153,21 +158,43 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
+  /**
+   * Mints a key. An admin mints any; a CSR mints only `customer` keys (for
+   * the customer's IT staff). A customer key names the one organization it
+   * may see, and only a customer key names one.
+   */
   async create(
-    input: { name: string; role: Role; owner?: string | null; expiresAt?: Date | null },
+    input: { name: string; role: Role; owner?: string | null; expiresAt?: Date | null; organizationId?: string | null },
     actor: Actor,
     requestId?: string,
   ): Promise<CreatedApiKey> {
+    if (actor.role !== 'admin' && actor.role !== 'system' && input.role !== 'customer') {
+      throw new ForbiddenActionError('a csr may mint customer keys only; other keys are minted by an admin');
+    }
     const owner = keyOwner(input.role, input.owner);
+    const organizationId = input.organizationId ?? null;
+    if (input.role === 'customer' && organizationId === null) {
+      throw new InvalidFieldError('organizationId', 'is required for a customer key: the one organization it may see');
+    }
+    if (organizationId !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(organizationId)) {
+      throw new InvalidFieldError('organizationId', 'must be a UUID');
+    }
+    if (input.role !== 'customer' && organizationId !== null) {
+      throw new InvalidFieldError('organizationId', 'binds customer keys only; other roles are not bound to an organization');
+    }
     if (input.expiresAt && input.expiresAt.getTime() <= this.clock.now().getTime()) {
       throw new RuleViolationError('expiresAt must be in the future');
     }
     const secret = generateApiKeySecret();
     const record = await this.keys.transaction(async (tx) => {
+      if (organizationId !== null && !(await this.keys.organizationExists(tx, organizationId))) {
+        throw new NotFoundError('organization');
+      }
       const created = await this.keys.insert(tx, {
         name: input.name,
         role: input.role,
         owner,
+        organizationId,
         prefix: apiKeyPrefix(secret),
         secretHash: hashApiKeySecret(secret),
         expiresAt: input.expiresAt ?? null,
@@ -178,6 +205,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
         action: 'api_key.created',
         entityType: 'api_key',
         entityId: created.id,
+        organizationId: organizationId ?? undefined,
         after: toView(created),
         requestId,
       });
@@ -239,7 +267,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       return { failure: 'expired' };
     }
     this.noteUse(record.id, now);
-    return { key: { id: record.id, name: record.name, role: record.role, owner: record.owner } };
+    return { key: { id: record.id, name: record.name, role: record.role, owner: record.owner, organizationId: record.organizationId } };
   }
 
   private noteUse(id: string, now: number): void {

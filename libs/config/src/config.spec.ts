@@ -71,6 +71,16 @@ describe('loadConfig', () => {
           logRetentionDays: 30,
         },
         selfHealing: { graceDays: 14, checkIntervalHours: 6 },
+        policy: {
+          host: '127.0.0.1',
+          port: 10040,
+          runWithApi: true,
+          maxConnections: 1000,
+          maxRequestBytes: 8192,
+          idleTimeoutSeconds: 330,
+          requestTimeoutSeconds: 10,
+          usageFlushSeconds: 10,
+        },
       });
     });
 
@@ -172,6 +182,7 @@ describe('loadConfig', () => {
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
         notifications: loadConfig({}).notifications,
         selfHealing: loadConfig({}).selfHealing,
+        policy: loadConfig({}).policy,
       });
     });
 
@@ -179,6 +190,33 @@ describe('loadConfig', () => {
       expect(loadConfig({ SELF_HEALING_GRACE_DAYS: '0', SELF_HEALING_CHECK_INTERVAL_HOURS: '24' }).selfHealing).toEqual({ graceDays: 0, checkIntervalHours: 24 });
       expect(() => loadConfig({ SELF_HEALING_GRACE_DAYS: 'two weeks' })).toThrow(/^SELF_HEALING_GRACE_DAYS/);
       expect(() => loadConfig({ SELF_HEALING_CHECK_INTERVAL_HOURS: '0' })).toThrow(/^SELF_HEALING_CHECK_INTERVAL_HOURS/);
+    });
+
+    it('reads the policy server settings', () => {
+      expect(
+        loadConfig({
+          POLICY_HOST: '::1',
+          POLICY_PORT: '10041',
+          RUN_POLICY_SERVER: 'false',
+          POLICY_MAX_CONNECTIONS: '50',
+          POLICY_MAX_REQUEST_BYTES: '4096',
+          POLICY_IDLE_TIMEOUT_SECONDS: '600',
+          POLICY_REQUEST_TIMEOUT_SECONDS: '5',
+          POLICY_USAGE_FLUSH_SECONDS: '30',
+        }).policy,
+      ).toEqual({
+        host: '::1',
+        port: 10041,
+        runWithApi: false,
+        maxConnections: 50,
+        maxRequestBytes: 4096,
+        idleTimeoutSeconds: 600,
+        requestTimeoutSeconds: 5,
+        usageFlushSeconds: 30,
+      });
+      expect(() => loadConfig({ POLICY_PORT: '70000' })).toThrow(/^POLICY_PORT must be/);
+      expect(() => loadConfig({ POLICY_MAX_REQUEST_BYTES: '100' })).toThrow(/^POLICY_MAX_REQUEST_BYTES must be/);
+      expect(() => loadConfig({ RUN_POLICY_SERVER: 'sometimes' })).toThrow(/^RUN_POLICY_SERVER must be/);
     });
 
     it('refuses a default exception duration beyond the maximum', () => {

@@ -15,6 +15,7 @@ import {
 
 import { boolean, ConfigError, integer, optional, type Env } from './env.js';
 import { notifications, type NotificationsConfig } from './notifications-config.js';
+import { policyServer, type PolicyServerConfig } from './policy-config.js';
 
 export { ConfigError } from './env.js';
 
@@ -61,6 +62,8 @@ export interface HeloPassConfig {
   readonly notifications: NotificationsConfig;
   /** Exceptions that retire themselves once the HELO name passes Postfix's checks. */
   readonly selfHealing: SelfHealingConfig;
+  /** The Postfix policy server (POLICY_*). */
+  readonly policy: PolicyServerConfig;
 }
 
 export interface SelfHealingConfig {
@@ -410,5 +413,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
       graceDays: integer(env, 'SELF_HEALING_GRACE_DAYS', 14, 0, 365),
       checkIntervalHours: integer(env, 'SELF_HEALING_CHECK_INTERVAL_HOURS', 6, 1, 30 * 24),
     },
+    policy: policyServer(env),
   };
 }

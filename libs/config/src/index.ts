@@ -2,3 +2,4 @@ export * from './config.js';
 export * from './config.module.js';
 export * from './logging.js';
 export * from './notifications-config.js';
+export * from './policy-config.js';

@@ -15,3 +15,4 @@ export * from './postfix-helo.js';
 export * from './blocklist-zones.js';
 export * from './resolver-entry.js';
 export * from './notification-events.js';
+export * from './organization-scope.js';

@@ -17,7 +17,7 @@ export class InvalidOwnerError extends Error {
 export const OWNER_MAX_LENGTH = 254;
 
 /** Roles held by a person: their keys must name an owner. */
-export const PERSON_ROLES = ['admin', 'csr', 'auditor'] as const;
+export const PERSON_ROLES = ['admin', 'csr', 'auditor', 'customer'] as const;
 
 // Letters, digits and . _ + - with at most one @ between two non-empty parts:
 // `alice@example.com`, `jdoe`, `ops.team`, `mx1.example.net`. The database

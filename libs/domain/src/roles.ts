@@ -1,4 +1,4 @@
-export const ROLES = ['admin', 'csr', 'auditor', 'filter'] as const;
+export const ROLES = ['admin', 'csr', 'auditor', 'filter', 'customer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export function isRole(value: unknown): value is Role {
@@ -15,4 +15,6 @@ export interface Actor {
    * eyes compares. Null for the system, and for a `filter` key naming none.
    */
   readonly owner: string | null;
+  /** The one organization a `customer` key is bound to; absent or null for every other actor. */
+  readonly organizationId?: string | null;
 }

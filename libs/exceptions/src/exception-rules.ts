@@ -3,7 +3,8 @@ import type { ExceptionRulesConfig } from '@app/config';
 export type ExceptionScope = 'pair' | 'ip' | 'helo';
 export type ExceptionStatus = 'pending_approval' | 'active' | 'suspended' | 'revoked' | 'expired' | 'rejected';
 /** Why a grant waits for a second person. */
-export type ApprovalReason = 'override' | 'helo_scope' | 'spf_only' | 'wide_prefix' | 'long_duration' | 'blocklisted';
+/** `customer_request`: asked for by the customer itself (a customer key), which never grants on its own. */
+export type ApprovalReason = 'override' | 'helo_scope' | 'spf_only' | 'wide_prefix' | 'long_duration' | 'blocklisted' | 'customer_request';
 /** What keeps an exception suspended: its organization, a lapsed domain its proof rests on, a DNS blocklist listing. */
 export type SuspensionCause = 'organization' | 'domain' | 'blocklist';
 

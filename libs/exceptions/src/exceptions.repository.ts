@@ -141,6 +141,8 @@ export interface ExceptionFilter {
   activeAt?: Date;
   expiresBefore?: Date;
   requestedBy?: string;
+  /** Not matched by a policy server at or after this instant (never matched counts as unused). */
+  unusedSince?: Date;
 }
 
 /** A JSON column's value as Prisma writes it: SQL NULL for null. */
@@ -270,6 +272,9 @@ export class ExceptionsRepository {
     if (filter.expiresBefore) {
       where.push(Prisma.sql`e.expires_at < ${filter.expiresBefore}`);
     }
+    if (filter.unusedSince) {
+      where.push(Prisma.sql`(e.last_matched_at IS NULL OR e.last_matched_at < ${filter.unusedSince})`);
+    }
     if (filter.activeAt) {
       where.push(Prisma.sql`e.status = 'active' AND e.starts_at <= ${filter.activeAt} AND e.expires_at > ${filter.activeAt}`);
     }
@@ -310,6 +315,41 @@ export class ExceptionsRepository {
       ORDER BY e.expires_at DESC LIMIT 10`;
     const rows = await this.prisma.exception.findMany({ where: { id: { in: ids.map((row) => row.id) } }, orderBy: { expiresAt: 'desc' } });
     return rows as ExceptionRecord[];
+  }
+
+  /**
+   * What the map renderings let through, which is more than the exceptions
+   * say: the cidr map (`postfix-cidr`, `rspamd-ip`) lists the addresses of
+   * `pair` and `ip` exceptions, so it passes any HELO name from them; the
+   * HELO map (`postfix-helo`) lists `helo` names, which Postfix by default
+   * (parent_domain_matches_subdomains) also matches for every subdomain.
+   */
+  async mapCoverage(
+    heloHostname: string | null,
+    address: string | null,
+    now: Date,
+  ): Promise<{
+    cidr: { id: string; organizationId: string; scope: ExceptionScope } | null;
+    helo: { id: string; organizationId: string; name: string } | null;
+  }> {
+    const active = Prisma.sql`e.status = 'active' AND o.status = 'active' AND e.starts_at <= ${now} AND e.expires_at > ${now}`;
+    const [cidr] =
+      address === null
+        ? []
+        : await this.prisma.$queryRaw<{ id: string; organizationId: string; scope: ExceptionScope }[]>`
+            SELECT e.id, e.organization_id AS "organizationId", e.scope FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+            WHERE ${active} AND e.scope IN ('pair', 'ip')
+              AND EXISTS (SELECT 1 FROM unnest(e.addresses) AS a WHERE a::inet >>= ${address}::inet)
+            ORDER BY e.expires_at DESC LIMIT 1`;
+    const [helo] =
+      heloHostname === null
+        ? []
+        : await this.prisma.$queryRaw<{ id: string; organizationId: string; name: string }[]>`
+            SELECT e.id, e.organization_id AS "organizationId", e.helo_hostname AS name FROM exceptions e JOIN organizations o ON o.id = e.organization_id
+            WHERE ${active} AND e.scope = 'helo'
+              AND (e.helo_hostname = ${heloHostname} OR right(${heloHostname}, length(e.helo_hostname) + 1) = '.' || e.helo_hostname)
+            ORDER BY length(e.helo_hostname) DESC, e.expires_at DESC LIMIT 1`;
+    return { cidr: cidr ?? null, helo: helo ?? null };
   }
 
   /**

@@ -97,6 +97,10 @@ export class ExceptionsService {
       },
       this.config.exceptions,
     );
+    if (context.actor.role === 'customer') {
+      // Self-service asks; a CSR (another person, by construction) decides.
+      reasons.push('customer_request');
+    }
     const record = await this.exceptions.transaction(async (tx) => {
       const server = await this.exceptions.lockLiveServer(tx, request.mailServerId);
       if (!server) {
@@ -163,6 +167,11 @@ export class ExceptionsService {
     const now = this.clock.now();
     const rows = await this.exceptions.list(filter, now, limit + 1, after);
     return toPage(rows, limit, (row) => toExceptionView(row, now), (row) => ({ at: row.createdAt, id: row.id }));
+  }
+
+  /** What the map renderings let through for this HELO name and client address (diagnostics; see the repository). */
+  mapCoverage(heloHostname: string | null, address: string | null) {
+    return this.exceptions.mapCoverage(heloHostname, address, this.clock.now());
   }
 
   /** Exceptions in effect now that let this HELO name and client address pass (diagnostics). */

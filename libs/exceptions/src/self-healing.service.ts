@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import pLimit from 'p-limit';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog } from '@app/database';
 import { brokenResolverDetail, DnsChecks, ResolverHealth, type DnsOutcome, type MxRecord } from '@app/dns';
@@ -20,8 +21,14 @@ import {
 const WORKER: Actor = { id: null, name: 'system:worker', role: 'system', owner: null };
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-/** Exceptions looked at per sweep (three lookups each); the rest follow at the next sweep. */
-const SWEEP_BATCH = 200;
+/**
+ * Exceptions looked at per sweep (three lookups each, within DNS_CHECK_DEADLINE_MS),
+ * a few at a time: a sweep with slow DNS stays well under a minute, so the
+ * sweep's other work (expiries, domain checks) is not held up. The rest follow
+ * at the next sweep.
+ */
+const SWEEP_BATCH = 60;
+const SWEEP_CONCURRENCY = 8;
 const SKIPPED: HeloLookupSeen = { status: 'skipped', records: [], resolver: null, error: null };
 
 /** What a self-healing check saw and changed. */
@@ -79,17 +86,20 @@ export class SelfHealingService {
   }
 
   /** The worker's share: running exceptions not looked at for SELF_HEALING_CHECK_INTERVAL_HOURS. Answers how many were checked. */
-  async checkDue(limit = SWEEP_BATCH): Promise<number> {
+  async checkDue(batch = SWEEP_BATCH): Promise<number> {
     const now = this.clock.now();
-    const ids = await this.exceptions.heloCheckDue(now, new Date(now.getTime() - this.config.selfHealing.checkIntervalHours * HOUR), limit);
-    for (const id of ids) {
-      const record = await this.exceptions.findById(id);
-      if (record) {
-        await this.check(record, { actor: WORKER }).catch((error: unknown) =>
-          this.logger.error({ err: error, exceptionId: id }, 'could not record a self-healing check'),
-        );
-      }
-    }
+    const ids = await this.exceptions.heloCheckDue(now, new Date(now.getTime() - this.config.selfHealing.checkIntervalHours * HOUR), batch);
+    const limit = pLimit(SWEEP_CONCURRENCY);
+    await Promise.all(
+      ids.map((id) =>
+        limit(async () => {
+          const record = await this.exceptions.findById(id);
+          if (record) {
+            await this.check(record, { actor: WORKER });
+          }
+        }).catch((error: unknown) => this.logger.error({ err: error, exceptionId: id }, 'could not record a self-healing check')),
+      ),
+    );
     return ids.length;
   }
 

@@ -57,8 +57,16 @@ function explain(event: EventForEmail, exception: Fields, domain: Fields): { sub
       return { subject: `The HELO exception for ${helo} applies again`, lines: ['What suspended it is gone.'] };
     case 'exception.revoked':
       return { subject: `The HELO exception for ${helo} was revoked`, lines: [`Reason: ${text(exception.revokeReason) || 'not given'}.`, fixHelo] };
-    case 'exception.no_longer_needed':
-      return { subject: `The HELO exception for ${helo} is no longer needed`, lines: ['The server now passes the HELO check by itself, so the exception will be withdrawn. Nothing to do.'] };
+    case 'exception.no_longer_needed': {
+      const revokesAt = text(exception.revokesAt);
+      return {
+        subject: `The HELO exception for ${helo} is no longer needed`,
+        lines: [
+          `The server's HELO name now passes the HELO check by itself, so the exception will be withdrawn${revokesAt ? ` on ${revokesAt}` : ''}. Nothing to do.`,
+          'If the name stops resolving again before then, the exception stays.',
+        ],
+      };
+    }
     case 'exception.stale': {
       const unused = Number(event.data.unusedDays ?? 0);
       return {

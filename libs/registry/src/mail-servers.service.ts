@@ -90,12 +90,12 @@ export class MailServersService {
   ): Promise<Versioned<MailServer>> {
     const heloHostname = heloField('heloHostname', input.heloHostname);
     const addresses = addressesField('addresses', input.addresses);
-    const recheck = (tx: Transaction) => this.refuseHeldElsewhere(tx, organizationId, heloHostname, addresses);
+    const recheck = (tx: Transaction) => this.refuseHeldElsewhere(tx, organizationId, heloHostname, addresses, context.actor.role === 'customer');
     const created = await this.explainingRaces(recheck, () => this.servers.transaction(async (tx) => {
       if (!(await this.servers.organizationExists(tx, organizationId))) {
         throw new NotFoundError('organization');
       }
-      await this.refuseHeldElsewhere(tx, organizationId, heloHostname, addresses);
+      await this.refuseHeldElsewhere(tx, organizationId, heloHostname, addresses, context.actor.role === 'customer');
       const record = await this.servers.insert(tx, {
         organizationId,
         heloHostname,
@@ -253,10 +253,16 @@ export class MailServersService {
     organizationId: string,
     heloHostname: string,
     addresses: string[],
+    /** A customer learns that the pair is taken, never by whom (another organization's name is not theirs to see). */
+    anonymous = false,
   ): Promise<void> {
     const clashes = await this.servers.prefixesHeldElsewhere(tx, organizationId, heloHostname, addresses);
     if (clashes.length > 0) {
-      throw new ConflictError(heldElsewhereMessage(heloHostname, addresses, clashes));
+      throw new ConflictError(
+        anonymous
+          ? `this HELO name with ${clashes.length === 1 ? 'one of these addresses' : 'these addresses'} is registered to another organization; ask your provider`
+          : heldElsewhereMessage(heloHostname, addresses, clashes),
+      );
     }
   }
 

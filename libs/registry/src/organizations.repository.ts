@@ -23,6 +23,8 @@ export interface OrganizationChanges {
 }
 
 export interface OrganizationFilter {
+  /** Only this organization (a customer key's list). */
+  id?: string;
   q?: string;
   status?: 'active' | 'suspended';
 }
@@ -73,6 +75,9 @@ export class OrganizationsRepository {
 
   list(filter: OrganizationFilter, limit: number, after?: { at: Date; id: string }): Promise<OrganizationRecord[]> {
     const where: Prisma.OrganizationWhereInput[] = [];
+    if (filter.id !== undefined) {
+      where.push({ id: filter.id });
+    }
     if (filter.q !== undefined) {
       where.push({ OR: [{ name: { contains: likeLiteral(filter.q), mode: 'insensitive' } }, { customerRef: filter.q }] });
     }

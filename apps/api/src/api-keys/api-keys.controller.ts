@@ -17,9 +17,11 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Post()
-  @Roles('admin')
+  @Roles('admin', 'csr')
   @ApiWrite()
-  @ApiOperation({ summary: 'Mint an API key; the secret is in this response only' })
+  @ApiOperation({
+    summary: 'Mint an API key; the secret is in this response only. A csr mints customer keys only (bound to one organization)',
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
   @ReturnsSecret('key')
   create(@Body() body: CreateApiKeyDto, @Context() context: RequestContext): Promise<CreatedApiKey> {

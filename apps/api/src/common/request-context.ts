@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { Actor, Role } from '@app/domain';
+import { OrganizationScope, type Actor, type Role } from '@app/domain';
 
 /** What the auth guard learned about the caller, attached to the request. */
 export interface AuthenticatedCaller {
@@ -9,6 +9,8 @@ export interface AuthenticatedCaller {
   readonly role: Role;
   /** The person behind the key (what four eyes compares). */
   readonly owner: string | null;
+  /** The one organization a `customer` key may see; null for every other role. */
+  readonly organizationId: string | null;
 }
 
 export type HeloPassRequest = FastifyRequest & { caller?: AuthenticatedCaller };
@@ -17,6 +19,8 @@ export type HeloPassRequest = FastifyRequest & { caller?: AuthenticatedCaller };
 export interface RequestContext {
   readonly actor: Actor;
   readonly requestId: string;
+  /** What the caller may see: everything, or (a customer key) its own organization only. */
+  readonly scope: OrganizationScope;
 }
 
 export const Context = createParamDecorator((_data: unknown, ctx: ExecutionContext): RequestContext => {
@@ -25,5 +29,5 @@ export const Context = createParamDecorator((_data: unknown, ctx: ExecutionConte
     // The guard runs before every handler that asks for a context.
     throw new Error('request reached a handler without an authenticated caller');
   }
-  return { actor: request.caller, requestId: request.id };
+  return { actor: request.caller, requestId: request.id, scope: OrganizationScope.of(request.caller) };
 });

@@ -6,6 +6,7 @@ import {
   neverPublicReason,
   normalizeAddress,
   normalizeHeloHostname,
+  OrganizationScope,
   postfixHeloVerdict,
   readHeloArgument,
   type HeloForm,
@@ -13,6 +14,7 @@ import {
 } from '@app/domain';
 import { ExceptionsService, type ExceptionView } from '@app/exceptions';
 import { MailServersService, OrganizationsService } from '@app/registry';
+import { describeCoverage, type HeloCoverage } from './coverage.js';
 import { heloAdvice } from './helo-advice.js';
 
 export interface DnsAnswer {
@@ -33,6 +35,8 @@ export interface HeloDiagnosis {
   owners: { organizationId: string; organizationName: string; organizationStatus: string; mailServerId: string }[];
   /** The exception in effect that lets this pair through, if any. */
   exception: ExceptionView | null;
+  /** Which enforcement path lets the pair through: the policy server (exact), the cidr map (any HELO from the address), the HELO map. */
+  coverage: HeloCoverage;
   advice: string[];
 }
 
@@ -72,17 +76,18 @@ export class DiagnosticsService {
     private readonly exceptions: ExceptionsService,
   ) {}
 
-  async diagnoseHelo(helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
+  /** A customer (a bound scope) sees only its own organization among the owners and exceptions. */
+  async diagnoseHelo(helo: string, ip: string | undefined, scope: OrganizationScope = OrganizationScope.unrestricted): Promise<HeloDiagnosis> {
     // One DNS check per diagnosis: its lookups share one deadline (DNS_CHECK_DEADLINE_MS).
     const dns = this.dnsChecks.begin();
     try {
-      return await this.diagnose(dns, helo, ip);
+      return await this.diagnose(dns, helo, ip, scope);
     } finally {
       dns.end();
     }
   }
 
-  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined): Promise<HeloDiagnosis> {
+  private async diagnose(dns: DnsLookup, helo: string, ip: string | undefined, scope: OrganizationScope): Promise<HeloDiagnosis> {
     // The name as Postfix reads it, judged as Postfix judges it (libs/domain/src/postfix-helo.ts).
     const argument = readHeloArgument(helo);
     let normalized: string | null = null;
@@ -141,7 +146,7 @@ export class DiagnosticsService {
     const owners: HeloDiagnosis['owners'] = [];
     if (normalized && address) {
       const page = await this.servers.list({ helo: normalized, address }, 20);
-      for (const server of page.items) {
+      for (const server of page.items.filter((item) => scope.admits(item.organizationId))) {
         const organization = (await this.organizations.get(server.organizationId)).value;
         owners.push({
           organizationId: organization.id,
@@ -152,7 +157,14 @@ export class DiagnosticsService {
       }
     }
 
-    const [exception] = await this.exceptions.covering(normalized, address);
+    const [exception] = (await this.exceptions.covering(normalized, address)).filter((item) => scope.admits(item.organizationId));
+    // A customer learns only of its own organization's exceptions, also through the maps.
+    const found = await this.exceptions.mapCoverage(normalized, address);
+    const maps = {
+      cidr: found.cidr && scope.admits(found.cidr.organizationId) ? found.cidr : null,
+      helo: found.helo && scope.admits(found.helo.organizationId) ? found.helo : null,
+    };
+    const coverage = describeCoverage(exception ? { id: exception.id, scope: exception.scope } : null, maps.cidr, maps.helo, normalized);
     const advice = heloAdvice({
       argument,
       normalized,
@@ -170,6 +182,9 @@ export class DiagnosticsService {
           'the filters enforcing it must be configured (see the allowlist feed or the policy server).',
       );
     }
+    if (!exception && (maps.cidr || maps.helo)) {
+      advice.unshift(coverage.explanation);
+    }
     return {
       syntax: { announced: argument.shown, form: argument.form, normalized, valid: argument.valid, problem: argument.problem },
       neverPublic,
@@ -178,6 +193,7 @@ export class DiagnosticsService {
       client,
       owners,
       exception: exception ?? null,
+      coverage,
       advice,
     };
   }

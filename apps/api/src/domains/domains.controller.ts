@@ -21,6 +21,7 @@ import { PageQueryDto } from '../common/list-query.dto.js';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Context, type RequestContext } from '../common/request-context.js';
+import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Roles } from '../common/roles.decorator.js';
 import { IfMatch } from '../common/versioned.js';
 import {
@@ -42,7 +43,8 @@ export class DomainsController {
   ) {}
 
   @Post('organizations/:id/domains')
-  @Roles('csr', 'admin')
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.param('organization')
   @ApiWrite()
   @ApiOperation({ summary: 'Claim a domain: answers the TXT challenge the customer must publish' })
   @ApiCreatedResponse({ type: DomainResponseDto })
@@ -57,7 +59,8 @@ export class DomainsController {
   }
 
   @Get('organizations/:id/domains')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('organization')
   @ApiOperation({ summary: "An organization's domains, newest first" })
   @ApiOkResponse({ type: DomainPageDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ProblemResponseDto })
@@ -66,7 +69,8 @@ export class DomainsController {
   }
 
   @Get('domains/:id')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('domain')
   @ApiOperation({ summary: 'One domain: status and the challenge to publish' })
   @ApiOkResponse({ type: DomainResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
@@ -76,7 +80,8 @@ export class DomainsController {
 
   @Post('domains/:id/verify')
   @HttpCode(200)
-  @Roles('csr', 'admin')
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.param('domain')
   @ApiWrite()
   @ApiOperation({ summary: 'Look at the challenge record now; answers the outcome and what each resolver saw' })
   @ApiOkResponse({ type: VerificationResponseDto })
@@ -88,7 +93,8 @@ export class DomainsController {
 
   @Post('domains/:id/challenge')
   @HttpCode(200)
-  @Roles('csr', 'admin')
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.param('domain')
   @ApiWrite({ ifMatch: true })
   @ApiOperation({ summary: 'Issue a fresh challenge token; the old one stops counting' })
   @ApiOkResponse({ type: DomainResponseDto })
@@ -156,7 +162,8 @@ export class DomainsController {
   }
 
   @Get('domains/:id/attempts')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('domain')
   @ApiOperation({ summary: 'Every look at the challenge record, newest first: time, resolvers, values seen, errors' })
   @ApiOkResponse({ type: DomainCheckPageDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })

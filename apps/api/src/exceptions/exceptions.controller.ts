@@ -17,6 +17,7 @@ import { ApiWrite } from '../common/api-write.decorator.js';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Context, type RequestContext } from '../common/request-context.js';
+import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Roles } from '../common/roles.decorator.js';
 import { IfMatch } from '../common/versioned.js';
 import { ExceptionCheckResponseDto } from './dto/exception-check.dto.js';
@@ -52,7 +53,8 @@ export class ExceptionsController {
   ) {}
 
   @Post()
-  @Roles('csr', 'admin')
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.body('mail server', 'mailServerId')
   @ApiWrite()
   @ApiOperation({ summary: 'Grant an exception (active at once, or pending a second person\'s approval)' })
   @ApiCreatedResponse({ type: ExceptionResponseDto })
@@ -63,15 +65,17 @@ export class ExceptionsController {
   }
 
   @Get()
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.listed()
   @ApiOperation({ summary: 'List exceptions, newest first, by organization, server, status, scope, HELO, address, time, requester' })
   @ApiOkResponse({ type: ExceptionPageDto })
-  list(@Query() query: ListExceptionsQueryDto): Promise<Page<ExceptionView>> {
-    return this.queries.list(query);
+  list(@Query() query: ListExceptionsQueryDto, @Context() context: RequestContext): Promise<Page<ExceptionView>> {
+    return this.queries.list({ ...query, organizationId: context.scope.listFilter(query.organizationId) } as ListExceptionsQueryDto);
   }
 
   @Get(':id')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('exception')
   @ApiOperation({ summary: 'One exception (with its ETag); its status is true at the instant it is read' })
   @ApiOkResponse({ type: ExceptionResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
@@ -80,7 +84,8 @@ export class ExceptionsController {
   }
 
   @Get(':id/history')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('exception')
   @ApiOperation({ summary: 'Every audit event of the exception, oldest first' })
   @ApiOkResponse({ type: [AuditEventResponseDto] })
   @ApiNotFoundResponse({ type: ProblemResponseDto })

@@ -13,6 +13,7 @@ import { ApiWrite } from '../common/api-write.decorator.js';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Context, type RequestContext } from '../common/request-context.js';
+import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Roles } from '../common/roles.decorator.js';
 import { IfMatch, type Versioned } from '../common/versioned.js';
 import {
@@ -31,7 +32,8 @@ export class MailServersController {
   constructor(private readonly servers: MailServersService) {}
 
   @Post('organizations/:id/mail-servers')
-  @Roles('csr', 'admin')
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.param('organization')
   @ApiWrite()
   @ApiOperation({ summary: "Register one of an organization's sending servers" })
   @ApiCreatedResponse({ type: MailServerResponseDto })
@@ -46,7 +48,8 @@ export class MailServersController {
   }
 
   @Get('organizations/:id/mail-servers')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('organization')
   @ApiOperation({ summary: "An organization's mail servers, newest first" })
   @ApiOkResponse({ type: MailServerPageDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ProblemResponseDto })
@@ -58,15 +61,17 @@ export class MailServersController {
   }
 
   @Get('mail-servers')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.listed()
   @ApiOperation({ summary: 'Find mail servers by HELO name and/or an address their prefixes contain' })
   @ApiOkResponse({ type: MailServerPageDto })
-  search(@Query() query: SearchMailServersQueryDto): Promise<Page<MailServer>> {
-    return this.servers.list(query, query.limit, query.cursor);
+  search(@Query() query: SearchMailServersQueryDto, @Context() context: RequestContext): Promise<Page<MailServer>> {
+    return this.servers.list({ helo: query.helo, address: query.address, organizationId: context.scope.listFilter(undefined) }, query.limit, query.cursor);
   }
 
   @Get('mail-servers/:id')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('mail server')
   @ApiOperation({ summary: 'One mail server (with its ETag)' })
   @ApiOkResponse({ type: MailServerResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })

@@ -11,6 +11,7 @@ import type { Page } from '@app/domain';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
 import { Context, type RequestContext } from '../common/request-context.js';
+import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Roles } from '../common/roles.decorator.js';
 import { IfMatch, type Versioned } from '../common/versioned.js';
 import { ApiWrite } from '../common/api-write.decorator.js';
@@ -39,15 +40,17 @@ export class OrganizationsController {
   }
 
   @Get()
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.listed()
   @ApiOperation({ summary: 'List organizations, newest first; search by name or customerRef' })
   @ApiOkResponse({ type: OrganizationPageDto })
-  list(@Query() query: ListOrganizationsQueryDto): Promise<Page<Organization>> {
-    return this.organizations.list({ q: query.q, status: query.status }, query.limit, query.cursor);
+  list(@Query() query: ListOrganizationsQueryDto, @Context() context: RequestContext): Promise<Page<Organization>> {
+    return this.organizations.list({ q: query.q, status: query.status, id: context.scope.organizationId ?? undefined }, query.limit, query.cursor);
   }
 
   @Get(':id')
-  @Roles('csr', 'admin', 'auditor')
+  @Roles('csr', 'admin', 'auditor', 'customer')
+  @CustomerScope.param('organization')
   @ApiOperation({ summary: 'One organization (with its ETag)' })
   @ApiOkResponse({ type: OrganizationResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })

@@ -3,6 +3,7 @@ import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nest
 import { OwnershipService, type OwnershipView } from '@app/ownership';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
+import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Roles } from '../common/roles.decorator.js';
 import { OwnershipResponseDto } from './ownership.dto.js';
 
@@ -12,7 +13,8 @@ export class OwnershipController {
   constructor(private readonly ownership: OwnershipService) {}
 
   @Get()
-  @Roles('csr', 'admin')
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.param('mail server')
   @ApiOperation({ summary: 'What proves (or does not yet prove) that the server belongs to its organization' })
   @ApiOkResponse({ type: OwnershipResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })
@@ -22,7 +24,8 @@ export class OwnershipController {
 
   @Post('check')
   @HttpCode(200)
-  @Roles('csr', 'admin')
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.param('mail server')
   @ApiOperation({ summary: 'Recompute the ownership evidence now (PTR, SPF, HELO domain)' })
   @ApiOkResponse({ type: OwnershipResponseDto })
   @ApiNotFoundResponse({ type: ProblemResponseDto })

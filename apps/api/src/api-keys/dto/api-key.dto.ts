@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString, IsUUID, MaxLength } from 'class-validator';
 import { OWNER_MAX_LENGTH, ROLES, type Role } from '@app/domain';
 import { IsInstant, IsOptionalNonNull } from '../../common/validators.js';
 
@@ -18,7 +18,7 @@ export class CreateApiKeyDto {
     maxLength: OWNER_MAX_LENGTH,
     example: 'jane@example.com',
     description:
-      'The person behind the key: an e-mail address or directory handle, stored lowercased. Required for admin, csr and auditor keys ' +
+      'The person behind the key: an e-mail address or directory handle, stored lowercased. Required for admin, csr, auditor and customer keys ' +
       '(four eyes compares owners: two keys of one person approve nothing of each other); a filter key may name the host it serves.',
   })
   @IsOptionalNonNull()
@@ -30,6 +30,14 @@ export class CreateApiKeyDto {
   @IsOptionalNonNull()
   @IsInstant()
   expiresAt?: Date;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Required for a customer key, refused for any other: the one organization the key may see (its people, the owner, are the customer\'s IT staff)',
+  })
+  @IsOptionalNonNull()
+  @IsUUID()
+  organizationId?: string;
 }
 
 export class ApiKeyResponseDto {
@@ -44,6 +52,9 @@ export class ApiKeyResponseDto {
 
   @ApiProperty({ nullable: true, type: String, example: 'jane@example.com', description: 'The person (or, for a filter key, the host) behind the key' })
   owner!: string | null;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The organization a customer key is bound to; null for other roles' })
+  organizationId!: string | null;
 
   @ApiProperty({ example: 'hp_Xy3kQ9ab', description: 'The first characters of the key, to recognize it' })
   prefix!: string;

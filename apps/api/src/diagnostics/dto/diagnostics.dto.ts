@@ -107,6 +107,35 @@ export class OwnerDto {
   mailServerId!: string;
 }
 
+export class PolicyCoverageDto {
+  @ApiProperty() covered!: boolean;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) exceptionId!: string | null;
+  @ApiProperty({ enum: ['pair', 'ip', 'helo'], nullable: true, type: String }) scope!: string | null;
+}
+
+export class HeloMapCoverageDto {
+  @ApiProperty() covered!: boolean;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) exceptionId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'The map entry that matches: the name itself or a parent domain' }) entry!: string | null;
+}
+
+export class HeloCoverageDto {
+  @ApiProperty({ type: PolicyCoverageDto, description: 'The policy server: the exception by its scope (exactly the pair for pair scope)' })
+  policyServer!: PolicyCoverageDto;
+
+  @ApiProperty({
+    type: PolicyCoverageDto,
+    description: 'The cidr map (postfix-cidr, rspamd-ip): addresses of pair and ip exceptions; it lets ANY HELO name through from them',
+  })
+  cidrMap!: PolicyCoverageDto;
+
+  @ApiProperty({ type: HeloMapCoverageDto, description: 'The HELO map (postfix-helo): helo exceptions, and by Postfix default their subdomains' })
+  heloMap!: HeloMapCoverageDto;
+
+  @ApiProperty({ description: 'One sentence telling the paths apart' })
+  explanation!: string;
+}
+
 export class HeloDiagnosisDto {
   @ApiProperty({ type: HeloSyntaxDto })
   syntax!: HeloSyntaxDto;
@@ -132,6 +161,9 @@ export class HeloDiagnosisDto {
 
   @ApiPropertyOptional({ type: ExceptionResponseDto, nullable: true, description: 'The exception in effect that lets this pair through' })
   exception!: ExceptionResponseDto | null;
+
+  @ApiProperty({ type: HeloCoverageDto })
+  coverage!: HeloCoverageDto;
 
   @ApiProperty({ type: [String], description: 'Plain advice to read to the customer' })
   advice!: string[];

@@ -129,6 +129,14 @@ export class ListExceptionsQueryDto extends PageQueryDto {
   @IsOptionalNonNull()
   @IsUUID()
   requestedBy?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'Not matched by a policy server since this instant (lastMatchedAt before it, or never matched)',
+  })
+  @IsOptionalNonNull()
+  @IsInstant()
+  unusedSince?: Date;
 }
 
 const SUSPENSION_CAUSES = ['organization', 'domain', 'blocklist'];
@@ -168,7 +176,7 @@ export class ExceptionResponseDto {
   @ApiProperty({
     type: [String],
     description:
-      'Why it needed a second person: override, helo_scope, spf_only (addresses proven by SPF alone), wide_prefix, long_duration, blocklisted (granted over a DNS blocklist listing)',
+      'Why it needed a second person: override, helo_scope, spf_only (addresses proven by SPF alone), wide_prefix, long_duration, blocklisted (granted over a DNS blocklist listing), customer_request (asked for with a customer key: always decided by a CSR)',
   })
   approvalReasons!: string[];
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The ownership evidence at grant time' })

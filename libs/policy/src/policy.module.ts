@@ -1,0 +1,25 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import type { Clock } from '@app/domain';
+import { EnforcementModule } from '@app/enforcement';
+import { PolicyService } from './policy.service.js';
+import { UsageRepository } from './usage.repository.js';
+
+/** What the policy server runs: the enforcement core and the database, nothing else (no ownership, DNS or exception-writing code). */
+@Module({})
+export class PolicyModule {
+  static forRoot(config: HeloPassConfig, clock?: Clock, logStream?: NodeJS.WritableStream): DynamicModule {
+    return {
+      module: PolicyModule,
+      imports: [
+        ConfigModule.forRoot(config, clock),
+        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-policy' })),
+        DatabaseModule,
+        EnforcementModule,
+      ],
+      providers: [PolicyService, UsageRepository],
+    };
+  }
+}
