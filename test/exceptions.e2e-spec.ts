@@ -26,7 +26,10 @@ describe('exceptions', () => {
     t = await startIsolatedTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, clock);
     listener = new pg.Client({ connectionString: t.databaseUrl });
     await listener.connect();
-    listener.on('notification', (message) => (message.channel === BARRIER_CHANNEL ? barriers : notifications).push(message.payload ?? ''));
+    // A feed notification carries the version (and, when it fits, the change itself).
+    listener.on('notification', (message) =>
+      message.channel === BARRIER_CHANNEL ? barriers.push(message.payload ?? '') : notifications.push(JSON.parse(message.payload ?? '{}').v),
+    );
     await listener.query(`LISTEN ${FEED_CHANNEL}`);
     await listener.query(`LISTEN ${BARRIER_CHANNEL}`);
   });

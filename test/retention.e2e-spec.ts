@@ -84,9 +84,9 @@ describe('retention: the worker purges what would otherwise grow without end', (
 
     const retention = context.get(RetentionService);
     // Bounded: two statements of two rows at most per table.
-    expect(await retention.purge({ batchSize: 2, maxBatches: 2 })).toEqual({ idempotencyRecords: 1, domainChecks: 4 });
-    expect(await retention.purge({ batchSize: 2, maxBatches: 2 })).toEqual({ idempotencyRecords: 0, domainChecks: 2 });
-    expect(await retention.purge()).toEqual({ idempotencyRecords: 0, domainChecks: 0 });
+    expect(await retention.purge({ batchSize: 2, maxBatches: 2 })).toEqual({ idempotencyRecords: 1, domainChecks: 4, feedChanges: 0 });
+    expect(await retention.purge({ batchSize: 2, maxBatches: 2 })).toEqual({ idempotencyRecords: 0, domainChecks: 2, feedChanges: 0 });
+    expect(await retention.purge()).toEqual({ idempotencyRecords: 0, domainChecks: 0, feedChanges: 0 });
 
     // What a CSR sees: the newest attempts, in the same order.
     expect(await attempts(old.id)).toEqual(old.attempts.slice(0, 10));

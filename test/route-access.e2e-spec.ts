@@ -195,6 +195,10 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /v1/allowlist': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist' }) },
   'GET /v1/allowlist.sig': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist.sig' }) },
   'GET /v1/allowlist/signing-key': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist/signing-key' }) },
+  'GET /v1/allowlist/changes': { roles: ['filter', 'auditor', 'admin'], call: async (c) => ({
+      path: '/v1/allowlist/changes',
+      query: { since: String((await c.t.prisma.feedState.findUniqueOrThrow({ where: { id: 1 } })).version) },
+    }) },
   'GET /v1/allowlist/:rendering': { roles: ['filter', 'auditor', 'admin'], call: async () => ({ path: '/v1/allowlist/postfix-cidr' }) },
   'POST /v1/api-keys': {
     roles: ['admin', 'csr'],

@@ -220,7 +220,7 @@ export function benchAddress(i) {
 
 const SEED_SQL = `
 INSERT INTO exceptions (id, organization_id, mail_server_id, scope, status, reason, starts_at, expires_at,
-                        helo_hostname, addresses, evidence, requested_by, requested_by_name, approval_reasons)
+                        helo_hostname, addresses, evidence, requested_by, requested_by_name, requested_by_owner, approval_reasons)
 SELECT gen_random_uuid(), $1::uuid, $2::uuid,
        (CASE WHEN i % 2 = 0 THEN 'pair' ELSE 'ip' END)::exception_scope,
        'active', 'benchmark', now() - interval '1 day', now() + interval '90 days' + i * interval '1 second',
@@ -228,20 +228,44 @@ SELECT gen_random_uuid(), $1::uuid, $2::uuid,
        ARRAY[CASE WHEN i % 10 = 9
              THEN '2001:db8:' || to_hex(i >> 16) || ':' || to_hex(i & 65535) || '::/64'
              ELSE host('10.0.0.0'::inet + i) || '/32' END],
-       '{}'::jsonb, gen_random_uuid(), 'bench', ARRAY[]::text[]
+       '{}'::jsonb, gen_random_uuid(), 'bench', 'bench@example.test', ARRAY[]::text[]
 FROM generate_series($3::int, $4::int - 1) AS i`;
 
-/** The same statements as bumpFeedVersion() (libs/exceptions/src/feed-version.ts). */
+/**
+ * A new feed version that names no exception: what a bulk load behind the
+ * application's back looks like. Processes find no change log for it and read
+ * the whole list (NOTIFY optional).
+ */
 export async function bumpFeedVersion(client, notify = true) {
   const { rows } = await client.query(
-    'UPDATE feed_state SET version = version + 1, changed_at = clock_timestamp() WHERE id = 1 RETURNING version',
+    'UPDATE feed_state SET version = version + 1, changed_at = clock_timestamp() WHERE id = 1 RETURNING version, changed_at',
   );
   const version = rows[0].version;
-  await client.query('INSERT INTO feed_versions (version, changed_at) VALUES ($1, clock_timestamp())', [version]);
+  await client.query('INSERT INTO feed_versions (version, changed_at) VALUES ($1, $2)', [version, rows[0].changed_at]);
   if (notify) {
     await client.query('SELECT pg_notify($1, $2)', ['helopass_feed', String(version)]);
   }
   return BigInt(version);
+}
+
+/** Prisma's raw tagged templates ($queryRaw, $executeRaw) over a pg client inside a transaction. */
+export function pgTransaction(client) {
+  const toSql = (strings, values) => ({ text: strings.reduce((sql, part, i) => `${sql}$${i}${part}`), values });
+  return {
+    $queryRaw: async (strings, ...values) => (await client.query(toSql(strings, values))).rows,
+    $executeRaw: async (strings, ...values) => (await client.query(toSql(strings, values))).rowCount,
+  };
+}
+
+/**
+ * Records a change of the allowlist exactly as the application does, with the
+ * application's own code (FeedChangeLog.record() from dist/): new version,
+ * change log, NOTIFY with the change. Call inside BEGIN … COMMIT.
+ */
+export async function recordFeedChange(client, exceptionIds) {
+  await import('reflect-metadata');
+  const { FeedChangeLog } = await importDist('libs/enforcement/src/index.js');
+  return BigInt(await new FeedChangeLog(undefined).record(pgTransaction(client), exceptionIds));
 }
 
 /**

@@ -8,9 +8,9 @@
 //     --timeout-ms=30000    a change not visible by then counts as missed
 //
 // This script is the writer: each change is what a grant commits — one
-// transaction inserting an active exception and moving the feed version
-// (UPDATE feed_state, INSERT feed_versions, pg_notify: the statements of
-// bumpFeedVersion) — on its own connection. The readers are separate API
+// transaction inserting an active exception and recording the change with the
+// application's own FeedChangeLog.record() (new version, change log, NOTIFY
+// carrying the change) — on its own connection. The readers are separate API
 // processes (createApp, as `npm start`), told of the change only by
 // PostgreSQL (LISTEN/NOTIFY, or their version poll as the safety net). The
 // delay runs from just before COMMIT is sent until a reader answers HEAD
@@ -24,7 +24,7 @@ import pg from 'pg';
 import {
   BENCH_ORG_ID,
   BENCH_SERVER_ID,
-  bumpFeedVersion,
+  recordFeedChange,
   fmtMs,
   openBenchDatabase,
   parseArgs,
@@ -87,14 +87,14 @@ async function waitFor(reader, version, deadline) {
 
 async function grant(writer, index) {
   await writer.query('BEGIN');
-  await writer.query(
+  const { rows } = await writer.query(
     `INSERT INTO exceptions (id, organization_id, mail_server_id, scope, status, reason, starts_at, expires_at,
-                             helo_hostname, addresses, evidence, requested_by, requested_by_name)
+                             helo_hostname, addresses, evidence, requested_by, requested_by_name, requested_by_owner)
      VALUES (gen_random_uuid(), $1, $2, 'pair', 'active', 'benchmark grant', now(), now() + interval '90 days',
-             $3, ARRAY[$4], '{}'::jsonb, gen_random_uuid(), 'bench')`,
+             $3, ARRAY[$4], '{}'::jsonb, gen_random_uuid(), 'bench', 'bench@example.test') RETURNING id`,
     [BENCH_ORG_ID, BENCH_SERVER_ID, `grant${index}.bench.example`, `198.18.${(index >> 8) & 255}.${index & 255}/32`],
   );
-  const version = await bumpFeedVersion(writer);
+  const version = await recordFeedChange(writer, [rows[0].id]);
   const committing = performance.now();
   await writer.query('COMMIT');
   return { version, committing, committed: performance.now() };

@@ -144,7 +144,7 @@ async function db({ onStop }) {
     loadError,
     rssEnd: rss(),
     peakRss: peakRss(),
-    entries: snapshot.entries.length,
+    entries: app.get(SnapshotStore).statistics().version,
     bytes: Object.fromEntries(Object.entries(snapshot.renderings).map(([name, r]) => [name, r.body.length])),
   });
 }

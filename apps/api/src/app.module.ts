@@ -13,7 +13,7 @@ import { DiagnosticsModule } from './diagnostics/diagnostics.module.js';
 import { DomainsModule } from './domains/domains.module.js';
 import { ExceptionsApiModule } from './exceptions/exceptions.module.js';
 import { OwnershipApiModule } from './ownership/ownership.module.js';
-import { AuthGuard } from './common/auth.guard.js';
+import { AuthGuard, CallerAuthentication } from './common/auth.guard.js';
 import { CustomerScopeGuard } from './common/customer-scope.guard.js';
 import { CustomerScopeRepository } from './common/customer-scope.repository.js';
 import { ConsoleModule } from './console/console.module.js';
@@ -68,6 +68,7 @@ export class AppModule {
       ],
       providers: [
         RateLimits,
+        CallerAuthentication,
         { provide: APP_GUARD, useClass: AuthGuard },
         // After authentication: keeps customer keys inside their organization.
         CustomerScopeRepository,

@@ -12,6 +12,7 @@ import { BlocklistScreening, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { AppModule, type AppOptions } from './app.module.js';
 import { answerClientError, sendProblem } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
+import { installFeedFastPath } from './allowlist/feed-fast-path.js';
 import { assertBodyDepth, createValidationPipe } from './common/validation.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -55,6 +56,8 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  // After the request id, before everything else: the feed answers here.
+  installFeedFastPath(app);
   // Before interceptors (idempotency hashes the body) and pipes walk the body recursively.
   fastify.addHook('preValidation', async (request) => {
     assertBodyDepth(request.body);

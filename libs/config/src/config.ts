@@ -146,6 +146,12 @@ export interface FeedConfig {
   readonly signingKey: string | undefined;
   /** Whether a generated key may be kept in the database when signingKey is absent (not by default in production). */
   readonly signingKeyInDatabase: boolean;
+  /** Changes arriving closer together than this are applied in one swap. */
+  readonly coalesceMs: number;
+  /** How often memory is compared with the database by digest (drift is an anomaly, repaired by a full load). */
+  readonly digestSeconds: number;
+  /** How long the change log keeps a version's changes (clients further behind fetch in full). */
+  readonly changeLogRetentionHours: number;
 }
 
 export interface ExceptionRulesConfig {
@@ -344,7 +350,14 @@ function feed(env: Env, production: boolean): FeedConfig {
         : 'FEED_SIGNING_KEY must be set when FEED_SIGNING_KEY_IN_DATABASE=false',
     );
   }
-  return { pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600), signingKey, signingKeyInDatabase };
+  return {
+    pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600),
+    signingKey,
+    signingKeyInDatabase,
+    coalesceMs: integer(env, 'FEED_COALESCE_MS', 100, 0, 10_000),
+    digestSeconds: integer(env, 'FEED_DIGEST_SECONDS', 600, 10, 86_400),
+    changeLogRetentionHours: integer(env, 'FEED_CHANGE_LOG_RETENTION_HOURS', 168, 1, 87_600),
+  };
 }
 
 function addressList(env: Env, name: string): string[] {

@@ -46,3 +46,8 @@ export class InvalidFieldError extends DomainError {
 export class ForbiddenActionError extends DomainError {
   override readonly name = 'ForbiddenActionError';
 }
+
+/** 410: what was asked for existed once and is no longer kept (e.g. changes older than the change log reaches). */
+export class GoneError extends DomainError {
+  override readonly name = 'GoneError';
+}

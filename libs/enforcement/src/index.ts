@@ -7,3 +7,5 @@ export * from './allowlist.repository.js';
 export * from './feed-change-log.js';
 export * from './enforcement.module.js';
 export * from './entry-changes.js';
+export * from './feed-wire.js';
+export * from './allowlist-index.js';

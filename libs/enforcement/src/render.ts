@@ -28,7 +28,7 @@ export interface RenderContext {
  * once per address, not per comparison (sorting a million parsed pairs is
  * what a rebuild would otherwise spend most of its time on).
  */
-function cidrSortKey(cidr: string): string {
+export function cidrSortKey(cidr: string): string {
   const [address, length] = cidr.split('/') as [string, string];
   const bytes = ipaddr.parse(address).toByteArray();
   const hex = bytes.map((byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -55,6 +55,26 @@ export function listedHeloNames(entries: AllowlistEntry[]): string[] {
   return [...new Set(entries.filter((entry) => entry.scope === 'helo').map((entry) => entry.heloHostname))].sort();
 }
 
+const NOTES: Record<Exclude<Rendering, 'json'>, string> = {
+  // cidr_table(5): the address must be the network address of its prefix; ours are canonical.
+  'postfix-cidr': 'Postfix cidr_table for check_client_access, before reject_unknown_helo_hostname',
+  // access(5): with parent_domain_matches_subdomains (default) a name also matches its subdomains.
+  'postfix-helo': 'Postfix access(5) table for check_helo_access (postmap it), before reject_unknown_helo_hostname',
+  'rspamd-ip': 'rspamd multimap, type ip',
+  'rspamd-helo': 'rspamd multimap, type helo',
+};
+
+/** What comes before and after a rendering's entries: the comment header, or JSON's envelope. */
+export function renderHead(rendering: Rendering, context: RenderContext, count: number): { head: string; tail: string } {
+  if (rendering === 'json') {
+    return {
+      head: `{"version":${JSON.stringify(context.version.toString())},"generatedAt":${JSON.stringify(context.asOf.toISOString())},"entries":[`,
+      tail: ']}\n',
+    };
+  }
+  return { head: header(rendering, context, count, NOTES[rendering]), tail: '' };
+}
+
 function header(rendering: Rendering, context: RenderContext, count: number, note: string): string {
   return (
     `# HeloPass allowlist ${rendering}: version ${context.version}, as of ${context.asOf.toISOString()}, ${count} ${count === 1 ? 'entry' : 'entries'}\n` +
@@ -63,7 +83,8 @@ function header(rendering: Rendering, context: RenderContext, count: number, not
 }
 
 /**
- * Every rendering of one list. The header is always there, so a body is
+ * Every rendering of one list, built from scratch (the reference the
+ * incremental index is held to). The header is always there, so a body is
  * never empty (an empty map file looks like a failed download), and lines
  * are sorted, so equal lists give equal bytes.
  */

@@ -181,6 +181,11 @@ export class FeedSigner {
     return sign(null, body, this.#privateKey);
   }
 
+  /** The same signature, computed in libuv's thread pool (a large body does not hold up the event loop). */
+  signInBackground(body: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => sign(null, body, this.#privateKey, (error, signature) => (error ? reject(error) : resolve(signature))));
+  }
+
   verify(body: Buffer, signature: Buffer): boolean {
     if (signature.length !== SIGNATURE_LENGTH) {
       return false;

@@ -1,39 +1,71 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { NotificationHub } from '@app/database';
+import { databaseUnavailability, NotificationHub } from '@app/database';
 import { Clock } from '@app/domain';
+import { AllowlistIndex, type CandidateChange } from './allowlist-index.js';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FEED_CHANNEL } from './feed-change-log.js';
+import { decodeChangeNotice, type ChangeNotice } from './feed-wire.js';
 import { FEED_SIGNER } from './signer.provider.js';
 import type { FeedSigner } from './signing.js';
-import { buildSnapshot, type Snapshot } from './snapshot.js';
-import { diffEntries, type EntryListener } from './entry-changes.js';
+import { renderBody, renderSnapshot, type PreparedBody, type Snapshot } from './snapshot.js';
+import type { Rendering } from './render.js';
+import type { EntryListener } from './entry-changes.js';
+import { localDigest } from './list-digest.js';
 
 /** setTimeout's ceiling (about 24.8 days); a later transition is re-armed on the way. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /**
- * The allowlist held in memory, every rendering pre-built, so that feed
- * requests (and policy lookups) never touch the database. It is rebuilt:
- * - on `NOTIFY helopass_feed` (sent by every change to the list, on commit);
- * - at the next instant an exception starts or expires, from the rows already
- *   loaded (exact, and without the database);
- * - when a periodic look at the version finds it moved (a lost NOTIFY).
- * When the database is unreachable it keeps the last snapshot and says since
- * when it is stale; it recovers by itself.
+ * The allowlist held in memory as an index, every rendering pre-built, so
+ * that feed requests (and policy lookups) never touch the database.
+ *
+ * It follows the database version by version: each change arrives in its
+ * NOTIFY payload (or, when that was too large, a notice or a periodic look at
+ * the version finds the version moved and the change log supplies exactly the
+ * versions after the one held). Changes that arrive close together are applied
+ * together (at most one swap every FEED_COALESCE_MS), and only the blocks of the
+ * renderings they touch are built again. The whole list is read only at start,
+ * when the change log no longer reaches back to the version held, or when the
+ * periodic digest comparison finds memory and database disagree (an anomaly).
+ *
+ * At the instant an exception starts or expires the renderings are rebuilt
+ * from memory (exact, without the database). When the database is unreachable
+ * the last snapshot stays, marked stale since then; it catches up by itself.
  */
 @Injectable()
 export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SnapshotStore.name);
+  private index: AllowlistIndex | undefined;
+  private version = -1n;
+  private changedAt = new Date(0);
   private snapshot: Snapshot | undefined;
+  /** The last snapshot built (installed, or waiting for its signatures): Last-Modified follows it. */
+  private built: Snapshot | undefined;
+  private builds = 0;
+  private installedBuild = 0;
+  /** The install a build waiting for its signatures will make (JSON on demand waits for it). */
+  private pendingInstall: Promise<void> | undefined;
+  /** The JSON rendering of each snapshot, built when first asked for. */
+  private readonly jsonBuilds = new WeakMap<Snapshot, Promise<PreparedBody>>();
+  /** The last JSON body built (Last-Modified grows from it). */
+  private lastJson: PreparedBody | undefined;
   private staleSince: Date | null = null;
+  private readonly queue: ChangeNotice[] = [];
+  private catchUpWanted = false;
+  private fullLoadWanted = false;
+  private working: Promise<void> | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private lastSwapAt = 0;
   private unsubscribe: (() => void) | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private digestTimer: NodeJS.Timeout | undefined;
   private transitionTimer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> | undefined;
-  private reloadAgain = false;
   private stopped = false;
   private readonly listeners = new Set<EntryListener>();
+  private readonly counters = { fullLoads: 0, appliedVersions: 0, swaps: 0, anomalies: 0 };
 
   constructor(
     private readonly repository: AllowlistRepository,
@@ -44,22 +76,26 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.reload();
-    // Each change is announced; a reconnected hub may have missed some, so the list is read again then.
+    await this.fullLoad();
     this.unsubscribe = this.notifications.subscribe(FEED_CHANNEL, {
-      onNotification: () => void this.reload(),
-      onListening: () => void this.reload(),
+      onNotification: (payload) => this.onNotice(payload),
+      // A reconnected hub may have missed notices: the change log tells what they were.
+      onListening: () => this.wake({ catchUp: true }),
     });
     this.pollTimer = setInterval(() => void this.pollVersion(), this.config.feed.pollSeconds * 1000);
     this.pollTimer.unref();
+    this.digestTimer = setInterval(() => void this.compareDigest(), this.config.feed.digestSeconds * 1000);
+    this.digestTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pollTimer);
+    clearInterval(this.digestTimer);
     clearTimeout(this.transitionTimer);
+    clearTimeout(this.wakeTimer);
     this.unsubscribe?.();
-    await this.reloading;
+    await this.working;
   }
 
   /** The current snapshot; undefined only before the first successful load. */
@@ -67,17 +103,56 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     return this.snapshot;
   }
 
+  /** How the store has been following the database (for health and benchmarks). */
+  statistics(): { version: string | null; fullLoads: number; appliedVersions: number; swaps: number; anomalies: number } {
+    return { version: this.snapshot?.version.toString() ?? null, ...this.counters };
+  }
+
   /**
    * Follows the loaded exceptions: `onFull` at once with what is loaded (if
-   * anything), then `onChange` with the difference at every new version.
-   * Returns the function that stops following.
+   * anything), then `onChange` with what each applied batch of versions added
+   * and removed (and `onFull` again after a full load). Returns the function
+   * that stops following.
    */
   subscribe(listener: EntryListener): () => void {
     this.listeners.add(listener);
-    if (this.snapshot) {
-      listener.onFull(this.snapshot.candidates, this.snapshot.version);
+    if (this.index) {
+      listener.onFull([...this.index.entries()], this.version);
     }
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * A rendering of the current snapshot, ready to send. The JSON rendering is
+   * built on the first request after a change (from the index's cached
+   * blocks; signed off the event loop when large) and kept until the next.
+   */
+  async rendering(name: Rendering): Promise<PreparedBody> {
+    for (;;) {
+      const snapshot = this.snapshot;
+      if (!snapshot) {
+        throw new Error('the allowlist has not been loaded yet');
+      }
+      const ready = snapshot.renderings[name];
+      if (ready) {
+        return ready;
+      }
+      if (this.installedBuild !== this.builds) {
+        // The index already moved past this snapshot: wait for the one that matches it.
+        await this.pendingInstall;
+        continue;
+      }
+      let building = this.jsonBuilds.get(snapshot);
+      if (!building) {
+        building = Promise.resolve(renderBody(this.index!, 'json', snapshot.version, snapshot.asOf, this.lastJson, this.signer)).then((json) => {
+          snapshot.renderings.json = json;
+          this.lastJson = json;
+          return json;
+        });
+        this.jsonBuilds.set(snapshot, building);
+      }
+      return building;
+    }
   }
 
   /** Since when the snapshot may be out of date (the database could not be read), or null. */
@@ -85,57 +160,184 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     return this.staleSince;
   }
 
-  /** Reloads from the database; concurrent calls share one load, and a call during a load queues one more. */
-  reload(): Promise<void> {
-    if (this.reloading) {
-      this.reloadAgain = true;
-      return this.reloading;
-    }
-    this.reloading = (async () => {
-      do {
-        this.reloadAgain = false;
-        await this.loadOnce();
-      } while (this.reloadAgain && !this.stopped);
-    })().finally(() => {
-      this.reloading = undefined;
-    });
-    return this.reloading;
+  /** Reads the whole list again (and waits until it is in place). */
+  async reload(): Promise<void> {
+    this.wake({ full: true });
+    await this.settled();
   }
 
-  /** Re-renders from the rows already loaded, for the instant now (a start or an expiry passed). */
+  /** Looks at the database for versions not heard of yet (as the version poll does), and waits until they are applied. */
+  async catchUp(): Promise<void> {
+    this.wake({ catchUp: true });
+    await this.settled();
+  }
+
+  /** Waits until every change heard of so far is applied. */
+  async settled(): Promise<void> {
+    while (this.working || this.wakeTimer) {
+      await (this.working ?? sleep(5));
+    }
+  }
+
+  /** Re-renders from memory for the instant now (a start or an expiry passed). */
   rerender(): void {
-    if (!this.snapshot) {
+    if (!this.index) {
       return;
     }
-    const { candidates, version } = this.snapshot;
-    const changedAt = this.snapshot.asOf;
-    this.install(buildSnapshot(candidates, version, changedAt, this.clock.now(), this.snapshot, (body) => this.signer.sign(body)));
+    const now = this.clock.now();
+    const floor = now < this.changedAt ? now : this.changedAt;
+    const gone = this.index.purgeExpired(floor);
+    if (gone.length > 0) {
+      this.tell({ added: [], removed: gone });
+    }
+    try {
+      void Promise.resolve(this.build(now)).catch((error: unknown) => this.rebuildAfter(error));
+    } catch (error) {
+      this.rebuildAfter(error);
+    }
   }
 
-  private async loadOnce(): Promise<void> {
+  /** A rebuild from memory failed (not the database): read the whole list again rather than serve a wrong one. */
+  private rebuildAfter(error: unknown): void {
+    this.counters.anomalies++;
+    this.logger.error({ err: error, anomaly: 'allowlist-render-failed' }, 'rendering the allowlist failed; reading the whole list');
+    this.wake({ full: true });
+  }
+
+  private onNotice(payload: string): void {
+    const notice = decodeChangeNotice(payload);
+    if (notice?.states) {
+      this.queue.push(notice);
+      this.wake({});
+    } else {
+      this.wake({ catchUp: true });
+    }
+  }
+
+  /** Asks for work: applied at once after a quiet spell, else at most one swap per coalescing interval. */
+  private wake(want: { catchUp?: boolean; full?: boolean }): void {
+    this.catchUpWanted ||= want.catchUp === true;
+    this.fullLoadWanted ||= want.full === true;
+    if (this.working || this.wakeTimer || this.stopped) {
+      return; // the running loop (or the armed timer) takes it
+    }
+    const delay = Math.max(0, this.lastSwapAt + this.config.feed.coalesceMs - Date.now());
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.working = this.work().finally(() => {
+        this.working = undefined;
+      });
+    }, delay);
+    this.wakeTimer.unref();
+  }
+
+  private hasWork(): boolean {
+    return this.fullLoadWanted || this.catchUpWanted || this.queue.length > 0;
+  }
+
+  private async work(): Promise<void> {
+    while (this.hasWork() && !this.stopped) {
+      try {
+        if (this.fullLoadWanted || !this.index) {
+          await this.fullLoad();
+        } else {
+          await this.applyPending();
+        }
+      } catch (error) {
+        if (databaseUnavailability(error) || this.fullLoadWanted || !this.index) {
+          // Nothing queued is lost: the change log holds it, and the version poll comes back for it.
+          this.catchUpWanted = true;
+          this.markStale(error, 'cannot follow the allowlist; serving the last snapshot');
+          return;
+        }
+        // Not the database: memory can no longer be trusted to follow change by change. Read it all again.
+        this.counters.anomalies++;
+        this.logger.error({ err: error, anomaly: 'allowlist-apply-failed' }, 'applying allowlist changes failed; reading the whole list');
+        this.fullLoadWanted = true;
+      }
+      if (this.hasWork()) {
+        await sleep(Math.max(0, this.lastSwapAt + this.config.feed.coalesceMs - Date.now()));
+      }
+    }
+  }
+
+  private async fullLoad(): Promise<void> {
+    this.fullLoadWanted = false;
+    this.catchUpWanted = false;
+    this.queue.length = 0;
     const now = this.clock.now();
     try {
       const { head, candidates } = await this.repository.load(now);
-      this.install(buildSnapshot(candidates, head.version, head.changedAt, now, this.snapshot, (body) => this.signer.sign(body)));
-      if (this.staleSince) {
-        this.logger.log('database reachable again; the allowlist is current');
-      }
-      this.staleSince = null;
+      this.index = new AllowlistIndex(candidates, now);
+      this.version = head.version;
+      this.changedAt = head.changedAt;
+      this.counters.fullLoads++;
+      this.listeners.forEach((listener) => listener.onFull(candidates, head.version));
+      await this.build(now);
+      this.recovered();
     } catch (error) {
-      if (!this.staleSince) {
-        this.staleSince = now;
-        this.logger.error({ err: error }, 'cannot read the allowlist; serving the last snapshot');
-      }
-      if (!this.snapshot) {
-        throw error;
-      }
+      this.markStale(error, 'cannot read the allowlist; serving the last snapshot');
+      this.fullLoadWanted = this.index !== undefined; // still needed: tried again when the version poll finds the database
+      throw error;
     }
   }
 
-  private install(snapshot: Snapshot): void {
-    const previous = this.snapshot;
+  /** Applies the queued notices, or what the change log holds after the version held. */
+  private async applyPending(): Promise<void> {
+    const notices = this.queue.splice(0).sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    let changes = notices.filter((notice) => notice.version > this.version);
+    const contiguous = changes.every((notice, i) => notice.version === this.version + BigInt(i) + 1n);
+    if (this.catchUpWanted || !contiguous) {
+      this.catchUpWanted = false;
+      const fromLog = await this.repository.changesSince(this.version);
+      if (fromLog === null) {
+        this.logger.warn({ version: this.version.toString() }, 'the change log no longer reaches back to the version held; reading the whole allowlist');
+        await this.fullLoad();
+        return;
+      }
+      changes = fromLog.changes;
+      this.recovered();
+    }
+    if (changes.length === 0) {
+      return;
+    }
+    const change = this.index!.apply(changes.flatMap((notice) => notice.states ?? []));
+    const last = changes[changes.length - 1]!;
+    this.version = last.version;
+    this.changedAt = last.changedAt;
+    this.counters.appliedVersions += changes.length;
+    this.tell(change);
+    await this.build(this.clock.now());
+  }
+
+  private tell(change: CandidateChange): void {
+    if (change.added.length === 0 && change.removed.length === 0) {
+      return;
+    }
+    this.listeners.forEach((listener) => listener.onChange({ version: this.version, ...change }));
+  }
+
+  /** Renders and installs (small lists at once; large ones once their signatures are made off the event loop). */
+  private build(now: Date): Promise<void> | void {
+    const made = renderSnapshot(this.index!, this.version, this.changedAt, now, this.built, this.signer);
+    // Counted once rendered: a build that threw never leaves the JSON-on-demand path waiting for it.
+    const build = ++this.builds;
+    if (made instanceof Promise) {
+      this.pendingInstall = made.then((snapshot) => this.install(snapshot, build));
+      return this.pendingInstall;
+    }
+    this.install(made, build);
+  }
+
+  private install(snapshot: Snapshot, build: number): void {
+    this.built = snapshot;
+    if (build < this.installedBuild) {
+      return; // a later build got there first
+    }
+    this.installedBuild = build;
     this.snapshot = snapshot;
-    this.tellListeners(previous, snapshot);
+    this.lastSwapAt = Date.now();
+    this.counters.swaps++;
     clearTimeout(this.transitionTimer);
     if (snapshot.nextTransition && !this.stopped) {
       const delay = Math.min(Math.max(snapshot.nextTransition.getTime() - this.clock.now().getTime(), 0), MAX_TIMER_MS);
@@ -144,31 +346,64 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private tellListeners(previous: Snapshot | undefined, next: Snapshot): void {
-    if (this.listeners.size === 0 || previous?.candidates === next.candidates) {
-      return; // a re-render for a start or an expiry: the candidates did not move
+  private markStale(error: unknown, message: string): void {
+    if (!this.staleSince) {
+      this.staleSince = this.clock.now();
+      this.logger.error({ err: error }, message);
     }
-    if (!previous) {
-      this.listeners.forEach((listener) => listener.onFull(next.candidates, next.version));
-      return;
+  }
+
+  private recovered(): void {
+    if (this.staleSince) {
+      this.logger.log('database reachable again; the allowlist is current');
     }
-    const { added, removed } = diffEntries(previous.candidates, next.candidates);
-    if (added.length > 0 || removed.length > 0) {
-      this.listeners.forEach((listener) => listener.onChange({ version: next.version, added, removed }));
-    }
+    this.staleSince = null;
   }
 
   private async pollVersion(): Promise<void> {
     try {
       const head = await this.repository.head();
-      if (this.staleSince || !this.snapshot || head.version !== this.snapshot.version) {
-        await this.reload();
+      if (this.staleSince || head.version !== this.version) {
+        this.wake({ catchUp: true });
       }
     } catch (error) {
-      if (!this.staleSince) {
-        this.staleSince = this.clock.now();
-        this.logger.error({ err: error }, 'cannot read the allowlist version; serving the last snapshot');
+      this.markStale(error, 'cannot read the allowlist version; serving the last snapshot');
+    }
+  }
+
+  /**
+   * Compares a digest of memory with one computed by the database at the same
+   * version; a difference means a change was applied wrongly or missed
+   * without a trace — logged as an anomaly, and the whole list is read again.
+   */
+  async compareDigest(): Promise<boolean> {
+    if (!this.index || this.working || this.hasWork()) {
+      return true;
+    }
+    try {
+      const now = this.clock.now();
+      const remote = await this.repository.digest(now);
+      const version = this.version;
+      if (remote.version !== version) {
+        return true; // moving: compare another time
       }
+      const local = await localDigest(this.index.entries(), now, () => this.version !== version);
+      if (local === undefined || this.version !== version) {
+        return true;
+      }
+      if (local.count === remote.count && local.sum === remote.sum) {
+        return true;
+      }
+      this.counters.anomalies++;
+      this.logger.warn(
+        { anomaly: 'allowlist-drift', version: version.toString(), memory: { count: local.count }, database: { count: remote.count } },
+        'the allowlist in memory differs from the database at the same version; reading the whole list again',
+      );
+      this.wake({ full: true });
+      return false;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not compare the allowlist digest');
+      return true;
     }
   }
 }

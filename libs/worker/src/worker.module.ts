@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import type { Clock } from '@app/domain';
+import { FeedWriterModule } from '@app/enforcement';
 import { ExceptionsModule } from '@app/exceptions';
 import { NotificationsModule } from '@app/notifications';
 import { OwnershipModule } from '@app/ownership';
@@ -23,6 +24,8 @@ export class WorkerModule {
         ExceptionsModule,
         // Webhooks and e-mail: delivery rounds and the sweep's reminders.
         NotificationsModule,
+        // The allowlist's change log, pruned by the retention purge.
+        FeedWriterModule,
       ],
       providers: [RetentionService],
     };

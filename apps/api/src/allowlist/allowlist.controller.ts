@@ -1,13 +1,13 @@
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NotFoundError } from '@app/domain';
 import type { HeloPassRequest } from '../common/request-context.js';
 import { RolesWithBasicAuth } from '../common/roles.decorator.js';
 import { AllowlistService, type FeedRequest } from './allowlist.service.js';
-import { SigningKeyDto } from './allowlist.dto.js';
+import { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
+import { FEED_ROLES } from './feed-fast-path.js';
 
-const FEED_ROLES = ['filter', 'auditor', 'admin'] as const;
 const VALIDATORS =
   'Strong ETag, Last-Modified, X-Allowlist-Version; If-None-Match / If-Modified-Since answer 304; gzip on Accept-Encoding; ' +
   'X-Allowlist-Stale-Since when the database could not be read. Mail filters may authenticate with HTTP Basic (the key as password).';
@@ -22,6 +22,12 @@ function feedRequest(request: HeloPassRequest, asOf: string | undefined): FeedRe
   };
 }
 
+/**
+ * The feed's routes. GET and HEAD of the renderings and their signatures are
+ * answered by the fast path (feed-fast-path.ts) before these handlers would
+ * run; the handlers serve what reaches them anyway (a request without
+ * credentials, to be refused) and describe the routes in the OpenAPI document.
+ */
 @ApiTags('allowlist')
 @Controller('v1')
 export class AllowlistController {
@@ -33,6 +39,21 @@ export class AllowlistController {
   @ApiOkResponse({ type: SigningKeyDto })
   signingKey(): SigningKeyDto {
     return this.allowlist.signingKey();
+  }
+
+  @Get('allowlist/changes')
+  @RolesWithBasicAuth(...FEED_ROLES)
+  @ApiOperation({
+    summary: 'What changed in the allowlist since a version (delta feed)',
+    description:
+      'Drop every exception in `removed`, then add the entries in `added` (each in effect from startsAt until expiresAt). ' +
+      '410 when the change log (kept FEED_CHANGE_LOG_RETENTION_HOURS) no longer reaches back to that version: fetch the whole list.',
+  })
+  @ApiQuery({ name: 'since', required: true, description: 'The version held (X-Allowlist-Version of the last full fetch, or `version` of the last delta)' })
+  @ApiOkResponse({ type: AllowlistChangesDto })
+  @ApiResponse({ status: 410, description: 'The change log no longer reaches back to that version (application/problem+json)' })
+  changes(@Query('since') since: unknown): Promise<AllowlistChangesDto> {
+    return this.allowlist.changes(since);
   }
 
   @Get('allowlist')

@@ -13,3 +13,49 @@ export class SigningKeyDto {
   @ApiProperty({ description: "rspamd's base32 form (for sign_key / rspamadm signtool)" })
   rspamd!: string;
 }
+
+export class AllowlistChangeEntryDto {
+  @ApiProperty({ format: 'uuid' })
+  exceptionId!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  organizationId!: string;
+
+  @ApiProperty({ enum: ['pair', 'ip', 'helo'] })
+  scope!: 'pair' | 'ip' | 'helo';
+
+  @ApiProperty()
+  heloHostname!: string;
+
+  @ApiProperty({ type: [String], description: 'Canonical CIDRs' })
+  addresses!: string[];
+
+  @ApiProperty({ format: 'date-time', description: 'The entry is in the list from this instant…' })
+  startsAt!: string;
+
+  @ApiProperty({ format: 'date-time', description: '…until this one (exclusive)' })
+  expiresAt!: string;
+}
+
+export class AllowlistChangesDto {
+  @ApiProperty({ description: 'The version asked about (decimal string)' })
+  since!: string;
+
+  @ApiProperty({ description: 'The current version; ask with since=<this> next time (decimal string)' })
+  version!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'When the current version began' })
+  changedAt!: string;
+
+  @ApiProperty({
+    type: [String],
+    description: 'Exceptions whose entry left the list or changed since that version: drop them (a changed one comes back in added)',
+  })
+  removed!: string[];
+
+  @ApiProperty({
+    type: [AllowlistChangeEntryDto],
+    description: 'Entries that joined or changed, each in effect from startsAt until expiresAt (a client filters by time, as the full list does)',
+  })
+  added!: AllowlistChangeEntryDto[];
+}

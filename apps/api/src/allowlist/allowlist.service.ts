@@ -1,8 +1,11 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigner, type PreparedBody, type Rendering } from '@app/enforcement';
-import { ForbiddenActionError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
-import type { SigningKeyDto } from './allowlist.dto.js';
+import { ForbiddenActionError, GoneError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
+import type { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
+
+/** More exceptions moved than this since the version asked about: fetching the whole list is the better answer. */
+const MAX_DELTA_EXCEPTIONS = 100_000;
 
 export interface FeedRequest {
   role: Role;
@@ -39,6 +42,36 @@ export class AllowlistService {
 
   signingKey(): SigningKeyDto {
     return this.signer.publicKey;
+  }
+
+  /**
+   * What changed since version `since`: the exceptions that left or changed
+   * (drop them) and the entries that joined or changed (add them). 410 when the
+   * change log no longer reaches back that far, so the client fetches in full.
+   */
+  async changes(since: unknown): Promise<AllowlistChangesDto> {
+    if (typeof since !== 'string' || !/^\d{1,19}$/.test(since)) {
+      throw new InvalidFieldError('since', 'must be a version: a whole number (decimal)');
+    }
+    const result = await this.repository.netChangesSince(BigInt(since), MAX_DELTA_EXCEPTIONS);
+    if (result === 'ahead') {
+      throw new InvalidFieldError('since', 'is newer than the current version');
+    }
+    if (result === 'gone') {
+      throw new GoneError('the change log no longer reaches back to that version; fetch the whole list');
+    }
+    if (result === 'too-many') {
+      throw new GoneError('too many exceptions changed since that version; fetch the whole list');
+    }
+    const removed: string[] = [];
+    const added: AllowlistChangesDto['added'] = [];
+    for (const { exceptionId, entry } of result.states) {
+      removed.push(exceptionId);
+      if (entry) {
+        added.push({ exceptionId, ...entry });
+      }
+    }
+    return { since, version: result.head.version.toString(), changedAt: result.head.changedAt.toISOString(), removed, added };
   }
 
   async send(rendering: Rendering, signature: boolean, request: FeedRequest, reply: FastifyReply): Promise<void> {
@@ -91,7 +124,9 @@ export class AllowlistService {
     if (!snapshot) {
       throw new ServiceUnavailableException('the allowlist has not been loaded yet');
     }
-    return { prepared: snapshot.renderings[rendering], version: snapshot.version.toString(), staleSince: this.store.stale() };
+    const prepared = await this.store.rendering(rendering);
+    const version = this.store.current()!.version.toString();
+    return { prepared, version, staleSince: this.store.stale() };
   }
 
   private notModified(request: FeedRequest, etag: string, lastModified: Date): boolean {

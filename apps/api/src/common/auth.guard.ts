@@ -40,32 +40,27 @@ function presentedKey(header: string | undefined, basicAllowed: boolean): string
 }
 
 /**
- * Authenticates every request, counts it against its rate limits and checks
- * its role. Deny by default: a route without `@Roles()` or `@Public()`
- * answers 403 to everyone.
+ * Who a request is: its key checked against the key cache, counted against
+ * its rate limits, its role against the route's. Shared by the guard (every
+ * Nest route) and the feed's fast path (which answers before Nest's pipeline).
  */
 @Injectable()
-export class AuthGuard implements CanActivate {
+export class CallerAuthentication {
   private readonly logger = new Logger('Authentication');
 
   constructor(
-    private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly rateLimits: RateLimits,
     private readonly consoleSessions: ConsoleSessionsService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
-      return true;
-    }
-    const request = context.switchToHttp().getRequest<HeloPassRequest>();
-    const basicAllowed = this.reflector.getAllAndOverride<boolean>(BASIC_AUTH_KEY, targets) ?? false;
+  /** Sets `request.caller`, or throws the 401/403/429 to answer. */
+  async authenticate(request: HeloPassRequest, reply: FastifyReply, allowed: readonly Role[], basicAllowed: boolean): Promise<void> {
     const header = request.headers.authorization;
+    // The console's requests carry a session cookie instead of a key (a key, when sent, wins).
     const sessionToken = header === undefined ? request.cookies?.[SESSION_COOKIE] : undefined;
     if (sessionToken !== undefined) {
-      return this.authenticateSession(context, request, sessionToken, targets);
+      return this.admit(request, reply, await this.sessionKey(request, sessionToken), allowed);
     }
     if (header === undefined) {
       // Requests without a key are counted per client address by the rate-limit plugin.
@@ -84,20 +79,14 @@ export class AuthGuard implements CanActivate {
           : 'the API key is unknown, revoked or expired',
       );
     }
-    return this.admit(context, request, result.key, targets);
+    return this.admit(request, reply, result.key, allowed);
   }
 
   /**
-   * The console's requests: a session cookie in place of the key (the key it
-   * was opened with decides the role), and the session's CSRF token on
-   * anything that changes state.
+   * The key behind a console session: the key it was opened with decides the
+   * role, and anything that changes state needs the session's CSRF token.
    */
-  private async authenticateSession(
-    context: ExecutionContext,
-    request: HeloPassRequest,
-    token: string,
-    targets: Parameters<Reflector['getAllAndOverride']>[1],
-  ): Promise<boolean> {
+  private async sessionKey(request: HeloPassRequest, token: string): Promise<AuthenticatedKey> {
     await this.rateLimits.refuseWhileBlocked(request);
     const csrf = request.headers[CSRF_HEADER];
     const result = await this.consoleSessions.authenticate(token, request.method, typeof csrf === 'string' ? csrf : undefined);
@@ -112,24 +101,17 @@ export class AuthGuard implements CanActivate {
       throw new UnauthorizedException('the console session has ended (signed out, idle or expired): sign in again');
     }
     (request as HeloPassRequest & { consoleSessionId?: string }).consoleSessionId = result.sessionId;
-    return this.admit(context, request, result.key, targets);
+    return result.key;
   }
 
-  private async admit(
-    context: ExecutionContext,
-    request: HeloPassRequest,
-    key: AuthenticatedKey,
-    targets: Parameters<Reflector['getAllAndOverride']>[1],
-  ): Promise<boolean> {
+  private async admit(request: HeloPassRequest, reply: FastifyReply, key: AuthenticatedKey, allowed: readonly Role[]): Promise<void> {
     request.caller = key;
-    await this.rateLimits.countRequest(request, context.switchToHttp().getResponse<FastifyReply>());
-    const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
+    await this.rateLimits.countRequest(request, reply);
     if (!allowed.includes(key.role)) {
       throw new ForbiddenException(
         allowed.length === 0 ? 'this route is not open to any role' : `this route needs one of the roles: ${allowed.join(', ')}`,
       );
     }
-    return true;
   }
 
   /**
@@ -149,5 +131,30 @@ export class AuthGuard implements CanActivate {
       },
       'authentication failed',
     );
+  }
+}
+
+/**
+ * Authenticates every request, counts it against its rate limits and checks
+ * its role. Deny by default: a route without `@Roles()` or `@Public()`
+ * answers 403 to everyone.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authentication: CallerAuthentication,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<HeloPassRequest>();
+    const basicAllowed = this.reflector.getAllAndOverride<boolean>(BASIC_AUTH_KEY, targets) ?? false;
+    const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
+    await this.authentication.authenticate(request, context.switchToHttp().getResponse<FastifyReply>(), allowed, basicAllowed);
+    return true;
   }
 }

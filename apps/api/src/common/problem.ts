@@ -7,6 +7,7 @@ import {
   InvalidFieldError,
   NotFoundError,
   PreconditionFailedError,
+  GoneError,
   RuleViolationError,
 } from '@app/domain';
 import { databaseUnavailability } from '@app/database';
@@ -72,6 +73,9 @@ function fromDomainError(error: DomainError, requestId: string): Problem {
   }
   if (error instanceof PreconditionFailedError) {
     return problem(412, 'precondition-failed', 'Precondition failed', requestId, error.message);
+  }
+  if (error instanceof GoneError) {
+    return problem(410, 'gone', 'Gone', requestId, error.message);
   }
   if (error instanceof InvalidFieldError) {
     return {
