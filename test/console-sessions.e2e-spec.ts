@@ -44,6 +44,17 @@ describe('console sessions', () => {
     expect(JSON.stringify(stored)).not.toContain(session.token);
   });
 
+  it('keeps a customer\'s session inside its organization, as its key is', async () => {
+    const other = await t.http.post('/v1/organizations').set(bearer(t.keys.csr)).send({ name: unique('Org') }).expect(201);
+    const session = await signIn(t.keys.customer);
+    expect(session.body.caller).toMatchObject({ role: 'customer', keyId: t.keys.customer.id });
+    const listed = await t.http.get('/v1/organizations').set('cookie', session.pair).expect(200);
+    expect(listed.body.items.map((item: { id: string }) => item.id)).toEqual([t.keys.customer.organizationId]);
+    await t.http.get(`/v1/organizations/${other.body.id}`).set('cookie', session.pair).expect(404);
+    await t.http.delete('/v1/console/session').set({ cookie: session.pair, 'x-csrf-token': session.csrf }).expect(204);
+    await t.http.get('/v1/organizations').set('cookie', session.pair).expect(401);
+  });
+
   it('marks the cookie Secure when the request came over TLS (a trusted proxy says so)', async () => {
     const session = await signIn(t.keys.auditor, { 'x-forwarded-proto': 'https' });
     expect(session.attributes).toContain('secure');

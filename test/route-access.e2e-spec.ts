@@ -252,6 +252,8 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
 
 /** Routes open to customers that name no resource: they answer the customer's own organization only (test/customer.e2e-spec.ts). */
 const CUSTOMER_LISTS = new Set(['GET /v1/organizations', 'GET /v1/mail-servers', 'GET /v1/exceptions']);
+// Routes about the caller itself (its console session): no organization's resource to keep a customer out of.
+const CUSTOMER_OWN = new Set(['GET /v1/console/session', 'DELETE /v1/console/session']);
 
 // Swagger UI and its assets, and HEAD twins Fastify adds for every GET.
 const DOCS = /^\/docs(\/|$)/;
@@ -317,7 +319,7 @@ describe('every route is authenticated and role-checked', () => {
         const made = await call({ t, dns, role });
         const response = await send(made, bearer(caller));
         expect(response.status, `${role} should succeed at ${name}: ${String(response.text ?? '').slice(0, 300)}`).toBe(success);
-        if (role === 'customer' && !CUSTOMER_LISTS.has(name)) {
+        if (role === 'customer' && !CUSTOMER_LISTS.has(name) && !CUSTOMER_OWN.has(name)) {
           // Another organization's resource does not exist for a customer: 404, never 403.
           const foreign = await send(await call({ t, dns, role: 'csr' }), bearer(caller));
           expect(foreign.status, `a customer must not reach another organization's resource at ${name}`).toBe(404);
