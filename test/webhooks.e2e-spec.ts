@@ -81,7 +81,7 @@ describe('webhooks', () => {
     const granted = await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'fix pending' }).expect(201);
     const audit = await t.prisma.auditEvent.findFirstOrThrow({ where: { entityId: granted.body.id, action: 'exception.granted' } });
     // The outbox row names the audit event it follows from: both committed together.
-    const event = await t.prisma.notificationEvent.findUniqueOrThrow({ where: { auditEventId: audit.id } });
+    const event = await t.prisma.notificationEvent.findFirstOrThrow({ where: { auditEventId: audit.id } });
     expect(event).toMatchObject({ type: 'exception.granted', organizationId: server.organizationId, occurredAt: audit.occurredAt, dispatchedAt: null });
 
     expect(await round()).toMatchObject({ delivered: 1 });
@@ -273,6 +273,34 @@ describe('webhooks', () => {
     }
     expect(receiver.to('/loop')).toHaveLength(4);
     expect((await auditTrail(t, hook.id)).map((event) => event.action)).toEqual(['webhook.created', 'webhook.deleted']);
+  });
+
+  it('announces a grant that waited for approval as granted too, once it is approved, each type once', async () => {
+    const server = await provenMailServer(t, dns, { addresses: [randomIpv4()] });
+    const granted = await subscribe(t, { url: receiver.url('/approved-grant'), events: ['exception.granted'], organizationId: server.organizationId });
+    const approvedHook = await subscribe(t, { url: receiver.url('/approved-only'), events: ['exception.approved'], organizationId: server.organizationId });
+    const requested = await t.http
+      .post('/v1/exceptions')
+      .set(bearer(t.keys.csr))
+      .send({ mailServerId: server.mailServerId, reason: 'migration takes a year', expiresAt: new Date(clock.now().getTime() + 200 * 86_400_000).toISOString() })
+      .expect(201);
+    expect(requested.body.status).toBe('pending_approval');
+    await round();
+    // Requested is not granted: nothing yet for either subscription.
+    expect(receiver.to('/approved-grant')).toHaveLength(0);
+    expect(receiver.to('/approved-only')).toHaveLength(0);
+
+    await t.http.post(`/v1/exceptions/${requested.body.id}/approve`).set(bearer(t.keys.csr2)).send({}).expect(200);
+    const audit = await t.prisma.auditEvent.findFirstOrThrow({ where: { entityId: requested.body.id, action: 'exception.approved' } });
+    const events = await t.prisma.notificationEvent.findMany({ where: { auditEventId: audit.id }, orderBy: { type: 'asc' } });
+    expect(events.map((event) => event.type)).toEqual(['exception.approved', 'exception.granted']);
+    await round();
+    const [grantRequest] = receiver.to('/approved-grant');
+    const payload = new Webhook(granted.secret).verify(grantRequest!.body, signatureHeaders(grantRequest!.headers)) as Record<string, any>;
+    expect(payload).toMatchObject({ type: 'exception.granted', data: { exception: { id: requested.body.id, status: 'active' } } });
+    expect(receiver.to('/approved-grant')).toHaveLength(1);
+    expect(receiver.to('/approved-only').map((request) => JSON.parse(request.body).type)).toEqual(['exception.approved']);
+    expect(await deliveries(approvedHook.id)).toHaveLength(1);
   });
 
   it('maps audit actions to event types in the database: every type a change announces has its actions, and no action maps to an unknown type', async () => {
