@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
 import { Badge, described, Field, FormProblems, PageTitle, ProblemMessage, toProblem, useForm } from '../components.js';
 import type { Problem } from '../lib/problems.js';
@@ -74,9 +74,15 @@ async function search(q: string): Promise<Results> {
 
 export function SearchPage({ q, caller }: { q: string; caller: Caller }) {
   const [text, setText] = useState(q);
+  const searched = useRef(q);
   const [state, setState] = useState<{ results?: Results; problem?: Problem; loading: boolean }>({ loading: false });
   useEffect(() => {
-    setText(q);
+    // The box follows a new search (a link, the history), but never overwrites
+    // what was typed before this effect first ran (a fast typist, a script).
+    if (searched.current !== q) {
+      searched.current = q;
+      setText(q);
+    }
     if (!q.trim()) {
       setState({ loading: false });
       return;
