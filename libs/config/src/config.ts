@@ -298,16 +298,27 @@ export interface AuditConfig {
   readonly checkpointUrl: string | undefined;
 }
 
-function audit(env: Env, production: boolean): AuditConfig {
-  const signingKey = optional(env, 'AUDIT_SIGNING_KEY');
-  const signingKeyInDatabase = boolean(env, 'AUDIT_SIGNING_KEY_IN_DATABASE', !production);
+/**
+ * A signing key setting (`<NAME>` and `<NAME>_IN_DATABASE`): the key, or
+ * leave to keep a generated one in the database — not by default in
+ * production, since a key in the database is readable by anyone who can
+ * read a backup.
+ */
+function signingKeySetting(env: Env, name: string, production: boolean): { signingKey: string | undefined; signingKeyInDatabase: boolean } {
+  const signingKey = optional(env, name);
+  const signingKeyInDatabase = boolean(env, `${name}_IN_DATABASE`, !production);
   if (signingKey === undefined && !signingKeyInDatabase) {
     throw new ConfigError(
       production
-        ? 'AUDIT_SIGNING_KEY must be set when NODE_ENV=production (or set AUDIT_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
-        : 'AUDIT_SIGNING_KEY must be set when AUDIT_SIGNING_KEY_IN_DATABASE=false',
+        ? `${name} must be set when NODE_ENV=production (or set ${name}_IN_DATABASE=true to keep a generated key in the database)`
+        : `${name} must be set when ${name}_IN_DATABASE=false`,
     );
   }
+  return { signingKey, signingKeyInDatabase };
+}
+
+function audit(env: Env, production: boolean): AuditConfig {
+  const { signingKey, signingKeyInDatabase } = signingKeySetting(env, 'AUDIT_SIGNING_KEY', production);
   if (signingKey !== undefined) {
     try {
       parseEd25519PrivateKey(signingKey, 'AUDIT_SIGNING_KEY');
@@ -340,16 +351,7 @@ function audit(env: Env, production: boolean): AuditConfig {
 }
 
 function feed(env: Env, production: boolean): FeedConfig {
-  const signingKey = optional(env, 'FEED_SIGNING_KEY');
-  const signingKeyInDatabase = boolean(env, 'FEED_SIGNING_KEY_IN_DATABASE', !production);
-  if (signingKey === undefined && !signingKeyInDatabase) {
-    // A key generated into the database is readable by anyone who can read a backup.
-    throw new ConfigError(
-      production
-        ? 'FEED_SIGNING_KEY must be set when NODE_ENV=production (or set FEED_SIGNING_KEY_IN_DATABASE=true to keep a generated key in the database)'
-        : 'FEED_SIGNING_KEY must be set when FEED_SIGNING_KEY_IN_DATABASE=false',
-    );
-  }
+  const { signingKey, signingKeyInDatabase } = signingKeySetting(env, 'FEED_SIGNING_KEY', production);
   return {
     pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600),
     signingKey,
