@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ApiKeysService } from '@app/access';
+import { hostAndPort } from '@app/domain';
 import { bootProcess, failedToStart } from '@app/runtime';
 import { createApp } from './bootstrap.js';
 import { firstAdminKeyLines } from './start-output.js';
@@ -74,13 +75,13 @@ bootProcess({
           label: 'policy server',
           readyType: POLICY_READY,
           stopTimeoutMs: 10_000,
-          describe: (ready) => `Postfix policy service on inet:${String(ready.host).includes(':') ? `[${String(ready.host)}]` : String(ready.host)}:${String(ready.port)}`,
+          describe: (ready) => `Postfix policy service on inet:${hostAndPort(String(ready.host), String(ready.port))}`,
         });
         policy.start();
         await Promise.race([policy.started(30_000), untilAborted(stopSignal)]);
       }
       if (!stopRequested()) {
-        const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+        const base = `http://${hostAndPort(config.host, config.port)}`;
         if (config.console.enabled) {
           say(`console on ${base}/console (sign in with a person's API key), self-check page on ${base}/check`);
         }
