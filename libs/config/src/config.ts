@@ -14,7 +14,7 @@ import {
   parseEd25519PrivateKey,
 } from '@app/domain';
 
-import { boolean, ConfigError, integer, optional, type Env } from './env.js';
+import { boolean, ConfigError, integer, oneOf, optional, type Env } from './env.js';
 import { notifications, type NotificationsConfig } from './notifications-config.js';
 import { policyServer, type PolicyServerConfig } from './policy-config.js';
 import { consoleConfig, type ConsoleConfig } from './console-config.js';
@@ -198,17 +198,6 @@ export interface OwnershipConfig {
   readonly lapseGraceHours: number;
   /** First retry delay of a pending domain whose DNS could not be read (doubles each time, capped at 6 h). */
   readonly retryBaseSeconds: number;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = optional(env, name);
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
-  }
-  return raw as T;
 }
 
 function resolverList(env: Env, name: string): string[] {
