@@ -4,7 +4,7 @@ import { hostAndPort } from '@app/domain';
 import { bootProcess, failedToStart } from '@app/runtime';
 import { createApp } from './bootstrap.js';
 import { firstAdminKeyLines } from './start-output.js';
-import { POLICY_ENTRY, POLICY_READY, WorkerProcess } from './worker-process.js';
+import { POLICY_ENTRY, POLICY_READY, SupervisedProcess } from './supervised-process.js';
 
 /**
  * `npm start`: the database (DATABASE_URL, or an embedded PostgreSQL under
@@ -28,8 +28,8 @@ bootProcess({
   sayDatabaseStopped: true,
   async start({ config, database, logFormat, say, stopRequested, stopSignal }) {
     const app = await createApp(config);
-    let worker: WorkerProcess | undefined;
-    let policy: WorkerProcess | undefined;
+    let worker: SupervisedProcess | undefined;
+    let policy: SupervisedProcess | undefined;
     const stop = async () => {
       await policy?.stop();
       await worker?.stop();
@@ -58,7 +58,7 @@ bootProcess({
       if (config.runWorker && !stopRequested()) {
         // One command runs everything, the worker in a process of its own on this database
         // (migrations are done): its DNS work never shares the event loop that serves the feed.
-        worker = new WorkerProcess({
+        worker = new SupervisedProcess({
           env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
           say,
         });
@@ -68,7 +68,7 @@ bootProcess({
       }
       if (config.policy.runWithApi && !stopRequested()) {
         // The Postfix policy server, in a process of its own: its answers never wait behind the API's work.
-        policy = new WorkerProcess({
+        policy = new SupervisedProcess({
           env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
           say,
           entry: POLICY_ENTRY,
