@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
-import { auditTrail, bearer, randomIpv4, startTestApp, type TestApp, type TestKey } from './support/test-app.js';
+import { auditTrail, bearer, randomIpv4, type TestApp, type TestKey } from './support/test-app.js';
+import { startAppOnTestDns, stopAppOnTestDns } from './support/app-on-test-dns.js';
 
 /**
  * POST /v1/exceptions/bulk-decisions: a batch decided as single decisions
@@ -13,14 +14,8 @@ describe('bulk decisions', () => {
   let t: TestApp;
   let dns: TestDnsServer;
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.stop();
-  });
+  beforeAll(async () => ({ t, dns } = await startAppOnTestDns()));
+  afterAll(() => stopAppOnTestDns(t, dns));
 
   /** A grant waiting for a second person (addresses proven by SPF alone), asked for with `key`. */
   async function pending(key: TestKey): Promise<string> {
