@@ -1,9 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from '@app/access';
-import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import type { HeloPassConfig } from '@app/config';
+import { processFoundation } from '@app/database';
 import { ExceptionsModule } from '@app/exceptions';
 import type { Clock } from '@app/domain';
 import { AllowlistApiModule } from './allowlist/allowlist-api.module.js';
@@ -45,9 +44,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config, options.clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream, { format: config.logFormat, name: 'helopass' })),
-        DatabaseModule,
+        ...processFoundation('helopass', config, options.clock, options.logStream),
         AccessModule,
         IdempotencyModule,
         HealthModule,

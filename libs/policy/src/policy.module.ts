@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import type { HeloPassConfig } from '@app/config';
+import { processFoundation } from '@app/database';
 import type { Clock } from '@app/domain';
 import { EnforcementModule } from '@app/enforcement';
 import { PolicyService } from './policy.service.js';
@@ -14,9 +13,7 @@ export class PolicyModule {
     return {
       module: PolicyModule,
       imports: [
-        ConfigModule.forRoot(config, clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-policy' })),
-        DatabaseModule,
+        ...processFoundation('helopass-policy', config, clock, logStream),
         EnforcementModule,
       ],
       providers: [PolicyService, UsageRepository],

@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import type { HeloPassConfig } from '@app/config';
+import { processFoundation } from '@app/database';
 import type { Clock } from '@app/domain';
 import { FeedWriterModule } from '@app/enforcement';
 import { ExceptionsModule } from '@app/exceptions';
@@ -16,9 +15,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [
-        ConfigModule.forRoot(config, clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-worker' })),
-        DatabaseModule,
+        ...processFoundation('helopass-worker', config, clock, logStream),
         OwnershipModule,
         // Domain lapses found by the worker suspend the exceptions that rest on them.
         ExceptionsModule,
