@@ -109,7 +109,9 @@ export class HealthController {
   })
   async ready(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Readiness | NotReady> {
     const allowlist = this.allowlistReport();
-    const stale = allowlist.staleSince ? `; the allowlist is served from ${allowlist.source === 'disk' ? 'the snapshot on disk' : 'a snapshot'}, stale since ${allowlist.staleSince}` : '';
+    const served = allowlist.source === 'disk' ? 'the snapshot on disk' : 'memory';
+    const stale =
+      allowlist.source === null ? '; no allowlist is served yet' : allowlist.staleSince ? `; the allowlist is served from ${served}, stale since ${allowlist.staleSince}` : '';
     let pending: string[] | undefined;
     try {
       pending = await pendingMigrations(() => this.health.appliedMigrations());
