@@ -19,7 +19,15 @@ describe('health', () => {
       status: 'ready',
       database: 'up',
       migrations: 'applied',
-      allowlist: { version: expect.stringMatching(/^\d+$/), staleSince: null },
+      allowlist: {
+        version: expect.stringMatching(/^\d+$/),
+        staleSince: null,
+        stale: false,
+        source: 'database',
+        asOf: expect.any(String),
+        staleForSeconds: 0,
+        writtenToDiskAt: null,
+      },
       dns: {
         status: 'ok',
         canary: CANARY_NAME,

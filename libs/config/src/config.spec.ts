@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -44,6 +45,7 @@ describe('loadConfig', () => {
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
         feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
+        snapshot: { dir: join('.data', 'snapshot'), writeSeconds: 2 },
         audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined },
         production: false,
         retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
@@ -178,6 +180,7 @@ describe('loadConfig', () => {
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
         feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
+        snapshot: { dir: join('/var/lib/helopass', 'snapshot'), writeSeconds: 2 },
         audit: loadConfig({}).audit,
         production: false,
         retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },

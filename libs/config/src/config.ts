@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import {
   API_KEY_MAX_LENGTH,
@@ -59,6 +60,7 @@ export interface HeloPassConfig {
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
+  readonly snapshot: SnapshotConfig;
   /** Signed checkpoints of the audit chain. */
   readonly audit: AuditConfig;
   /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
@@ -152,6 +154,14 @@ export interface FeedConfig {
   readonly digestSeconds: number;
   /** How long the change log keeps a version's changes (clients further behind fetch in full). */
   readonly changeLogRetentionHours: number;
+}
+
+/** The last good allowlist kept on disk, served by a process that starts while the database is unreachable. */
+export interface SnapshotConfig {
+  /** Where it is kept (SNAPSHOT_DIR, default `<DATA_DIR>/snapshot`); null: not kept (SNAPSHOT_DIR=off). */
+  readonly dir: string | null;
+  /** At most one write this often; changes in between are written together, once quiet or at the latest after this. */
+  readonly writeSeconds: number;
 }
 
 export interface ExceptionRulesConfig {
@@ -351,6 +361,14 @@ function feed(env: Env, production: boolean): FeedConfig {
   };
 }
 
+function snapshot(env: Env): SnapshotConfig {
+  const setting = optional(env, 'SNAPSHOT_DIR');
+  return {
+    dir: setting === 'off' ? null : (setting ?? join(optional(env, 'DATA_DIR') ?? '.data', 'snapshot')),
+    writeSeconds: integer(env, 'SNAPSHOT_WRITE_SECONDS', 2, 0, 3600),
+  };
+}
+
 function addressList(env: Env, name: string): string[] {
   const entries = (optional(env, name) ?? '')
     .split(',')
@@ -468,6 +486,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
     feed: feed(env, production),
+    snapshot: snapshot(env),
     retention: {
       domainCheckDays: integer(env, 'DOMAIN_CHECK_RETENTION_DAYS', 90, 1, 3650),
       domainCheckHistoryMax: integer(env, 'DOMAIN_CHECK_HISTORY_MAX', 100, 10, 10_000),

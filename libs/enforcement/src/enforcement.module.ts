@@ -3,6 +3,7 @@ import { AllowlistRepository } from './allowlist.repository.js';
 import { FeedChangeLog } from './feed-change-log.js';
 import { FeedSigningKeyRepository, feedSignerProvider, FEED_SIGNER } from './signer.provider.js';
 import { SnapshotStore } from './snapshot-store.js';
+import { SnapshotFile } from './snapshot-file.js';
 
 /**
  * What writes the allowlist: the version and change-log writer that the
@@ -20,7 +21,7 @@ export class FeedWriterModule {}
  * signatures, shared by the API (feed) and the policy server.
  */
 @Module({
-  providers: [AllowlistRepository, SnapshotStore, FeedSigningKeyRepository, feedSignerProvider],
+  providers: [AllowlistRepository, SnapshotStore, SnapshotFile, FeedSigningKeyRepository, feedSignerProvider],
   exports: [SnapshotStore, AllowlistRepository, FEED_SIGNER],
 })
 export class EnforcementModule {}

@@ -9,3 +9,4 @@ export * from './enforcement.module.js';
 export * from './entry-changes.js';
 export * from './feed-wire.js';
 export * from './allowlist-index.js';
+export * from './snapshot-file.js';

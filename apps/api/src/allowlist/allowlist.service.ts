@@ -1,6 +1,6 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigner, type PreparedBody, type Rendering } from '@app/enforcement';
+import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigning, type PreparedBody, type Rendering } from '@app/enforcement';
 import { ForbiddenActionError, GoneError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
 import type { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
 
@@ -37,7 +37,7 @@ export class AllowlistService {
   constructor(
     private readonly store: SnapshotStore,
     private readonly repository: AllowlistRepository,
-    @Inject(FEED_SIGNER) private readonly signer: FeedSigner,
+    @Inject(FEED_SIGNER) private readonly signer: FeedSigning,
   ) {}
 
   signingKey(): SigningKeyDto {
