@@ -38,7 +38,7 @@ export class ListAuditEventsQueryDto extends PageQueryDto {
   @Matches(/^[a-z_]+\.([a-z_]+)?$/, { message: 'action must look like entity.verb (organization.created) or entity. for all of a kind' })
   action?: string;
 
-  @ApiPropertyOptional({ maxLength: 200, description: 'Words in a reason or justification (revoke, reject, override), as written (case matters)' })
+  @ApiPropertyOptional({ maxLength: 200, description: 'Words in a reason or justification (revoke, reject, override), in any case' })
   @IsOptionalNonNull()
   @IsString()
   @MaxLength(200)
