@@ -122,6 +122,43 @@ describe('allowlist history (?asOf): snapshots plus the events after them answer
     );
   });
 
+  it('an event recorded later but dated before the cut decides, whichever side of the cut the earlier-recorded one is dated', async () => {
+    const organizationId = randomUUID();
+    const at = (ms: number) => new Date(base + ms);
+    const cut = at(15_000);
+    const state = (id: string, status: string) => ({
+      id,
+      organizationId,
+      scope: 'ip',
+      status,
+      heloHostname: 'mx.inverted.example',
+      addresses: ['192.0.2.88/32'],
+      startsAt: at(-DAY).toISOString(),
+      expiresAt: at(DAY).toISOString(),
+    });
+    const insert = (id: string, occurred: Date, status: string) => t.prisma.$executeRaw`
+      INSERT INTO audit_events (id, occurred_at, actor_name, actor_role, action, entity_type, entity_id, organization_id, before, after)
+      VALUES (${randomUUID()}::uuid, ${occurred}, 'system:history-test', 'system', 'exception.changed', 'exception',
+              ${id}::uuid, ${organizationId}::uuid, NULL, ${JSON.stringify(state(id, status))}::jsonb)`;
+    // Off the list at the cut (not in the snapshot), back on in an event recorded earlier but dated after the cut.
+    const stayedOff = randomUUID();
+    await insert(stayedOff, at(30_000), 'active');
+    await insert(stayedOff, at(0), 'revoked');
+    // On the list at the cut (in the snapshot), off in an event recorded earlier but dated after the cut.
+    const stayedOn = randomUUID();
+    await insert(stayedOn, at(30_000), 'revoked');
+    await insert(stayedOn, at(0), 'active');
+    await history.snapshot(cut);
+    const fromSnapshot = await history.at(at(60_000));
+    expect(fromSnapshot.cost.snapshotCutAt).toEqual(cut);
+    const replayed = await history.replayAt(at(60_000));
+    expect(comparable(fromSnapshot)).toEqual(comparable(replayed));
+    const ids = fromSnapshot.candidates.map((entry) => entry.exceptionId);
+    expect(ids).toContain(stayedOn);
+    expect(ids).not.toContain(stayedOff);
+    base += 2 * DAY;
+  });
+
   it('the worker records a snapshot only of a past no transaction can still add to, at its interval, when exceptions moved', async () => {
     const now = new Date(base + DAY);
     const organizationId = randomUUID();

@@ -20,10 +20,20 @@ export interface AllowlistAt {
   cost: { snapshotCutAt: Date | null; eventsRead: number };
 }
 
-/** A feed entry in a snapshot row: [exceptionId, organizationId, scope, heloHostname, addresses, startsAt ms, expiresAt ms]. */
-type CompactEntry = [string, string, ExceptionScope, string, string[], number, number];
+/**
+ * A feed entry in a snapshot row: [exceptionId, organizationId, scope,
+ * heloHostname, addresses, startsAt ms, expiresAt ms, seq of the event that
+ * recorded this state].
+ */
+type CompactEntry = [string, string, ExceptionScope, string, string[], number, number, number];
 
-const compact = (entry: AllowlistEntry): CompactEntry => [
+/** An exception's state in the list, with the position (`seq`) of the event that recorded it. */
+interface Listed {
+  entry: AllowlistEntry;
+  seq: bigint;
+}
+
+const compact = ({ entry, seq }: Listed): CompactEntry => [
   entry.exceptionId,
   entry.organizationId,
   entry.scope,
@@ -31,16 +41,12 @@ const compact = (entry: AllowlistEntry): CompactEntry => [
   entry.addresses,
   entry.startsAt.getTime(),
   entry.expiresAt.getTime(),
+  Number(seq),
 ];
 
-const expand = ([exceptionId, organizationId, scope, heloHostname, addresses, startsAt, expiresAt]: CompactEntry): AllowlistEntry => ({
-  exceptionId,
-  organizationId,
-  scope,
-  heloHostname,
-  addresses,
-  startsAt: new Date(startsAt),
-  expiresAt: new Date(expiresAt),
+const expand = ([exceptionId, organizationId, scope, heloHostname, addresses, startsAt, expiresAt, seq]: CompactEntry): Listed => ({
+  entry: { exceptionId, organizationId, scope, heloHostname, addresses, startsAt: new Date(startsAt), expiresAt: new Date(expiresAt) },
+  seq: BigInt(seq),
 });
 
 /** An exception's recorded state (an audit event's `after`) as a feed entry, or null when that state keeps it off the list. */
@@ -60,6 +66,7 @@ export function entryFromAuditState(after: Record<string, unknown> | null): Allo
 }
 
 const byId = (a: AllowlistEntry, b: AllowlistEntry) => (a.exceptionId < b.exceptionId ? -1 : a.exceptionId > b.exceptionId ? 1 : 0);
+const entriesOf = (states: Map<string, Listed>) => [...states.values()].map((listed) => listed.entry).sort(byId);
 
 const READ = { isolationLevel: 'RepeatableRead', timeout: 300_000, maxWait: 10_000 } as const;
 
@@ -82,14 +89,14 @@ export class AllowlistHistory {
   at(instant: Date): Promise<AllowlistAt> {
     return this.prisma.$transaction(async (tx) => {
       const { states, cost } = await this.statesAt(tx, instant);
-      return { head: await this.versionAt(tx, instant), candidates: [...states.values()].sort(byId), cost };
+      return { head: await this.versionAt(tx, instant), candidates: entriesOf(states), cost };
     }, READ);
   }
 
   replayAt(instant: Date): Promise<AllowlistAt> {
     return this.prisma.$transaction(async (tx) => {
       const { states, eventsRead } = await this.replay(tx, instant);
-      return { head: await this.versionAt(tx, instant), candidates: [...states.values()].sort(byId), cost: { snapshotCutAt: null, eventsRead } };
+      return { head: await this.versionAt(tx, instant), candidates: entriesOf(states), cost: { snapshotCutAt: null, eventsRead } };
     }, READ);
   }
 
@@ -122,7 +129,7 @@ export class AllowlistHistory {
   async snapshot(cutAt: Date): Promise<{ cutAt: Date; entries: number }> {
     return this.prisma.$transaction(async (tx) => {
       const { states } = await this.statesAt(tx, cutAt);
-      const entries = [...states.values()].sort(byId).map(compact);
+      const entries = [...states.values()].sort((a, b) => byId(a.entry, b.entry)).map(compact);
       // Two workers racing to the same cut write the same content: the first one stays.
       await tx.$executeRaw`
         INSERT INTO allowlist_state_snapshots (cut_at, entry_count, entries)
@@ -132,7 +139,7 @@ export class AllowlistHistory {
     }, READ);
   }
 
-  private async statesAt(tx: Transaction, instant: Date): Promise<{ states: Map<string, AllowlistEntry>; cost: AllowlistAt['cost'] }> {
+  private async statesAt(tx: Transaction, instant: Date): Promise<{ states: Map<string, Listed>; cost: AllowlistAt['cost'] }> {
     const [base] = await tx.$queryRaw<{ cut_at: Date; entries: CompactEntry[] }[]>`
       SELECT cut_at, entries FROM allowlist_state_snapshots WHERE cut_at <= ${instant} ORDER BY cut_at DESC LIMIT 1`;
     if (base === undefined) {
@@ -140,41 +147,55 @@ export class AllowlistHistory {
       return { states, cost: { snapshotCutAt: null, eventsRead } };
     }
     const states = new Map(base.entries.map((entry) => [entry[0], expand(entry)] as const));
-    // Each exception's last event in (cut, instant]. `seq` (insertion order) and
-    // `occurred_at` (the change's clock) may disagree by a transaction's length:
-    // an event dated after the cut but inserted before one dated at or before it
-    // is not the exception's last state — the snapshot already holds that.
-    const rows = await tx.$queryRaw<{ entity_id: string; after: Record<string, unknown> | null; superseded: boolean }[]>`
-      SELECT d.entity_id, d.after,
-             d.seq < coalesce((SELECT max(x.seq) FROM audit_events x
-                               WHERE x.entity_type = 'exception' AND x.entity_id = d.entity_id AND x.occurred_at <= ${base.cut_at}), 0) AS superseded
-      FROM (SELECT DISTINCT ON (entity_id) entity_id, seq, after FROM audit_events
-            WHERE entity_type = 'exception' AND occurred_at > ${base.cut_at} AND occurred_at <= ${instant}
-            ORDER BY entity_id, seq DESC) d`;
+    // Each exception's last event in (cut, instant].
+    const rows = await tx.$queryRaw<{ entity_id: string; seq: bigint; after: Record<string, unknown> | null }[]>`
+      SELECT DISTINCT ON (entity_id) entity_id, seq, after FROM audit_events
+      WHERE entity_type = 'exception' AND occurred_at > ${base.cut_at} AND occurred_at <= ${instant}
+      ORDER BY entity_id, seq DESC`;
+    // `seq` (insertion order) and `occurred_at` (the change's clock) may disagree
+    // by a transaction's length: the last state is the one with the highest seq,
+    // whichever side of the cut it is dated. The snapshot keeps the seq of what it
+    // lists; for an exception it does not list, only a return to the list needs a
+    // look at whether an event dated at or before the cut came later.
+    const returning: { id: string; seq: bigint; entry: AllowlistEntry }[] = [];
     for (const row of rows) {
-      if (row.superseded) {
-        continue;
-      }
       const entry = entryFromAuditState(row.after);
-      if (entry === null) {
-        states.delete(row.entity_id);
-      } else {
-        states.set(row.entity_id, entry);
+      const listed = states.get(row.entity_id);
+      if (listed !== undefined) {
+        if (row.seq > listed.seq) {
+          if (entry === null) states.delete(row.entity_id);
+          else states.set(row.entity_id, { entry, seq: row.seq });
+        }
+      } else if (entry !== null) {
+        returning.push({ id: row.entity_id, seq: row.seq, entry });
+      }
+    }
+    const superseded = new Set<string>();
+    if (returning.length > 0) {
+      const found = await tx.$queryRaw<{ id: string }[]>`
+        SELECT c.id::text AS id FROM unnest(${returning.map((item) => item.id)}::uuid[], ${returning.map((item) => item.seq.toString())}::bigint[]) AS c(id, seq)
+        WHERE EXISTS (SELECT 1 FROM audit_events x
+                      WHERE x.entity_type = 'exception' AND x.entity_id = c.id AND x.occurred_at <= ${base.cut_at} AND x.seq > c.seq)`;
+      found.forEach((row) => superseded.add(row.id));
+    }
+    for (const item of returning) {
+      if (!superseded.has(item.id)) {
+        states.set(item.id, { entry: item.entry, seq: item.seq });
       }
     }
     return { states, cost: { snapshotCutAt: base.cut_at, eventsRead: rows.length } };
   }
 
-  private async replay(tx: Transaction, instant: Date): Promise<{ states: Map<string, AllowlistEntry>; eventsRead: number }> {
-    const rows = await tx.$queryRaw<{ entity_id: string; after: Record<string, unknown> | null }[]>`
-      SELECT DISTINCT ON (entity_id) entity_id, after FROM audit_events
+  private async replay(tx: Transaction, instant: Date): Promise<{ states: Map<string, Listed>; eventsRead: number }> {
+    const rows = await tx.$queryRaw<{ entity_id: string; seq: bigint; after: Record<string, unknown> | null }[]>`
+      SELECT DISTINCT ON (entity_id) entity_id, seq, after FROM audit_events
       WHERE entity_type = 'exception' AND occurred_at <= ${instant}
       ORDER BY entity_id, seq DESC`;
-    const states = new Map<string, AllowlistEntry>();
+    const states = new Map<string, Listed>();
     for (const row of rows) {
       const entry = entryFromAuditState(row.after);
       if (entry !== null) {
-        states.set(row.entity_id, entry);
+        states.set(row.entity_id, { entry, seq: row.seq });
       }
     }
     return { states, eventsRead: rows.length };

@@ -2,7 +2,8 @@
 -- nearest snapshot at or before the instant plus the audit events after it,
 -- instead of replaying the whole trail. Each row holds, compactly, every
 -- exception whose last recorded state at or before `cut_at` was `active`
--- (its feed entry), exactly what a replay of the trail up to `cut_at` gives.
+-- (its feed entry and the seq of the event that recorded it), exactly what
+-- a replay of the trail up to `cut_at` gives.
 -- Written by the worker, only for instants older than any transaction can
 -- be (no event can still arrive with an earlier time); append-only like the
 -- trail it is derived from.
