@@ -46,7 +46,7 @@ describe('loadConfig', () => {
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
         feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
         snapshot: { dir: join('.data', 'snapshot'), writeSeconds: 2 },
-        audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined },
+        audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined, stateSnapshotIntervalMinutes: 60 },
         production: false,
         retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
         database: {
@@ -393,6 +393,8 @@ describe('loadConfig', () => {
       expect(refusal({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY: 'c2hvcnQ=' }).message).toMatch(/^AUDIT_SIGNING_KEY must be base64 of a 32-byte Ed25519 seed/);
       expect(loadConfig({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY_IN_DATABASE: 'true' }).audit.signingKeyInDatabase).toBe(true);
       expect(refusal({ AUDIT_CHECKPOINT_URL: 'ftp://x' }).message).toBe('AUDIT_CHECKPOINT_URL must be an http:// or https:// URL');
+      expect(loadConfig({ AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES: '15' }).audit.stateSnapshotIntervalMinutes).toBe(15);
+      expect(refusal({ AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES: '0' }).message).toContain('AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES');
       expect(loadConfig({ AUDIT_CHECKPOINT_INTERVAL_MINUTES: '0', AUDIT_CHECKPOINT_FILE: '/var/lib/helopass/checkpoints.ndjson' }).audit).toMatchObject({
         checkpointIntervalMinutes: 0,
         checkpointFile: '/var/lib/helopass/checkpoints.ndjson',

@@ -295,6 +295,8 @@ export interface AuditConfig {
   readonly checkpointFile: string | undefined;
   /** An HTTP(S) endpoint every checkpoint is POSTed to as JSON. */
   readonly checkpointUrl: string | undefined;
+  /** Minutes between the worker's snapshots of the allowlist's history, which `?asOf=` starts from. */
+  readonly stateSnapshotIntervalMinutes: number;
 }
 
 /**
@@ -346,6 +348,7 @@ function audit(env: Env, production: boolean): AuditConfig {
     checkpointIntervalMinutes: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
     checkpointFile: optional(env, 'AUDIT_CHECKPOINT_FILE'),
     checkpointUrl,
+    stateSnapshotIntervalMinutes: integer(env, 'AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60),
   };
 }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AllowlistHistory } from './allowlist-history.js';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FeedChangeLog } from './feed-change-log.js';
 import { FeedSigningKeyRepository, feedSignerProvider, FEED_SIGNER } from './signer.provider.js';
@@ -11,8 +12,9 @@ import { SnapshotFile } from './snapshot-file.js';
  * process that changes exceptions (api, worker, cli).
  */
 @Module({
-  providers: [FeedChangeLog],
-  exports: [FeedChangeLog],
+  // The history: the worker records its snapshots.
+  providers: [FeedChangeLog, AllowlistHistory],
+  exports: [FeedChangeLog, AllowlistHistory],
 })
 export class FeedWriterModule {}
 
@@ -21,7 +23,7 @@ export class FeedWriterModule {}
  * signatures, shared by the API (feed) and the policy server.
  */
 @Module({
-  providers: [AllowlistRepository, SnapshotStore, SnapshotFile, FeedSigningKeyRepository, feedSignerProvider],
-  exports: [SnapshotStore, AllowlistRepository, FEED_SIGNER],
+  providers: [AllowlistRepository, AllowlistHistory, SnapshotStore, SnapshotFile, FeedSigningKeyRepository, feedSignerProvider],
+  exports: [SnapshotStore, AllowlistRepository, AllowlistHistory, FEED_SIGNER],
 })
 export class EnforcementModule {}

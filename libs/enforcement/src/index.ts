@@ -4,6 +4,7 @@ export * from './snapshot-store.js';
 export * from './signing.js';
 export * from './signer.provider.js';
 export * from './allowlist.repository.js';
+export * from './allowlist-history.js';
 export * from './feed-change-log.js';
 export * from './enforcement.module.js';
 export * from './entry-changes.js';

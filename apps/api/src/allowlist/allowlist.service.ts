@@ -1,6 +1,6 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigning, type PreparedBody, type Rendering } from '@app/enforcement';
+import { AllowlistHistory, AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigning, type PreparedBody, type Rendering } from '@app/enforcement';
 import { ForbiddenActionError, GoneError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
 import type { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
 
@@ -37,6 +37,7 @@ export class AllowlistService {
   constructor(
     private readonly store: SnapshotStore,
     private readonly repository: AllowlistRepository,
+    private readonly history: AllowlistHistory,
     @Inject(FEED_SIGNER) private readonly signer: FeedSigning,
   ) {}
 
@@ -116,7 +117,7 @@ export class AllowlistService {
       if (instant === undefined) {
         throw new InvalidFieldError('asOf', 'must be one ISO-8601 date-time with a time zone, between the years 0001 and 9999');
       }
-      const { head, candidates } = await this.repository.at(instant);
+      const { head, candidates } = await this.history.at(instant);
       const snapshot = buildSnapshot(candidates, head.version, head.changedAt, instant, undefined, (body) => this.signer.sign(body));
       return { prepared: snapshot.renderings[rendering], version: head.version.toString(), staleSince: null };
     }
