@@ -164,6 +164,13 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
       return { path: '/v1/exceptions', body: { mailServerId: server.mailServerId, reason: 'fix pending' } };
     },
   },
+  'POST /v1/exceptions/preview': {
+    roles: ['csr', 'admin', 'customer'],
+    call: async (c) => {
+      const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()], ...ownOrganization(c) });
+      return { path: '/v1/exceptions/preview', body: { mailServerId: server.mailServerId } };
+    },
+  },
   'GET /v1/exceptions': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async () => ({ path: '/v1/exceptions', query: { status: 'active' } }) },
   'GET /v1/exceptions/:id': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}` }) },
   'GET /v1/exceptions/:id/history': {

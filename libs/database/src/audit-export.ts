@@ -21,7 +21,7 @@ export interface AuditEventQuery {
 }
 
 /** The fields of an event that say why: what `q` searches. */
-const WHY_FIELDS = ['reason', 'justification', 'revokeReason', 'rejectionReason', 'overrideJustification', 'pendingOverrideJustification'];
+const WHY_FIELDS = ['reason', 'justification', 'revokeReason', 'rejectionReason', 'approvalNote', 'decisionReason', 'overrideJustification', 'pendingOverrideJustification'];
 
 export function auditEventWhere(filter: AuditEventQuery): Prisma.AuditEventWhereInput {
   const prefix = filter.action?.endsWith('.') === true;
