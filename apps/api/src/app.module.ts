@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from '@app/access';
 import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { MetricsModule } from '@app/metrics';
 import { ExceptionsModule } from '@app/exceptions';
 import type { Clock } from '@app/domain';
 import { AllowlistApiModule } from './allowlist/allowlist-api.module.js';
@@ -23,6 +24,7 @@ import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
 import { EtagInterceptor } from './common/versioned.js';
 import { HealthModule } from './health/health.module.js';
+import { ApprovalMetrics } from './observability/approval-metrics.js';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MailServersModule } from './mail-servers/mail-servers.module.js';
@@ -47,6 +49,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config, options.clock),
         LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream, { format: config.logFormat, name: 'helopass' })),
+        // Served on a listener of its own (METRICS_HOST, METRICS_PORT), never on the API's port.
+        MetricsModule.forRoot('api', { host: config.metrics.host, port: config.metrics.apiPort }),
         DatabaseModule,
         AccessModule,
         IdempotencyModule,
@@ -67,6 +71,7 @@ export class AppModule {
         PublicCheckModule,
       ],
       providers: [
+        ApprovalMetrics,
         RateLimits,
         CallerAuthentication,
         { provide: APP_GUARD, useClass: AuthGuard },

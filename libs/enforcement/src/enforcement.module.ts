@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FeedChangeLog } from './feed-change-log.js';
 import { FeedSigningKeyRepository, feedSignerProvider, FEED_SIGNER } from './signer.provider.js';
+import { SnapshotMetrics } from './snapshot-metrics.js';
 import { SnapshotStore } from './snapshot-store.js';
 
 /**
@@ -20,7 +21,7 @@ export class FeedWriterModule {}
  * signatures, shared by the API (feed) and the policy server.
  */
 @Module({
-  providers: [AllowlistRepository, SnapshotStore, FeedSigningKeyRepository, feedSignerProvider],
+  providers: [AllowlistRepository, SnapshotStore, SnapshotMetrics, FeedSigningKeyRepository, feedSignerProvider],
   exports: [SnapshotStore, AllowlistRepository, FEED_SIGNER],
 })
 export class EnforcementModule {}

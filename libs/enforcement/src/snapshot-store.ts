@@ -66,6 +66,8 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   private stopped = false;
   private readonly listeners = new Set<EntryListener>();
   private readonly counters = { fullLoads: 0, appliedVersions: 0, swaps: 0, anomalies: 0 };
+  /** Told when each batch of versions is served (the metrics' change-apply latency). */
+  private appliedObserver: ((committedAt: readonly Date[]) => void) | undefined;
 
   constructor(
     private readonly repository: AllowlistRepository,
@@ -106,6 +108,11 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   /** How the store has been following the database (for health and benchmarks). */
   statistics(): { version: string | null; fullLoads: number; appliedVersions: number; swaps: number; anomalies: number } {
     return { version: this.snapshot?.version.toString() ?? null, ...this.counters };
+  }
+
+  /** `observer` is told, once a batch of versions is served, when each of them was committed. */
+  observeApplied(observer: (committedAt: readonly Date[]) => void): void {
+    this.appliedObserver = observer;
   }
 
   /**
@@ -308,6 +315,7 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     this.counters.appliedVersions += changes.length;
     this.tell(change);
     await this.build(this.clock.now());
+    this.appliedObserver?.(changes.map((notice) => notice.changedAt));
   }
 
   private tell(change: CandidateChange): void {

@@ -4,6 +4,7 @@ import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import type { Clock } from '@app/domain';
 import { EnforcementModule } from '@app/enforcement';
+import { MetricsModule } from '@app/metrics';
 import { PolicyService } from './policy.service.js';
 import { UsageRepository } from './usage.repository.js';
 
@@ -16,6 +17,8 @@ export class PolicyModule {
       imports: [
         ConfigModule.forRoot(config, clock),
         LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-policy' })),
+        // Its own metrics listener (POLICY_METRICS_PORT): the policy server has no HTTP port of its own.
+        MetricsModule.forRoot('policy', { host: config.metrics.host, port: config.metrics.policyPort }),
         DatabaseModule,
         EnforcementModule,
       ],

@@ -4,6 +4,7 @@ import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import type { Clock } from '@app/domain';
 import { FeedWriterModule } from '@app/enforcement';
+import { MetricsModule } from '@app/metrics';
 import { ExceptionsModule } from '@app/exceptions';
 import { NotificationsModule } from '@app/notifications';
 import { OwnershipModule } from '@app/ownership';
@@ -18,6 +19,7 @@ export class WorkerModule {
       imports: [
         ConfigModule.forRoot(config, clock),
         LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-worker' })),
+        MetricsModule.forRoot('worker', { host: config.metrics.host, port: config.metrics.workerPort }),
         DatabaseModule,
         OwnershipModule,
         // Domain lapses found by the worker suspend the exceptions that rest on them.
