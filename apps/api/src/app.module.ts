@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AccessModule } from '@app/access';
 import type { HeloPassConfig } from '@app/config';
 import { processFoundation } from '@app/database';
+import { MetricsModule } from '@app/metrics';
 import { ExceptionsModule } from '@app/exceptions';
 import type { Clock } from '@app/domain';
 import { AllowlistApiModule } from './allowlist/allowlist-api.module.js';
@@ -22,6 +23,7 @@ import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
 import { EtagInterceptor } from './common/versioned.js';
 import { HealthModule } from './health/health.module.js';
+import { ApprovalMetrics } from './observability/approval-metrics.js';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MailServersModule } from './mail-servers/mail-servers.module.js';
@@ -45,6 +47,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...processFoundation('helopass', config, options.clock, options.logStream),
+        // Served on a listener of its own (METRICS_HOST, METRICS_PORT), never on the API's port.
+        MetricsModule.forRoot('api', { host: config.metrics.host, port: config.metrics.apiPort }),
         AccessModule,
         IdempotencyModule,
         HealthModule,
@@ -64,6 +68,7 @@ export class AppModule {
         PublicCheckModule,
       ],
       providers: [
+        ApprovalMetrics,
         RateLimits,
         CallerAuthentication,
         { provide: APP_GUARD, useClass: AuthGuard },

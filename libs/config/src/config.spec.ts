@@ -60,6 +60,7 @@ describe('loadConfig', () => {
         rateLimits: { perMinute: 600, feedPerMinute: 1200, authFailuresPerMinute: 20, trustedProxies: [] },
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
         console: { sessionIdleMs: 1_800_000, sessionMaxMs: 43_200_000, cookieSecure: 'auto', publicCheckPerMinute: 30, enabled: true },
+        metrics: { host: '127.0.0.1', apiPort: undefined, policyPort: undefined, workerPort: undefined },
         notifications: {
           webhooks: {
             secretKeys: [],
@@ -192,6 +193,7 @@ describe('loadConfig', () => {
         selfHealing: loadConfig({}).selfHealing,
         policy: loadConfig({}).policy,
         console: loadConfig({}).console,
+        metrics: loadConfig({}).metrics,
       });
     });
 

@@ -19,6 +19,7 @@ import { boolean, ConfigError, integer, oneOf, optional, type Env } from './env.
 import { notifications, type NotificationsConfig } from './notifications-config.js';
 import { policyServer, type PolicyServerConfig } from './policy-config.js';
 import { consoleConfig, type ConsoleConfig } from './console-config.js';
+import { metricsConfig, type MetricsConfig } from './metrics-config.js';
 
 export { ConfigError } from './env.js';
 
@@ -78,6 +79,8 @@ export interface HeloPassConfig {
   readonly policy: PolicyServerConfig;
   /** The web console's sessions and the public self-check. */
   readonly console: ConsoleConfig;
+  /** Prometheus metrics listeners (METRICS_HOST, METRICS_PORT, POLICY_METRICS_PORT, WORKER_METRICS_PORT). */
+  readonly metrics: MetricsConfig;
 }
 
 export interface SelfHealingConfig {
@@ -506,5 +509,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     policy: policyServer(env),
     console: consoleConfig(env),
     audit: audit(env, production),
+    metrics: metricsConfig(env),
   };
 }

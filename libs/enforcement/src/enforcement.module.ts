@@ -3,6 +3,7 @@ import { AllowlistHistory } from './allowlist-history.js';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FeedChangeLog } from './feed-change-log.js';
 import { FeedSigningKeyRepository, feedSignerProvider, FEED_SIGNER } from './signer.provider.js';
+import { SnapshotMetrics } from './snapshot-metrics.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { SnapshotFile } from './snapshot-file.js';
 
@@ -23,7 +24,7 @@ export class FeedWriterModule {}
  * signatures, shared by the API (feed) and the policy server.
  */
 @Module({
-  providers: [AllowlistRepository, AllowlistHistory, SnapshotStore, SnapshotFile, FeedSigningKeyRepository, feedSignerProvider],
+  providers: [AllowlistRepository, AllowlistHistory, SnapshotStore, SnapshotFile, SnapshotMetrics, FeedSigningKeyRepository, feedSignerProvider],
   exports: [SnapshotStore, AllowlistRepository, AllowlistHistory, FEED_SIGNER],
 })
 export class EnforcementModule {}

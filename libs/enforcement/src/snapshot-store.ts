@@ -78,6 +78,8 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   private saveWanted = false;
   private lastSaveAt = 0;
   private savedAt: Date | undefined;
+  /** Told when each batch of versions is served (the metrics' change-apply latency). */
+  private appliedObserver: ((committedAt: readonly Date[]) => void) | undefined;
 
   constructor(
     private readonly repository: AllowlistRepository,
@@ -144,6 +146,11 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   /** How the store has been following the database (for health and benchmarks). */
   statistics(): { version: string | null; fullLoads: number; appliedVersions: number; swaps: number; anomalies: number } {
     return { version: this.snapshot?.version.toString() ?? null, ...this.counters };
+  }
+
+  /** `observer` is told, once a batch of versions is served, when each of them was committed. */
+  observeApplied(observer: (committedAt: readonly Date[]) => void): void {
+    this.appliedObserver = observer;
   }
 
   /**
@@ -359,6 +366,7 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     this.tell(change);
     await this.build(this.clock.now());
     this.scheduleSave();
+    this.appliedObserver?.(changes.map((notice) => notice.changedAt));
   }
 
   private tell(change: CandidateChange): void {

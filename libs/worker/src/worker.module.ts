@@ -3,6 +3,7 @@ import type { HeloPassConfig } from '@app/config';
 import { processFoundation } from '@app/database';
 import type { Clock } from '@app/domain';
 import { FeedWriterModule } from '@app/enforcement';
+import { MetricsModule } from '@app/metrics';
 import { ExceptionsModule } from '@app/exceptions';
 import { NotificationsModule } from '@app/notifications';
 import { OwnershipModule } from '@app/ownership';
@@ -16,6 +17,7 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ...processFoundation('helopass-worker', config, clock, logStream),
+        MetricsModule.forRoot('worker', { host: config.metrics.host, port: config.metrics.workerPort }),
         OwnershipModule,
         // Domain lapses found by the worker suspend the exceptions that rest on them.
         ExceptionsModule,
