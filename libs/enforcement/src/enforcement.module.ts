@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FeedChangeLog } from './feed-change-log.js';
-import { FeedSigningKeyRepository, feedSignerProvider, FEED_SIGNER } from './signer.provider.js';
+import { FeedSigningKeyRepository, feedNextPublicKeyProvider, feedSignerProvider, FEED_NEXT_PUBLIC_KEY, FEED_SIGNER } from './signer.provider.js';
 import { SnapshotStore } from './snapshot-store.js';
 
 /**
@@ -20,7 +20,7 @@ export class FeedWriterModule {}
  * signatures, shared by the API (feed) and the policy server.
  */
 @Module({
-  providers: [AllowlistRepository, SnapshotStore, FeedSigningKeyRepository, feedSignerProvider],
-  exports: [SnapshotStore, AllowlistRepository, FEED_SIGNER],
+  providers: [AllowlistRepository, SnapshotStore, FeedSigningKeyRepository, feedSignerProvider, feedNextPublicKeyProvider],
+  exports: [SnapshotStore, AllowlistRepository, FEED_SIGNER, FEED_NEXT_PUBLIC_KEY],
 })
 export class EnforcementModule {}
