@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import {
@@ -151,6 +152,8 @@ export interface FeedConfig {
   readonly signingKey: string | undefined;
   /** Whether a generated key may be kept in the database when signingKey is absent (not by default in production). */
   readonly signingKeyInDatabase: boolean;
+  /** FEED_SIGNING_KEY_NEXT: the key that will sign after the next rotation, published beside the current one meanwhile. */
+  readonly nextSigningKey: string | undefined;
   /** Changes arriving closer together than this are applied in one swap. */
   readonly coalesceMs: number;
   /** How often memory is compared with the database by digest (drift is an anomaly, repaired by a full load). */
@@ -329,8 +332,8 @@ function audit(env: Env, production: boolean): AuditConfig {
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
-    if (signingKey === optional(env, 'FEED_SIGNING_KEY')) {
-      throw new ConfigError('AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY: the audit trail has a key of its own');
+    if (signingKey === optional(env, 'FEED_SIGNING_KEY') || signingKey === optional(env, 'FEED_SIGNING_KEY_NEXT')) {
+      throw new ConfigError('AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY and FEED_SIGNING_KEY_NEXT: the audit trail has a key of its own');
     }
   }
   const checkpointUrl = optional(env, 'AUDIT_CHECKPOINT_URL');
@@ -355,12 +358,36 @@ function audit(env: Env, production: boolean): AuditConfig {
   };
 }
 
+/** Whether the setting `other` holds the private key `key` (a setting that does not parse is no match: its own check reports it). */
+function sameKey(key: KeyObject, other: string): boolean {
+  try {
+    const publicDer = (k: KeyObject) => createPublicKey(k).export({ format: 'der', type: 'spki' });
+    return publicDer(parseEd25519PrivateKey(other, 'other')).equals(publicDer(key));
+  } catch {
+    return false;
+  }
+}
+
 function feed(env: Env, production: boolean): FeedConfig {
   const { signingKey, signingKeyInDatabase } = signingKeySetting(env, 'FEED_SIGNING_KEY', production);
+  const nextSigningKey = optional(env, 'FEED_SIGNING_KEY_NEXT');
+  if (nextSigningKey !== undefined) {
+    let next: KeyObject;
+    try {
+      next = parseEd25519PrivateKey(nextSigningKey, 'FEED_SIGNING_KEY_NEXT');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    // Compared as keys, not as text: the same key as PEM and as base64 is no rotation.
+    if (signingKey !== undefined && sameKey(next, signingKey)) {
+      throw new ConfigError('FEED_SIGNING_KEY_NEXT must differ from FEED_SIGNING_KEY: it is the key that signs after the rotation');
+    }
+  }
   return {
     pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600),
     signingKey,
     signingKeyInDatabase,
+    nextSigningKey,
     coalesceMs: integer(env, 'FEED_COALESCE_MS', 100, 0, 10_000),
     digestSeconds: integer(env, 'FEED_DIGEST_SECONDS', 600, 10, 86_400),
     changeLogRetentionHours: integer(env, 'FEED_CHANGE_LOG_RETENTION_HOURS', 168, 1, 87_600),

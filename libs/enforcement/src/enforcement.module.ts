@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AllowlistHistory } from './allowlist-history.js';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FeedChangeLog } from './feed-change-log.js';
-import { FeedSigningKeyRepository, feedSignerProvider, FEED_SIGNER } from './signer.provider.js';
+import { FeedSigningKeyRepository, feedNextPublicKeyProvider, feedSignerProvider, FEED_NEXT_PUBLIC_KEY, FEED_SIGNER } from './signer.provider.js';
 import { SnapshotMetrics } from './snapshot-metrics.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { SnapshotFile } from './snapshot-file.js';
@@ -24,7 +24,7 @@ export class FeedWriterModule {}
  * signatures, shared by the API (feed) and the policy server.
  */
 @Module({
-  providers: [AllowlistRepository, AllowlistHistory, SnapshotStore, SnapshotFile, SnapshotMetrics, FeedSigningKeyRepository, feedSignerProvider],
-  exports: [SnapshotStore, AllowlistRepository, AllowlistHistory, FEED_SIGNER],
+  providers: [AllowlistRepository, AllowlistHistory, SnapshotStore, SnapshotFile, SnapshotMetrics, FeedSigningKeyRepository, feedSignerProvider, feedNextPublicKeyProvider],
+  exports: [SnapshotStore, AllowlistRepository, AllowlistHistory, FEED_SIGNER, FEED_NEXT_PUBLIC_KEY],
 })
 export class EnforcementModule {}

@@ -4,6 +4,8 @@ import { DatabaseUnavailableError, databaseUnavailability, PrismaService } from 
 import { FeedSigner, type SigningPublicKey } from './signing.js';
 
 export const FEED_SIGNER = Symbol('FEED_SIGNER');
+/** The public half of FEED_SIGNING_KEY_NEXT (null when none is staged): published, never used to sign. */
+export const FEED_NEXT_PUBLIC_KEY = Symbol('FEED_NEXT_PUBLIC_KEY');
 
 /** What signs the renderings (FeedSigner, or the generated key still to be read from the database). */
 export type FeedSigning = Pick<FeedSigner, 'publicKey' | 'sign' | 'signInBackground' | 'verify'>;
@@ -102,3 +104,38 @@ export const feedSignerProvider: Provider = {
     }
   },
 };
+
+/**
+ * The key staged for the next rotation (FEED_SIGNING_KEY_NEXT). Only its
+ * public half is kept: it is published beside the current key so that mail
+ * hosts can trust both before it starts signing (README, "Rotating the feed's
+ * signing key").
+ */
+export const feedNextPublicKeyProvider: Provider = {
+  provide: FEED_NEXT_PUBLIC_KEY,
+  inject: [HELOPASS_CONFIG, FEED_SIGNER],
+  useFactory: (config: HeloPassConfig, current: FeedSigning): SigningPublicKey | null => {
+    if (config.feed.nextSigningKey === undefined) {
+      return null;
+    }
+    const next = FeedSigner.fromSetting(config.feed.nextSigningKey).publicKey;
+    // The same key in another encoding (PEM and base64) is no rotation; the database's generated key may be the same too
+    // (compared once it can be read: a process started while the database is down cannot tell yet).
+    if (next.base64 === currentPublicKeyIfReadable(current)?.base64) {
+      throw new Error('FEED_SIGNING_KEY_NEXT is the key that signs now; stage a new key, or unset it');
+    }
+    return next;
+  },
+};
+
+/** The signing key's public half, or undefined while the generated key cannot be read from the database yet. */
+function currentPublicKeyIfReadable(current: FeedSigning): SigningPublicKey | undefined {
+  try {
+    return current.publicKey;
+  } catch (error) {
+    if (error instanceof DatabaseUnavailableError) {
+      return undefined;
+    }
+    throw error;
+  }
+}

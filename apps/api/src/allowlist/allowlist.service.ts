@@ -1,8 +1,19 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AllowlistHistory, AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigning, type PreparedBody, type Rendering } from '@app/enforcement';
+import {
+  AllowlistHistory,
+  AllowlistRepository,
+  buildSnapshot,
+  FEED_NEXT_PUBLIC_KEY,
+  FEED_SIGNER,
+  SnapshotStore,
+  type FeedSigning,
+  type PreparedBody,
+  type Rendering,
+  type SigningPublicKey,
+} from '@app/enforcement';
 import { ForbiddenActionError, GoneError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
-import type { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
+import type { AllowlistChangesDto, FeedPublicKeyDto, SigningKeyDto } from './allowlist.dto.js';
 
 /** More exceptions moved than this since the version asked about: fetching the whole list is the better answer. */
 const MAX_DELTA_EXCEPTIONS = 100_000;
@@ -28,6 +39,10 @@ function acceptsGzip(header: string | undefined): boolean {
   return header !== undefined && /(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?!0(?:\.0*)?\s*(?:,|$))[\d.]+)?\s*(?:,|$)/i.test(header);
 }
 
+function publicKeyDto(key: SigningPublicKey): FeedPublicKeyDto {
+  return { algorithm: key.algorithm, base64: key.base64, pem: key.pem, rspamd: key.rspamd };
+}
+
 /**
  * Serves the allowlist from the in-memory snapshot: no database, no
  * rendering, per request — only header checks and bytes.
@@ -39,10 +54,11 @@ export class AllowlistService {
     private readonly repository: AllowlistRepository,
     private readonly history: AllowlistHistory,
     @Inject(FEED_SIGNER) private readonly signer: FeedSigning,
+    @Inject(FEED_NEXT_PUBLIC_KEY) private readonly nextKey: SigningPublicKey | null,
   ) {}
 
   signingKey(): SigningKeyDto {
-    return this.signer.publicKey;
+    return { ...publicKeyDto(this.signer.publicKey), next: this.nextKey === null ? null : publicKeyDto(this.nextKey) };
   }
 
   /**
