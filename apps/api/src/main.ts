@@ -31,9 +31,37 @@ bootProcess({
   stoppedLine: 'API stopped',
   sayDatabaseStopped: true,
   async start({ config, database, logFormat, say, stopRequested, stopSignal }) {
-    const app = await createApp(config);
+    // The worker and the policy server start in processes of their own while the API builds (migrations are
+    // done): a start takes as long as the slowest of the three, not their sum.
+    const childEnv = { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' };
     let worker: SupervisedProcess | undefined;
     let policy: SupervisedProcess | undefined;
+    if (config.runWorker && !stopRequested()) {
+      // Its DNS work never shares the event loop that serves the feed.
+      worker = new SupervisedProcess({ env: childEnv, say });
+      worker.start();
+    }
+    if (config.policy.runWithApi && !stopRequested()) {
+      // Its answers never wait behind the API's work.
+      policy = new SupervisedProcess({
+        env: childEnv,
+        say,
+        entry: POLICY_ENTRY,
+        label: 'policy server',
+        readyType: POLICY_READY,
+        stopTimeoutMs: 10_000,
+        describe: (ready) => `Postfix policy service on inet:${hostAndPort(String(ready.host), String(ready.port))}`,
+      });
+      policy.start();
+    }
+    let app: Awaited<ReturnType<typeof createApp>>;
+    try {
+      app = await createApp(config);
+    } catch (error) {
+      await policy?.stop();
+      await worker?.stop();
+      throw error;
+    }
     const stop = async () => {
       await policy?.stop();
       await worker?.stop();
@@ -87,31 +115,10 @@ bootProcess({
     const printKey = () => printSecret(bootstrap);
     try {
       await app.listen({ port: config.port, host: config.host });
-      if (config.runWorker && !stopRequested()) {
-        // One command runs everything, the worker in a process of its own on this database
-        // (migrations are done): its DNS work never shares the event loop that serves the feed.
-        worker = new SupervisedProcess({
-          env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
-          say,
-        });
-        worker.start();
-        // Its start-up lines come before the last ones below, not between them.
-        await Promise.race([worker.started(30_000), untilAborted(stopSignal)]);
-      }
-      if (config.policy.runWithApi && !stopRequested()) {
-        // The Postfix policy server, in a process of its own: its answers never wait behind the API's work.
-        policy = new SupervisedProcess({
-          env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
-          say,
-          entry: POLICY_ENTRY,
-          label: 'policy server',
-          readyType: POLICY_READY,
-          stopTimeoutMs: 10_000,
-          describe: (ready) => `Postfix policy service on inet:${hostAndPort(String(ready.host), String(ready.port))}`,
-        });
-        policy.start();
-        await Promise.race([policy.started(30_000), untilAborted(stopSignal)]);
-      }
+      // Their start-up lines come before the last ones below, not between them. A worker cannot start while the
+      // database is unreachable (it is restarted until it can): not waited for then.
+      const starting = [policy?.started(30_000), bootstrap === undefined ? undefined : worker?.started(30_000)];
+      await Promise.race([Promise.all(starting), untilAborted(stopSignal)]);
       if (!stopRequested()) {
         const base = `http://${hostAndPort(config.host, config.port)}`;
         if (config.console.enabled) {

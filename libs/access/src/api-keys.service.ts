@@ -129,6 +129,9 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly filterKeysFile: FilterKeysFile;
   private filterKeysTimer: NodeJS.Timeout | undefined;
   private filterKeysWriting: Promise<void> | undefined;
+  /** A key changed while the copy was being written: write again after. */
+  private filterKeysAgain = false;
+  private stopped = false;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -170,6 +173,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     clearTimeout(this.filterKeysTimer);
     await this.filterKeysWriting;
@@ -195,7 +199,11 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
 
   /** Keeps the copy on disk of the active filter keys up to date (once per burst of key changes). */
   private writeFilterKeysSoon(): void {
-    if (this.filterKeysFile.path === null || this.filterKeysTimer !== undefined) {
+    if (this.filterKeysFile.path === null || this.stopped) {
+      return;
+    }
+    if (this.filterKeysTimer !== undefined) {
+      this.filterKeysAgain = this.filterKeysWriting !== undefined;
       return;
     }
     this.filterKeysTimer = setTimeout(() => {
@@ -209,6 +217,10 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
         } finally {
           this.filterKeysTimer = undefined;
           this.filterKeysWriting = undefined;
+          if (this.filterKeysAgain) {
+            this.filterKeysAgain = false;
+            this.writeFilterKeysSoon();
+          }
         }
       })();
     }, FILTER_KEYS_WRITE_DELAY_MS);

@@ -142,21 +142,20 @@ function decode(path: string, header: Header, payload: Buffer): SavedSnapshot {
   } catch {
     throw refuse('the entries are not gzip');
   }
+  // One parse of the whole payload as an array: a million separate JSON.parse calls cost several times more.
+  let lines: EntryLine[];
+  try {
+    lines = JSON.parse(`[${text.endsWith('\n') ? text.slice(0, -1).replaceAll('\n', ',') : text.replaceAll('\n', ',')}]`) as EntryLine[];
+  } catch {
+    throw refuse('the entries are not NDJSON');
+  }
   const entries: AllowlistEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (line.length === 0) continue;
-    let fields: EntryLine;
-    try {
-      fields = JSON.parse(line) as EntryLine;
-    } catch {
-      throw refuse(`entry ${entries.length + 1} is not JSON`);
-    }
-    const [exceptionId, organizationId, scope, heloHostname, addresses, startsAt, expiresAt] = fields;
+  for (const fields of lines) {
+    const [exceptionId, organizationId, scope, heloHostname, addresses, startsAt, expiresAt] = Array.isArray(fields) ? fields : [];
     if (
-      !Array.isArray(fields) ||
       typeof exceptionId !== 'string' ||
       typeof organizationId !== 'string' ||
-      !SCOPES.has(scope) ||
+      !SCOPES.has(scope!) ||
       typeof heloHostname !== 'string' ||
       !Array.isArray(addresses) ||
       !addresses.every((address) => typeof address === 'string') ||
@@ -165,7 +164,7 @@ function decode(path: string, header: Header, payload: Buffer): SavedSnapshot {
     ) {
       throw refuse(`entry ${entries.length + 1} is malformed`);
     }
-    entries.push({ exceptionId, organizationId, scope, heloHostname, addresses, startsAt: new Date(startsAt), expiresAt: new Date(expiresAt) });
+    entries.push({ exceptionId, organizationId, scope: scope!, heloHostname, addresses, startsAt: new Date(startsAt!), expiresAt: new Date(expiresAt!) });
   }
   if (entries.length !== header.count) {
     throw refuse(`it holds ${entries.length} entries where its header says ${header.count}`);
