@@ -9,9 +9,6 @@
 -- trail it is derived from.
 CREATE TABLE "allowlist_state_snapshots" (
     "cut_at" TIMESTAMPTZ(3) NOT NULL,
-    -- The highest seq of the exception events dated at or before cut_at: a later
-    -- event with a lower seq than this may have been overtaken by one of them.
-    "through_seq" BIGINT NOT NULL,
     "entry_count" INTEGER NOT NULL,
     "entries" JSONB NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
