@@ -128,23 +128,27 @@ export class AllowlistHistory {
    */
   async snapshot(cutAt: Date): Promise<{ cutAt: Date; entries: number }> {
     return this.prisma.$transaction(async (tx) => {
-      const { states } = await this.statesAt(tx, cutAt);
+      const { states, throughSeq } = await this.statesAt(tx, cutAt);
       const entries = [...states.values()].sort((a, b) => byId(a.entry, b.entry)).map(compact);
       // Two workers racing to the same cut write the same content: the first one stays.
       await tx.$executeRaw`
-        INSERT INTO allowlist_state_snapshots (cut_at, entry_count, entries)
-        VALUES (${cutAt}, ${entries.length}, ${JSON.stringify(entries)}::jsonb)
+        INSERT INTO allowlist_state_snapshots (cut_at, through_seq, entry_count, entries)
+        VALUES (${cutAt}, ${throughSeq}, ${entries.length}, ${JSON.stringify(entries)}::jsonb)
         ON CONFLICT (cut_at) DO NOTHING`;
       return { cutAt, entries: entries.length };
     }, READ);
   }
 
-  private async statesAt(tx: Transaction, instant: Date): Promise<{ states: Map<string, Listed>; cost: AllowlistAt['cost'] }> {
-    const [base] = await tx.$queryRaw<{ cut_at: Date; entries: CompactEntry[] }[]>`
-      SELECT cut_at, entries FROM allowlist_state_snapshots WHERE cut_at <= ${instant} ORDER BY cut_at DESC LIMIT 1`;
+  /** The states at `instant`, and the highest seq of the exception events dated at or before it. */
+  private async statesAt(
+    tx: Transaction,
+    instant: Date,
+  ): Promise<{ states: Map<string, Listed>; throughSeq: bigint; cost: AllowlistAt['cost'] }> {
+    const [base] = await tx.$queryRaw<{ cut_at: Date; through_seq: bigint; entries: CompactEntry[] }[]>`
+      SELECT cut_at, through_seq, entries FROM allowlist_state_snapshots WHERE cut_at <= ${instant} ORDER BY cut_at DESC LIMIT 1`;
     if (base === undefined) {
-      const { states, eventsRead } = await this.replay(tx, instant);
-      return { states, cost: { snapshotCutAt: null, eventsRead } };
+      const { states, throughSeq, eventsRead } = await this.replay(tx, instant);
+      return { states, throughSeq, cost: { snapshotCutAt: null, eventsRead } };
     }
     const states = new Map(base.entries.map((entry) => [entry[0], expand(entry)] as const));
     // Each exception's last event in (cut, instant].
@@ -156,9 +160,12 @@ export class AllowlistHistory {
     // by a transaction's length: the last state is the one with the highest seq,
     // whichever side of the cut it is dated. The snapshot keeps the seq of what it
     // lists; for an exception it does not list, only a return to the list needs a
-    // look at whether an event dated at or before the cut came later.
+    // look at whether an event dated at or before the cut came later — and only
+    // when recorded before the last of those (through_seq): rarely.
     const returning: { id: string; seq: bigint; entry: AllowlistEntry }[] = [];
+    let throughSeq = base.through_seq;
     for (const row of rows) {
+      throughSeq = row.seq > throughSeq ? row.seq : throughSeq;
       const entry = entryFromAuditState(row.after);
       const listed = states.get(row.entity_id);
       if (listed !== undefined) {
@@ -166,8 +173,10 @@ export class AllowlistHistory {
           if (entry === null) states.delete(row.entity_id);
           else states.set(row.entity_id, { entry, seq: row.seq });
         }
-      } else if (entry !== null) {
+      } else if (entry !== null && row.seq < base.through_seq) {
         returning.push({ id: row.entity_id, seq: row.seq, entry });
+      } else if (entry !== null) {
+        states.set(row.entity_id, { entry, seq: row.seq });
       }
     }
     const superseded = new Set<string>();
@@ -183,22 +192,24 @@ export class AllowlistHistory {
         states.set(item.id, { entry: item.entry, seq: item.seq });
       }
     }
-    return { states, cost: { snapshotCutAt: base.cut_at, eventsRead: rows.length } };
+    return { states, throughSeq, cost: { snapshotCutAt: base.cut_at, eventsRead: rows.length } };
   }
 
-  private async replay(tx: Transaction, instant: Date): Promise<{ states: Map<string, Listed>; eventsRead: number }> {
+  private async replay(tx: Transaction, instant: Date): Promise<{ states: Map<string, Listed>; throughSeq: bigint; eventsRead: number }> {
     const rows = await tx.$queryRaw<{ entity_id: string; seq: bigint; after: Record<string, unknown> | null }[]>`
       SELECT DISTINCT ON (entity_id) entity_id, seq, after FROM audit_events
       WHERE entity_type = 'exception' AND occurred_at <= ${instant}
       ORDER BY entity_id, seq DESC`;
     const states = new Map<string, Listed>();
+    let throughSeq = 0n;
     for (const row of rows) {
+      throughSeq = row.seq > throughSeq ? row.seq : throughSeq;
       const entry = entryFromAuditState(row.after);
       if (entry !== null) {
         states.set(row.entity_id, { entry, seq: row.seq });
       }
     }
-    return { states, eventsRead: rows.length };
+    return { states, throughSeq, eventsRead: rows.length };
   }
 
   private async versionAt(tx: Transaction, instant: Date): Promise<FeedHead> {
