@@ -52,6 +52,8 @@ describe('grant preview (dry run)', () => {
     const answer = await preview(t.keys.csr, { mailServerId: server.mailServerId, reason: 'Exchange announces its internal name' }).expect(200);
     expect(answer.body).toMatchObject({ outcome: 'active', problem: null, scope: 'pair', approvalReasons: [], adminApproval: false, justificationNeeded: false, missingProof: [] });
     expect(answer.body.evidence.addressEvidence[0]).toMatchObject({ proven: true });
+    // An Idempotency-Key changes nothing either: no answer is kept to replay.
+    await t.http.post('/v1/exceptions/preview').set({ ...bearer(t.keys.csr), 'idempotency-key': unique('preview') }).send({ mailServerId: server.mailServerId }).expect(200);
     expect(await written()).toEqual(before);
 
     const granted = await grant(t.keys.csr, { mailServerId: server.mailServerId, reason: 'Exchange announces its internal name' }).expect(201);

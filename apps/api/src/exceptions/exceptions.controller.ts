@@ -15,6 +15,7 @@ import { ExceptionChecksService, ExceptionDecisionsService, ExceptionsService, t
 import { AuditEventsService, type HistoryEventView } from '../audit-events/audit-events.service.js';
 import { HistoryEventResponseDto } from '../audit-events/dto/audit-event.dto.js';
 import { ApiWrite } from '../common/api-write.decorator.js';
+import { ChangesNothing } from '../idempotency/changes-nothing.js';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
 import { toProblem } from '../common/problem.js';
@@ -70,6 +71,7 @@ export class ExceptionsController {
 
   @Post('preview')
   @HttpCode(200)
+  @ChangesNothing()
   @Roles('csr', 'admin', 'customer')
   @CustomerScope.body('mail server', 'mailServerId')
   @ApiOperation({

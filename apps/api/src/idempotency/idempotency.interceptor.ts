@@ -13,6 +13,7 @@ import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { IdempotencyRepository, type IdempotencyEntry } from '@app/database';
 import { canonicalJson, ConflictError, RuleViolationError, sha256Hex } from '@app/domain';
 import type { HeloPassRequest } from '../common/request-context.js';
+import { CHANGES_NOTHING } from './changes-nothing.js';
 import { RETURNS_SECRET, withoutSecrets } from './returns-secret.js';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -41,6 +42,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<HeloPassRequest>();
     const key = request.headers['idempotency-key'];
     if (!WRITE_METHODS.has(request.method) || key === undefined || !request.caller) {
+      return next.handle();
+    }
+    if (this.reflector.getAllAndOverride<boolean | undefined>(CHANGES_NOTHING, [context.getHandler(), context.getClass()]) === true) {
       return next.handle();
     }
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
