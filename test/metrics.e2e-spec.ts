@@ -179,6 +179,10 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
     await expect
       .poll(async () => value(await scrape(worker.metricsPort!), 'helopass_jobs_total{queue="helopass-sweep",result="completed"}'), { timeout: 15_000, interval: 200 })
       .toBeGreaterThanOrEqual(1);
+    await worker.notifyNow();
+    await expect
+      .poll(async () => value(await scrape(worker.metricsPort!), 'helopass_jobs_total{queue="helopass-notifications",result="completed"}'), { timeout: 15_000, interval: 200 })
+      .toBeGreaterThanOrEqual(1);
     const samples = await scrape(worker.metricsPort!);
     expect(samples.has('helopass_job_queue_jobs{queue="helopass-sweep",state="queued"}')).toBe(true);
     expect(samples.has('helopass_job_queue_jobs{queue="helopass-sweep",state="failed"}')).toBe(true);
@@ -195,7 +199,7 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
     await t.http.get('/metrics').set(bearer(t.keys.admin)).expect(404);
   });
 
-  it('the alert rules and the dashboard name only metrics these processes export (scraped), and promtool accepts the rules', async () => {
+  it('the alert rules and the dashboard name only metrics these processes export (scraped); promtool accepts the rules and their unit tests', async () => {
     const exported = new Set([...(await exportedNames(apiPort)), ...(await exportedNames(policy.metricsPort!)), ...(await exportedNames(worker.metricsPort!))]);
     // Prometheus's own series about each scrape target.
     exported.add('up');
@@ -230,6 +234,8 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
       return;
     }
     expect(execFileSync(promtool, ['check', 'rules', path.join(OPERATIONS, 'prometheus-alerts.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
+    // Each alert fires on the series meant to raise it, and not on ordinary ones (throws when a case fails).
+    expect(execFileSync(promtool, ['test', 'rules', path.join(OPERATIONS, 'prometheus-alerts.test.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
   });
 });
 
