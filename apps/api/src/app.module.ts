@@ -1,9 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from '@app/access';
-import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import type { HeloPassConfig } from '@app/config';
+import { processFoundation } from '@app/database';
 import { MetricsModule } from '@app/metrics';
 import { ExceptionsModule } from '@app/exceptions';
 import type { Clock } from '@app/domain';
@@ -47,11 +46,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config, options.clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream, { format: config.logFormat, name: 'helopass' })),
+        ...processFoundation('helopass', config, options.clock, options.logStream),
         // Served on a listener of its own (METRICS_HOST, METRICS_PORT), never on the API's port.
         MetricsModule.forRoot('api', { host: config.metrics.host, port: config.metrics.apiPort }),
-        DatabaseModule,
         AccessModule,
         IdempotencyModule,
         HealthModule,

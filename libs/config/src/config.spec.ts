@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -44,7 +45,8 @@ describe('loadConfig', () => {
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
         feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
-        audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined },
+        snapshot: { dir: join('.data', 'snapshot'), writeSeconds: 2 },
+        audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined, stateSnapshotIntervalMinutes: 60 },
         production: false,
         retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
         database: {
@@ -178,7 +180,8 @@ describe('loadConfig', () => {
         dnsCanary: { name: 'canary.example.net' },
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
-        feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
+        feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false, nextSigningKey: undefined, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
+        snapshot: { dir: join('/var/lib/helopass', 'snapshot'), writeSeconds: 2 },
         audit: loadConfig({}).audit,
         production: false,
         retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },
@@ -385,6 +388,25 @@ describe('loadConfig', () => {
       });
     });
 
+    it('takes FEED_SIGNING_KEY_NEXT, the key staged for the next rotation: a valid key, neither the current one nor the audit key', () => {
+      const next = Buffer.alloc(32, 5).toString('base64');
+      const others = { WEBHOOK_SECRET_KEY: Buffer.alloc(32, 8).toString('base64'), AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64') };
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: seed, FEED_SIGNING_KEY_NEXT: next, ...others }).feed).toMatchObject({
+        signingKey: seed,
+        nextSigningKey: next,
+      });
+      expect(loadConfig({ NODE_ENV: 'production', FEED_SIGNING_KEY: seed, ...others }).feed.nextSigningKey).toBeUndefined();
+      expect(refusal({ FEED_SIGNING_KEY: seed, FEED_SIGNING_KEY_NEXT: seed }).message).toBe(
+        'FEED_SIGNING_KEY_NEXT must differ from FEED_SIGNING_KEY: it is the key that signs after the rotation',
+      );
+      const samePem = `-----BEGIN PRIVATE KEY-----\n${Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]).toString('base64')}\n-----END PRIVATE KEY-----\n`;
+      expect(refusal({ FEED_SIGNING_KEY: seed, FEED_SIGNING_KEY_NEXT: samePem }).message).toContain('FEED_SIGNING_KEY_NEXT must differ from FEED_SIGNING_KEY');
+      expect(refusal({ FEED_SIGNING_KEY_NEXT: 'c2hvcnQ=' }).message).toMatch(/^FEED_SIGNING_KEY_NEXT must be base64 of a 32-byte Ed25519 seed/);
+      expect(refusal({ FEED_SIGNING_KEY: seed, FEED_SIGNING_KEY_NEXT: next, AUDIT_SIGNING_KEY: next }).message).toContain(
+        'AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY and FEED_SIGNING_KEY_NEXT',
+      );
+    });
+
     it('refuses to start without AUDIT_SIGNING_KEY (its own key, never the feed\'s), like the feed key', () => {
       const others = { FEED_SIGNING_KEY: seed, WEBHOOK_SECRET_KEY: Buffer.alloc(32, 8).toString('base64') };
       expect(refusal({ NODE_ENV: 'production', ...others }).message).toContain('AUDIT_SIGNING_KEY must be set when NODE_ENV=production');
@@ -392,6 +414,8 @@ describe('loadConfig', () => {
       expect(refusal({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY: 'c2hvcnQ=' }).message).toMatch(/^AUDIT_SIGNING_KEY must be base64 of a 32-byte Ed25519 seed/);
       expect(loadConfig({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY_IN_DATABASE: 'true' }).audit.signingKeyInDatabase).toBe(true);
       expect(refusal({ AUDIT_CHECKPOINT_URL: 'ftp://x' }).message).toBe('AUDIT_CHECKPOINT_URL must be an http:// or https:// URL');
+      expect(loadConfig({ AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES: '15' }).audit.stateSnapshotIntervalMinutes).toBe(15);
+      expect(refusal({ AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES: '0' }).message).toContain('AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES');
       expect(loadConfig({ AUDIT_CHECKPOINT_INTERVAL_MINUTES: '0', AUDIT_CHECKPOINT_FILE: '/var/lib/helopass/checkpoints.ndjson' }).audit).toMatchObject({
         checkpointIntervalMinutes: 0,
         checkpointFile: '/var/lib/helopass/checkpoints.ndjson',

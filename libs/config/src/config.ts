@@ -1,3 +1,5 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import {
   API_KEY_MAX_LENGTH,
@@ -14,7 +16,7 @@ import {
   parseEd25519PrivateKey,
 } from '@app/domain';
 
-import { boolean, ConfigError, integer, optional, type Env } from './env.js';
+import { boolean, ConfigError, integer, oneOf, optional, type Env } from './env.js';
 import { notifications, type NotificationsConfig } from './notifications-config.js';
 import { policyServer, type PolicyServerConfig } from './policy-config.js';
 import { consoleConfig, type ConsoleConfig } from './console-config.js';
@@ -60,6 +62,7 @@ export interface HeloPassConfig {
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
+  readonly snapshot: SnapshotConfig;
   /** Signed checkpoints of the audit chain. */
   readonly audit: AuditConfig;
   /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
@@ -149,12 +152,22 @@ export interface FeedConfig {
   readonly signingKey: string | undefined;
   /** Whether a generated key may be kept in the database when signingKey is absent (not by default in production). */
   readonly signingKeyInDatabase: boolean;
+  /** FEED_SIGNING_KEY_NEXT: the key that will sign after the next rotation, published beside the current one meanwhile. */
+  readonly nextSigningKey: string | undefined;
   /** Changes arriving closer together than this are applied in one swap. */
   readonly coalesceMs: number;
   /** How often memory is compared with the database by digest (drift is an anomaly, repaired by a full load). */
   readonly digestSeconds: number;
   /** How long the change log keeps a version's changes (clients further behind fetch in full). */
   readonly changeLogRetentionHours: number;
+}
+
+/** The last good allowlist kept on disk, served by a process that starts while the database is unreachable. */
+export interface SnapshotConfig {
+  /** Where it is kept (SNAPSHOT_DIR, default `<DATA_DIR>/snapshot`); null: not kept (SNAPSHOT_DIR=off). */
+  readonly dir: string | null;
+  /** At most one write this often; changes in between are written together, once quiet or at the latest after this. */
+  readonly writeSeconds: number;
 }
 
 export interface ExceptionRulesConfig {
@@ -201,17 +214,6 @@ export interface OwnershipConfig {
   readonly lapseGraceHours: number;
   /** First retry delay of a pending domain whose DNS could not be read (doubles each time, capped at 6 h). */
   readonly retryBaseSeconds: number;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = optional(env, name);
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
-  }
-  return raw as T;
 }
 
 function resolverList(env: Env, name: string): string[] {
@@ -299,6 +301,8 @@ export interface AuditConfig {
   readonly checkpointFile: string | undefined;
   /** An HTTP(S) endpoint every checkpoint is POSTed to as JSON. */
   readonly checkpointUrl: string | undefined;
+  /** Minutes between the worker's snapshots of the allowlist's history, which `?asOf=` starts from. */
+  readonly stateSnapshotIntervalMinutes: number;
 }
 
 /**
@@ -328,8 +332,8 @@ function audit(env: Env, production: boolean): AuditConfig {
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
-    if (signingKey === optional(env, 'FEED_SIGNING_KEY')) {
-      throw new ConfigError('AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY: the audit trail has a key of its own');
+    if (signingKey === optional(env, 'FEED_SIGNING_KEY') || signingKey === optional(env, 'FEED_SIGNING_KEY_NEXT')) {
+      throw new ConfigError('AUDIT_SIGNING_KEY must differ from FEED_SIGNING_KEY and FEED_SIGNING_KEY_NEXT: the audit trail has a key of its own');
     }
   }
   const checkpointUrl = optional(env, 'AUDIT_CHECKPOINT_URL');
@@ -350,18 +354,51 @@ function audit(env: Env, production: boolean): AuditConfig {
     checkpointIntervalMinutes: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
     checkpointFile: optional(env, 'AUDIT_CHECKPOINT_FILE'),
     checkpointUrl,
+    stateSnapshotIntervalMinutes: integer(env, 'AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60),
   };
+}
+
+/** Whether the setting `other` holds the private key `key` (a setting that does not parse is no match: its own check reports it). */
+function sameKey(key: KeyObject, other: string): boolean {
+  try {
+    const publicDer = (k: KeyObject) => createPublicKey(k).export({ format: 'der', type: 'spki' });
+    return publicDer(parseEd25519PrivateKey(other, 'other')).equals(publicDer(key));
+  } catch {
+    return false;
+  }
 }
 
 function feed(env: Env, production: boolean): FeedConfig {
   const { signingKey, signingKeyInDatabase } = signingKeySetting(env, 'FEED_SIGNING_KEY', production);
+  const nextSigningKey = optional(env, 'FEED_SIGNING_KEY_NEXT');
+  if (nextSigningKey !== undefined) {
+    let next: KeyObject;
+    try {
+      next = parseEd25519PrivateKey(nextSigningKey, 'FEED_SIGNING_KEY_NEXT');
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    // Compared as keys, not as text: the same key as PEM and as base64 is no rotation.
+    if (signingKey !== undefined && sameKey(next, signingKey)) {
+      throw new ConfigError('FEED_SIGNING_KEY_NEXT must differ from FEED_SIGNING_KEY: it is the key that signs after the rotation');
+    }
+  }
   return {
     pollSeconds: integer(env, 'FEED_POLL_SECONDS', 5, 1, 3600),
     signingKey,
     signingKeyInDatabase,
+    nextSigningKey,
     coalesceMs: integer(env, 'FEED_COALESCE_MS', 100, 0, 10_000),
     digestSeconds: integer(env, 'FEED_DIGEST_SECONDS', 600, 10, 86_400),
     changeLogRetentionHours: integer(env, 'FEED_CHANGE_LOG_RETENTION_HOURS', 168, 1, 87_600),
+  };
+}
+
+function snapshot(env: Env): SnapshotConfig {
+  const setting = optional(env, 'SNAPSHOT_DIR');
+  return {
+    dir: setting === 'off' ? null : (setting ?? join(optional(env, 'DATA_DIR') ?? '.data', 'snapshot')),
+    writeSeconds: integer(env, 'SNAPSHOT_WRITE_SECONDS', 2, 0, 3600),
   };
 }
 
@@ -482,6 +519,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
     feed: feed(env, production),
+    snapshot: snapshot(env),
     retention: {
       domainCheckDays: integer(env, 'DOMAIN_CHECK_RETENTION_DAYS', 90, 1, 3650),
       domainCheckHistoryMax: integer(env, 'DOMAIN_CHECK_HISTORY_MAX', 100, 10, 10_000),

@@ -2,8 +2,9 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { PgBoss, type WorkHandler } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
-import type { Clock } from '@app/domain';
+import { Clock } from '@app/domain';
 import { AuditCheckpointService, jobQueueSchemaExists, JOB_QUEUE_SCHEMA } from '@app/database';
+import { AllowlistHistory } from '@app/enforcement';
 import { HeloPassMetrics, MetricsEndpoint } from '@app/metrics';
 import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, SelfHealingService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { NotificationDeliveryService, RemindersService, startNotificationJobs, type NotificationJobs } from '@app/notifications';
@@ -13,7 +14,10 @@ import { WorkerModule } from './worker.module.js';
 
 /** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, due blocklist and HELO (self-healing) checks, then reminders. */
 export const SWEEP_QUEUE = 'helopass-sweep';
-/** Signed audit checkpoints at AUDIT_CHECKPOINT_INTERVAL_MINUTES (looked at every minute). */
+/**
+ * Signed audit checkpoints at AUDIT_CHECKPOINT_INTERVAL_MINUTES, and snapshots of
+ * the allowlist's history at AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES (looked at every minute).
+ */
 export const CHECKPOINT_QUEUE = 'helopass-audit-checkpoint';
 /** The queue of the retention purge: idempotency records and domain checks past their retention. */
 export const RETENTION_QUEUE = 'helopass-retention';
@@ -61,6 +65,8 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const reminders = app.get(RemindersService);
   const notificationLog = app.get(NotificationDeliveryService);
   const checkpoints = app.get(AuditCheckpointService);
+  const history = app.get(AllowlistHistory);
+  const clock = app.get(Clock);
   let notifications: NotificationJobs | undefined;
 
   const boss = new PgBoss({
@@ -121,6 +127,15 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
         }
       } catch (error) {
         logger.error({ err: error }, 'audit checkpoint not signed');
+      }
+      // Without snapshots ?asOf= still answers (from the whole trail), only slower: a failure is logged, not fatal.
+      try {
+        const snapshot = await history.snapshotIfDue(clock.now(), config.audit.stateSnapshotIntervalMinutes * 60_000);
+        if (snapshot !== null) {
+          logger.log({ cutAt: snapshot.cutAt.toISOString(), entries: snapshot.entries }, 'allowlist history snapshot recorded');
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'allowlist history snapshot not recorded');
       }
     }));
     await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-export class SigningKeyDto {
+export class FeedPublicKeyDto {
   @ApiProperty({ enum: ['ed25519'] })
   algorithm!: 'ed25519';
 
@@ -12,6 +12,16 @@ export class SigningKeyDto {
 
   @ApiProperty({ description: "rspamd's base32 form (for sign_key / rspamadm signtool)" })
   rspamd!: string;
+}
+
+/** The key that signs now (top-level fields), and the one staged to sign after the next rotation. */
+export class SigningKeyDto extends FeedPublicKeyDto {
+  @ApiProperty({
+    type: FeedPublicKeyDto,
+    nullable: true,
+    description: 'The key that will sign after the next rotation (FEED_SIGNING_KEY_NEXT): trust it beside the current one before it is promoted; null when none is staged',
+  })
+  next!: FeedPublicKeyDto | null;
 }
 
 export class AllowlistChangeEntryDto {

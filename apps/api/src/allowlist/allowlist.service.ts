@@ -1,8 +1,19 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AllowlistRepository, buildSnapshot, FEED_SIGNER, SnapshotStore, type FeedSigner, type PreparedBody, type Rendering } from '@app/enforcement';
+import {
+  AllowlistHistory,
+  AllowlistRepository,
+  buildSnapshot,
+  FEED_NEXT_PUBLIC_KEY,
+  FEED_SIGNER,
+  SnapshotStore,
+  type FeedSigning,
+  type PreparedBody,
+  type Rendering,
+  type SigningPublicKey,
+} from '@app/enforcement';
 import { ForbiddenActionError, GoneError, InvalidFieldError, parseInstant, type Role } from '@app/domain';
-import type { AllowlistChangesDto, SigningKeyDto } from './allowlist.dto.js';
+import type { AllowlistChangesDto, FeedPublicKeyDto, SigningKeyDto } from './allowlist.dto.js';
 
 /** More exceptions moved than this since the version asked about: fetching the whole list is the better answer. */
 const MAX_DELTA_EXCEPTIONS = 100_000;
@@ -28,6 +39,10 @@ function acceptsGzip(header: string | undefined): boolean {
   return header !== undefined && /(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?!0(?:\.0*)?\s*(?:,|$))[\d.]+)?\s*(?:,|$)/i.test(header);
 }
 
+function publicKeyDto(key: SigningPublicKey): FeedPublicKeyDto {
+  return { algorithm: key.algorithm, base64: key.base64, pem: key.pem, rspamd: key.rspamd };
+}
+
 /**
  * Serves the allowlist from the in-memory snapshot: no database, no
  * rendering, per request — only header checks and bytes.
@@ -37,11 +52,13 @@ export class AllowlistService {
   constructor(
     private readonly store: SnapshotStore,
     private readonly repository: AllowlistRepository,
-    @Inject(FEED_SIGNER) private readonly signer: FeedSigner,
+    private readonly history: AllowlistHistory,
+    @Inject(FEED_SIGNER) private readonly signer: FeedSigning,
+    @Inject(FEED_NEXT_PUBLIC_KEY) private readonly nextKey: SigningPublicKey | null,
   ) {}
 
   signingKey(): SigningKeyDto {
-    return this.signer.publicKey;
+    return { ...publicKeyDto(this.signer.publicKey), next: this.nextKey === null ? null : publicKeyDto(this.nextKey) };
   }
 
   /**
@@ -116,7 +133,7 @@ export class AllowlistService {
       if (instant === undefined) {
         throw new InvalidFieldError('asOf', 'must be one ISO-8601 date-time with a time zone, between the years 0001 and 9999');
       }
-      const { head, candidates } = await this.repository.at(instant);
+      const { head, candidates } = await this.history.at(instant);
       const snapshot = buildSnapshot(candidates, head.version, head.changedAt, instant, undefined, (body) => this.signer.sign(body));
       return { prepared: snapshot.renderings[rendering], version: head.version.toString(), staleSince: null };
     }

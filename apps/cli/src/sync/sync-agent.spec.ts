@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseFeedPublicKey } from './feed-signature.js';
+import { parseFeedPublicKeys } from './feed-signature.js';
 import type { HookCommand } from './run-command.js';
 import { describeOutcome, SyncAgent, type SyncOptions } from './sync-agent.js';
 import { nextDelay } from './sync-loop.js';
@@ -15,7 +15,7 @@ import { loadSyncState, stateFileOf } from './sync-state.js';
 const KEY = 'k3y_SECRET-abcdefghijklmnopqrstuvwxyz012345';
 const feedKey = generateKeyPairSync('ed25519');
 const otherKey = generateKeyPairSync('ed25519');
-const publicKey = parseFeedPublicKey(feedKey.publicKey.export({ format: 'pem', type: 'spki' }).toString());
+const publicKeys = parseFeedPublicKeys(feedKey.publicKey.export({ format: 'pem', type: 'spki' }).toString());
 
 function body(version: number, addresses: string[]): Buffer {
   const count = `${addresses.length} ${addresses.length === 1 ? 'entry' : 'entries'}`;
@@ -97,7 +97,7 @@ describe('SyncAgent', () => {
         rendering: 'postfix-cidr',
         key: KEY,
         file,
-        publicKey,
+        publicKeys,
         maxBytes: 64 * 1024,
         allowRollback: false,
         postmap: false,
@@ -234,10 +234,36 @@ describe('SyncAgent', () => {
       feed.signature = 'sig';
       expect(await agent().sync()).toMatchObject({ status: 'changed' });
       expect(feed.requests.map((request) => request.path)).toEqual([feed.url.pathname, `${feed.url.pathname}.sig`]);
-      const other = parseFeedPublicKey(otherKey.publicKey.export({ format: 'pem', type: 'spki' }).toString());
+      const other = parseFeedPublicKeys(otherKey.publicKey.export({ format: 'pem', type: 'spki' }).toString());
       feed.current = body(2, ['192.0.2.66/32']);
-      expect(await agent({ publicKey: other as KeyObject }).sync()).toMatchObject({ status: 'refused', reason: expect.stringContaining('bad signature') });
+      expect(await agent({ publicKeys: other as KeyObject[] }).sync()).toMatchObject({ status: 'refused', reason: expect.stringContaining('bad signature') });
       expect(await readFile(file, 'utf8')).not.toContain('192.0.2.66');
+    });
+
+    it('during a key rotation accepts a body signed by the current or the next key, and refuses any other key', async () => {
+      const pem = (key: KeyObject) => key.export({ format: 'pem', type: 'spki' }).toString();
+      const overlap = [feedKey.publicKey, otherKey.publicKey].map((key) => parseFeedPublicKeys(pem(key))[0]!);
+      feed.signature = 'header'; // signed by the current key
+      expect(await agent({ publicKeys: overlap }).sync()).toMatchObject({ status: 'changed', version: '1' });
+      feed.signature = 'forged'; // signed by otherKey: here, the next key
+      feed.current = body(2, ['192.0.2.67/32']);
+      expect(await agent({ publicKeys: overlap }).sync()).toMatchObject({ status: 'changed', version: '2' });
+      expect(await readFile(file, 'utf8')).toContain('192.0.2.67/32');
+
+      const outsider = generateKeyPairSync('ed25519');
+      const before = await snapshot();
+      feed.current = body(3, ['192.0.2.68/32']);
+      const signatureOf = feed.signatureOf;
+      feed.signatureOf = (bytes: Buffer) => sign(null, bytes, outsider.privateKey);
+      try {
+        expect(await agent({ publicKeys: overlap }).sync()).toEqual({
+          status: 'refused',
+          reason: 'bad signature: the body is not signed by any of the 2 given public keys',
+        });
+      } finally {
+        feed.signatureOf = signatureOf;
+      }
+      expect(await snapshot()).toEqual(before);
     });
 
     it('refuses a body that came unsigned (no header, no .sig)', async () => {
@@ -258,10 +284,10 @@ describe('SyncAgent', () => {
 
     it('with --unsigned writes without a check and says so in every line', async () => {
       feed.signature = 'forged';
-      const outcome = await agent({ publicKey: null }).sync();
+      const outcome = await agent({ publicKeys: null }).sync();
       expect(outcome).toEqual({ status: 'changed', version: '1', entries: 0, hooks: [], unsigned: true });
       expect(describeOutcome(outcome, file)).toBe(`changed ${file}: version 1, 0 entries; signature NOT checked (--unsigned)`);
-      expect(describeOutcome(await agent({ publicKey: null }).sync(), file)).toMatch(/unchanged .*\(not modified\); signature NOT checked/);
+      expect(describeOutcome(await agent({ publicKeys: null }).sync(), file)).toMatch(/unchanged .*\(not modified\); signature NOT checked/);
     });
   });
 

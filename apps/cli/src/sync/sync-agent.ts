@@ -19,10 +19,11 @@ export interface SyncOptions {
   /** the map file to keep up to date */
   file: string;
   /**
-   * The body must be signed by this key (X-Allowlist-Signature, else `<url>.sig`).
+   * The body must be signed by one of these keys (X-Allowlist-Signature, else
+   * `<url>.sig`): one, or two during a key rotation (the current and the next).
    * `null` only when the operator said `--unsigned`.
    */
-  publicKey: KeyObject | null;
+  publicKeys: readonly KeyObject[] | null;
   /** the most bytes a body may have, as received and after gunzip */
   maxBytes: number;
   /** accept a body whose version is older than the one this host holds (a deliberate roll-back) */
@@ -185,7 +186,7 @@ export class SyncAgent {
   }
 
   private unsigned(): Pick<Accepted, 'unsigned'> {
-    return this.options.publicKey === null ? { unsigned: true } : {};
+    return this.options.publicKeys === null ? { unsigned: true } : {};
   }
 
   /** postmap, then the reload command; clears `pendingApply` when both succeed, else throws (the reload never follows a failed postmap). */
@@ -230,15 +231,14 @@ export class SyncAgent {
       checkFeedStart(body);
       const etag = response.header('etag');
       // The signature before the grammar: a forged body is reported as forged, not as a bad line.
-      if (this.options.publicKey !== null) {
+      if (this.options.publicKeys !== null) {
         const signature = await this.signatureOf(response, etag, attempt, stop);
         if (signature === 'retry') {
           continue;
         }
-        if (!verifyFeedSignature(body, signature, this.options.publicKey)) {
-          throw new FeedRefusal(
-            signature.length === 64 ? 'bad signature: the body is not signed by the given --public-key' : `bad signature: ${signature.length} bytes, not 64`,
-          );
+        if (!verifyFeedSignature(body, signature, this.options.publicKeys)) {
+          const given = this.options.publicKeys.length === 1 ? 'the given --public-key' : `any of the ${this.options.publicKeys.length} given public keys`;
+          throw new FeedRefusal(signature.length === 64 ? `bad signature: the body is not signed by ${given}` : `bad signature: ${signature.length} bytes, not 64`);
         }
       }
       return {

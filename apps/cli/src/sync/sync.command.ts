@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { readKeyFile } from './key-file.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '@app/domain';
-import { parseFeedPublicKey } from './feed-signature.js';
+import { parseFeedPublicKeys } from './feed-signature.js';
 import { parseFeedUrl, type FeedUrl } from './feed-url.js';
 import { DEFAULT_HOOK_TIMEOUT_MS } from './run-command.js';
 import { describeOutcome, SyncAgent, type SyncDependencies, type SyncOutcome } from './sync-agent.js';
@@ -13,7 +13,7 @@ interface SyncCommandOptions {
   key?: string;
   keyFile?: string;
   out: string;
-  publicKey?: string;
+  publicKey?: string[];
   unsigned?: boolean;
   allowHttp?: boolean;
   maxBytes: number;
@@ -75,7 +75,11 @@ export function syncCommand(dependencies: Partial<SyncCommandDependencies> = {})
     .addOption(new Option('--key <key>', 'a filter API key (better: the environment variable or --key-file, kept out of ps)').env('HELOPASS_SYNC_KEY'))
     .option('--key-file <file>', 'read the filter API key from this file, e.g. /etc/helopass/sync.key (mode 0600)')
     .requiredOption('--out <file>', 'the map file to write, e.g. /etc/postfix/helopass-client.cidr')
-    .option('--public-key <key>', "the feed's Ed25519 public key, obtained out of band (base64 or PEM, or a file holding it); required unless --unsigned")
+    .option(
+      '--public-key <key>',
+      "the feed's Ed25519 public key, obtained out of band (base64 or PEM, or a file holding one or more); repeat it, or list both in the file, to trust the current and the next key during a rotation; required unless --unsigned",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--unsigned', 'run without a public key: bodies are NOT signature-checked (warned on every run)')
     .option('--allow-http', 'allow plain http:// to a host that is not loopback (the key and the list cross the network in clear)')
     .addOption(new Option('--max-bytes <size>', 'the largest body accepted, as received and after gunzip').argParser(parseByteSize).default(DEFAULT_MAX_BYTES, '64M'))
@@ -118,12 +122,12 @@ export function syncCommand(dependencies: Partial<SyncCommandDependencies> = {})
       if (!/^[\x21-\x7e]+$/.test(key)) {
         fail('the API key holds characters no API key has (spaces, control or non-ASCII characters)');
       }
-      let publicKey: KeyObject | null = null;
+      let publicKeys: KeyObject[] | null = null;
       if (options.publicKey !== undefined && options.unsigned) {
         fail('give either --public-key or --unsigned, not both');
       } else if (options.publicKey !== undefined) {
         try {
-          publicKey = parseFeedPublicKey(options.publicKey);
+          publicKeys = options.publicKey.flatMap((value) => parseFeedPublicKeys(value));
         } catch (error) {
           fail((error as Error).message);
         }
@@ -132,7 +136,7 @@ export function syncCommand(dependencies: Partial<SyncCommandDependencies> = {})
           "give the feed's public key with --public-key (obtained out of band, see the README), or --unsigned to run without signature checks",
         );
       }
-      if (publicKey === null) {
+      if (publicKeys === null) {
         log(`warning: --unsigned: bodies are not signature-checked; whoever can answer for ${feed.url.host} can write ${options.out}`);
       }
       if (feed.cleartext) {
@@ -144,7 +148,7 @@ export function syncCommand(dependencies: Partial<SyncCommandDependencies> = {})
           rendering: feed.rendering,
           key,
           file: options.out,
-          publicKey,
+          publicKeys,
           maxBytes: options.maxBytes,
           allowRollback: options.allowRollback === true,
           postmap: options.postmap === true,

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { ProcessOutput } from './process-output.js';
+
+/** A port free on 127.0.0.1 right now (the process given it binds it moments later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One HeloPass process from dist/ (or another program), its output, and a bounded stop. */
+export class SpawnedProcess {
+  readonly output: ProcessOutput;
+
+  private constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    this.output = new ProcessOutput(child);
+  }
+
+  /** Starts `command args` and waits until its output says `ready` (the process's own start-up line). */
+  static async start(
+    name: string,
+    command: string,
+    args: string[],
+    env: Record<string, string>,
+    ready: (text: string) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<SpawnedProcess> {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const spawned = new SpawnedProcess(name, child);
+    try {
+      await spawned.output.waitFor(ready, `${name} said it started`, timeoutMs);
+    } catch (error) {
+      await spawned.stop();
+      throw error;
+    }
+    return spawned;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves with the exit code (null after a signal). */
+  async stop(graceMs = 10_000): Promise<number | null> {
+    if (this.running) {
+      this.child.kill('SIGTERM');
+      const killer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      try {
+        return await this.output.exited;
+      } finally {
+        clearTimeout(killer);
+      }
+    }
+    return this.output.exited;
+  }
+}
+
+/** The HeloPass processes as `npm start`, `npm run start:policy` and `npm run start:worker` run them. */
+export const HELOPASS_MAIN = {
+  api: 'dist/apps/api/src/main.js',
+  policy: 'dist/apps/policy/src/main.js',
+  worker: 'dist/apps/worker/src/main.js',
+} as const;
+
+export function startApi(name: string, port: number, env: Record<string, string>): Promise<SpawnedProcess> {
+  return SpawnedProcess.start(
+    name,
+    process.execPath,
+    [HELOPASS_MAIN.api],
+    { HOST: '127.0.0.1', PORT: String(port), RUN_WORKER: 'false', RUN_POLICY_SERVER: 'false', MIGRATE_ON_START: 'false', ...env },
+    (text) => text.includes('API on '),
+  );
+}
+
+export function startPolicy(name: string, port: number, env: Record<string, string>): Promise<SpawnedProcess> {
+  return SpawnedProcess.start(
+    name,
+    process.execPath,
+    [HELOPASS_MAIN.policy],
+    { POLICY_HOST: '127.0.0.1', POLICY_PORT: String(port), MIGRATE_ON_START: 'false', ...env },
+    (text) => text.includes('Postfix policy service on inet:'),
+  );
+}
+
+export function startWorker(name: string, env: Record<string, string>): Promise<SpawnedProcess> {
+  return SpawnedProcess.start(name, process.execPath, [HELOPASS_MAIN.worker], { MIGRATE_ON_START: 'false', ...env }, (text) =>
+    /\[helopass-worker\] running as process \d+/.test(text),
+  );
+}
