@@ -127,7 +127,7 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
     expect(value(after, 'helopass_feed_polls_total{rendering="postfix-helo",status="401"}') - value(before, 'helopass_feed_polls_total{rendering="postfix-helo",status="401"}')).toBe(1);
   });
 
-  it('a grant: the DNS check is counted by outcome, the change is applied (latency observed) and the policy server\'s decisions show on its own metrics', async () => {
+  it('a grant: the DNS checks are counted by kind and outcome, the change is applied (latency observed) and the policy server\'s decisions show on its own metrics', async () => {
     const apiBefore = await scrape(apiPort);
     const policyBefore = await scrape(policy.metricsPort!);
     const mail = await provenMailServer(t, dns, { addresses: ['192.0.2.201'] });
@@ -158,8 +158,11 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
       .poll(async () => value(await scrape(apiPort), 'helopass_snapshot_change_apply_seconds_count'), { timeout: 5000 })
       .toBeGreaterThan(value(apiBefore, 'helopass_snapshot_change_apply_seconds_count'));
     const apiAfter = await scrape(apiPort);
-    const verified = (samples: Map<string, number>) => value(samples, 'helopass_dns_checks_total{trigger="verify",outcome="match"}');
+    const verified = (samples: Map<string, number>) => value(samples, 'helopass_dns_checks_total{kind="domain-challenge",trigger="verify",outcome="match"}');
     expect(verified(apiAfter) - verified(apiBefore)).toBe(1);
+    // The grant proved the mail server's address (PTR, SPF) in a DNS check of its own.
+    const evidence = (samples: Map<string, number>) => value(samples, 'helopass_dns_checks_total{kind="address-evidence",trigger="check",outcome="complete"}');
+    expect(evidence(apiAfter) - evidence(apiBefore)).toBeGreaterThanOrEqual(1);
   });
 
   it('approvals waiting: the count and the oldest one\'s age, read from the database', async () => {
@@ -179,6 +182,10 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
     await expect
       .poll(async () => value(await scrape(worker.metricsPort!), 'helopass_jobs_total{queue="helopass-sweep",result="completed"}'), { timeout: 15_000, interval: 200 })
       .toBeGreaterThanOrEqual(1);
+    await worker.notifyNow();
+    await expect
+      .poll(async () => value(await scrape(worker.metricsPort!), 'helopass_jobs_total{queue="helopass-notifications",result="completed"}'), { timeout: 15_000, interval: 200 })
+      .toBeGreaterThanOrEqual(1);
     const samples = await scrape(worker.metricsPort!);
     expect(samples.has('helopass_job_queue_jobs{queue="helopass-sweep",state="queued"}')).toBe(true);
     expect(samples.has('helopass_job_queue_jobs{queue="helopass-sweep",state="failed"}')).toBe(true);
@@ -195,7 +202,7 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
     await t.http.get('/metrics').set(bearer(t.keys.admin)).expect(404);
   });
 
-  it('the alert rules and the dashboard name only metrics these processes export (scraped), and promtool accepts the rules', async () => {
+  it('the alert rules and the dashboard name only metrics these processes export (scraped); promtool accepts the rules and their unit tests', async () => {
     const exported = new Set([...(await exportedNames(apiPort)), ...(await exportedNames(policy.metricsPort!)), ...(await exportedNames(worker.metricsPort!))]);
     // Prometheus's own series about each scrape target.
     exported.add('up');
@@ -230,6 +237,41 @@ describe('Prometheus metrics of the API, the policy server and the worker', () =
       return;
     }
     expect(execFileSync(promtool, ['check', 'rules', path.join(OPERATIONS, 'prometheus-alerts.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
+    // Each alert fires on the series meant to raise it, and not on ordinary ones (throws when a case fails).
+    expect(execFileSync(promtool, ['test', 'rules', path.join(OPERATIONS, 'prometheus-alerts.test.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
+  });
+});
+
+describe('rate-limit refusals on the API\'s metrics', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await startTestApp({ METRICS_PORT: '0', RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_FEED_PER_MINUTE: '2' });
+    port = t.app.get(MetricsEndpoint).port!;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('counts each 429 by the budget used up: the key\'s, the feed\'s, the address\'s', async () => {
+    for (let index = 0; index < 3; index++) {
+      await t.http.get('/v1/organizations').set(bearer(t.keys.csr)).expect(200);
+    }
+    await t.http.get('/v1/organizations').set(bearer(t.keys.csr)).expect(429);
+    for (let index = 0; index < 2; index++) {
+      await t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).expect(200);
+    }
+    await t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter)).expect(429);
+    for (let index = 0; index < 3; index++) {
+      await t.http.get('/docs/json').expect(200);
+    }
+    await t.http.get('/docs/json').expect(429);
+    const samples = await scrape(port);
+    expect(value(samples, 'helopass_rate_limit_refusals_total{limit="key"}')).toBe(1);
+    expect(value(samples, 'helopass_rate_limit_refusals_total{limit="feed"}')).toBe(1);
+    expect(value(samples, 'helopass_rate_limit_refusals_total{limit="address"}')).toBe(1);
+    expect(value(samples, 'helopass_feed_polls_total{rendering="postfix-cidr",status="429"}')).toBe(1);
+    expect(value(samples, 'helopass_http_requests_total{method="GET",route="/docs/json",status="429"}')).toBe(1);
   });
 });
 

@@ -121,8 +121,10 @@ export class HeloPassMetrics {
 
   readonly dnsChecks = new Counter({
     name: 'helopass_dns_checks_total',
-    help: 'DNS checks of domain ownership (TXT challenges), by trigger (verify, retry, recheck) and outcome.',
-    labelNames: ['trigger', 'outcome'] as const,
+    help:
+      'DNS checks, by kind (domain-challenge: a TXT challenge; address-evidence: PTR and SPF proof of a mail server\'s addresses), ' +
+      'trigger (verify, retry, recheck; check, refresh) and outcome.',
+    labelNames: ['kind', 'trigger', 'outcome'] as const,
     registers: [this.registry],
   });
 

@@ -1,5 +1,5 @@
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
-import type { PgBoss } from 'pg-boss';
+import type { PgBoss, WorkHandler } from 'pg-boss';
 import { NotificationHub } from '@app/database';
 import { Clock } from '@app/domain';
 import { NotificationDeliveryService } from './notification-delivery.service.js';
@@ -28,6 +28,8 @@ export async function startNotificationJobs(
   app: INestApplicationContext,
   logger: LoggerService,
   pollingIntervalSeconds: number,
+  /** Wraps the round's handler (the worker counts runs by result for its metrics). */
+  counted: <T>(queue: string, handler: WorkHandler<T>) => WorkHandler<T> = (_queue, handler) => handler,
 ): Promise<NotificationJobs> {
   const delivery = app.get(NotificationDeliveryService);
   const clock = app.get(Clock);
@@ -43,7 +45,7 @@ export async function startNotificationJobs(
 
   await boss.createQueue(NOTIFICATIONS_QUEUE, { policy: 'stately' });
   await boss.schedule(NOTIFICATIONS_QUEUE, '* * * * *');
-  await boss.work(NOTIFICATIONS_QUEUE, { pollingIntervalSeconds }, async () => {
+  await boss.work(NOTIFICATIONS_QUEUE, { pollingIntervalSeconds }, counted(NOTIFICATIONS_QUEUE, async () => {
     const report = await delivery.runOnce();
     if (report.dispatched + report.delivered + report.retrying + report.failed > 0) {
       logger.log({ ...report }, 'notification round done');
@@ -54,7 +56,7 @@ export async function startNotificationJobs(
       wake = setTimeout(queueRound, Math.max(dueInMs, 250));
       wake.unref();
     }
-  });
+  }));
   // Catching up on what was missed while no connection listened is the next round's job.
   const unsubscribe = hub.subscribe(NOTIFICATIONS_CHANNEL, { onNotification: queueRound, onListening: queueRound });
   return {

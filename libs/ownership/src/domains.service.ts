@@ -328,7 +328,7 @@ export class DomainsService {
       return { domain: this.view(updated), check: toCheckView(check) };
     });
     // Counted once committed: a check rolled back (a conflict) is no check done.
-    this.metrics?.dnsChecks.inc({ trigger, outcome: result.check.outcome });
+    this.metrics?.dnsChecks.inc({ kind: 'domain-challenge', trigger, outcome: result.check.outcome });
     if (result.check.statusAfter === 'lapsed' && result.check.statusBefore !== 'lapsed') {
       this.metrics?.domainLapses.inc();
     }

@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { DnsChecks } from '@app/dns';
 import { Clock, NotFoundError } from '@app/domain';
+import { HeloPassMetrics } from '@app/metrics';
 import { DomainsRepository } from './domains.repository.js';
 import { addressesOnSpfAlone, collectEvidence, type Evidence } from './evidence.js';
 import { OwnershipRepository, type ServerClaims } from './ownership.repository.js';
@@ -24,6 +25,7 @@ export class OwnershipService {
     private readonly clock: Clock,
     private readonly dnsChecks: DnsChecks,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+    @Optional() private readonly metrics?: HeloPassMetrics,
   ) {}
 
   /** The last evidence (computed now when there is none yet). */
@@ -31,7 +33,7 @@ export class OwnershipService {
     const server = await this.server(mailServerId);
     const stored = await this.ownership.stored(mailServerId);
     if (!stored) {
-      return this.compute(server);
+      return this.compute(server, 'check');
     }
     const claimsChanged =
       stored.evidence.heloHostname !== server.heloHostname || stored.evidence.addresses.join() !== server.addresses.join();
@@ -47,7 +49,7 @@ export class OwnershipService {
 
   /** Recomputes the evidence now; `store: false` (a grant's preview) leaves the recorded evidence as it was. */
   async check(mailServerId: string, options: { store?: boolean } = {}): Promise<OwnershipView> {
-    return this.compute(await this.server(mailServerId), options.store ?? true);
+    return this.compute(await this.server(mailServerId), 'check', options.store ?? true);
   }
 
   /** Recomputes what is missing, stale or older than the re-check interval; what the worker runs. */
@@ -57,7 +59,7 @@ export class OwnershipService {
     for (const id of ids) {
       const server = await this.ownership.server(id);
       if (server) {
-        await this.compute(server).catch((error: unknown) =>
+        await this.compute(server, 'refresh').catch((error: unknown) =>
           this.logger.error({ err: error, mailServerId: id }, 'ownership evidence failed'),
         );
       }
@@ -73,7 +75,7 @@ export class OwnershipService {
     return server;
   }
 
-  private async compute(server: ServerClaims, store = true): Promise<OwnershipView> {
+  private async compute(server: ServerClaims, trigger: 'check' | 'refresh', store = true): Promise<OwnershipView> {
     const domains = await this.domains.verifiedNames(server.organizationId);
     // One DNS check per computation: one deadline, each question asked once.
     const check = this.dnsChecks.begin();
@@ -83,7 +85,9 @@ export class OwnershipService {
     } finally {
       check.end();
     }
-    if (evidence.dnsCheck.deadlineExceeded !== null) {
+    const deadlineExceeded = evidence.dnsCheck.deadlineExceeded !== null;
+    this.metrics?.dnsChecks.inc({ kind: 'address-evidence', trigger, outcome: deadlineExceeded ? 'deadline-exceeded' : 'complete' });
+    if (deadlineExceeded) {
       this.logger.warn(
         { mailServerId: server.id, lookups: evidence.dnsCheck.lookups, deadlineMs: evidence.dnsCheck.deadlineMs },
         'ownership check ran out of its DNS deadline',

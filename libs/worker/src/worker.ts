@@ -146,7 +146,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
         logger.log(purged, 'retention purge done');
       }
     }));
-    notifications = await startNotificationJobs(boss, app, logger, options.pollingIntervalSeconds ?? 2);
+    notifications = await startNotificationJobs(boss, app, logger, options.pollingIntervalSeconds ?? 2, counted);
   } catch (error) {
     await boss.stop({ graceful: false }).catch(() => undefined);
     await app.close();
