@@ -68,18 +68,17 @@ describe('scale-out: two APIs, two policy servers, two workers on one database',
     t = await startIsolatedTestApp(env);
     // FEED_POLL_SECONDS=60: what reaches the other processes within the test's seconds came by NOTIFY, not by the poll.
     const shared = { ...env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', FEED_POLL_SECONDS: '60' };
-    const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const started = await Promise.all([
-      startApi('api-1', ports[0]!, shared),
-      startApi('api-2', ports[1]!, shared),
-      startPolicy('policy-1', ports[2]!, shared),
-      startPolicy('policy-2', ports[3]!, shared),
-      startWorker('worker-1', shared),
-      startWorker('worker-2', shared),
-    ]);
-    apis.push({ process: started[0], port: ports[0]! }, { process: started[1], port: ports[1]! });
-    policies.push({ process: started[2], port: ports[2]! }, { process: started[3], port: ports[3]! });
-    workers.push(started[4], started[5]);
+    const started = await Promise.allSettled([startApi('api-1', shared), startApi('api-2', shared)]);
+    const policyServers = await Promise.allSettled([startPolicy('policy-1', shared), startPolicy('policy-2', shared)]);
+    const workerProcesses = await Promise.allSettled([startWorker('worker-1', shared), startWorker('worker-2', shared)]);
+    // Whatever started is kept, so afterAll stops it even when another failed to start.
+    apis.push(...started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    policies.push(...policyServers.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    workers.push(...workerProcesses.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    const failed = [...started, ...policyServers, ...workerProcesses].find((result) => result.status === 'rejected');
+    if (failed !== undefined) {
+      throw failed.reason;
+    }
   }, 120_000);
   afterAll(async () => {
     const all = [...apis.map((a) => a.process), ...policies.map((p) => p.process), ...workers];

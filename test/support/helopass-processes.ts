@@ -71,24 +71,40 @@ export const HELOPASS_MAIN = {
   worker: 'dist/apps/worker/src/main.js',
 } as const;
 
-export function startApi(name: string, port: number, env: Record<string, string>): Promise<SpawnedProcess> {
-  return SpawnedProcess.start(
-    name,
-    process.execPath,
-    [HELOPASS_MAIN.api],
-    { HOST: '127.0.0.1', PORT: String(port), RUN_WORKER: 'false', RUN_POLICY_SERVER: 'false', MIGRATE_ON_START: 'false', ...env },
-    (text) => text.includes('API on '),
-  );
+/**
+ * An API process on a free loopback port. The API names the port it was given, not the one it
+ * bound, so the port is chosen here; taken meanwhile by someone else (EADDRINUSE), another is tried.
+ */
+export async function startApi(name: string, env: Record<string, string>): Promise<{ process: SpawnedProcess; port: number }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    try {
+      const started = await SpawnedProcess.start(
+        name,
+        process.execPath,
+        [HELOPASS_MAIN.api],
+        { HOST: '127.0.0.1', PORT: String(port), RUN_WORKER: 'false', RUN_POLICY_SERVER: 'false', MIGRATE_ON_START: 'false', ...env },
+        (text) => text.includes('API on '),
+      );
+      return { process: started, port };
+    } catch (error) {
+      if (attempt >= 3 || !String((error as Error).message).includes('EADDRINUSE')) {
+        throw error;
+      }
+    }
+  }
 }
 
-export function startPolicy(name: string, port: number, env: Record<string, string>): Promise<SpawnedProcess> {
-  return SpawnedProcess.start(
+/** A policy server on a port the system picks (POLICY_PORT=0); it says which. */
+export async function startPolicy(name: string, env: Record<string, string>): Promise<{ process: SpawnedProcess; port: number }> {
+  const started = await SpawnedProcess.start(
     name,
     process.execPath,
     [HELOPASS_MAIN.policy],
-    { POLICY_HOST: '127.0.0.1', POLICY_PORT: String(port), MIGRATE_ON_START: 'false', ...env },
-    (text) => text.includes('Postfix policy service on inet:'),
+    { POLICY_HOST: '127.0.0.1', POLICY_PORT: '0', MIGRATE_ON_START: 'false', ...env },
+    (text) => /Postfix policy service on inet:127\.0\.0\.1:\d+/.test(text),
   );
+  return { process: started, port: Number(/Postfix policy service on inet:127\.0\.0\.1:(\d+)/.exec(started.output.text)![1]) };
 }
 
 export function startWorker(name: string, env: Record<string, string>): Promise<SpawnedProcess> {
