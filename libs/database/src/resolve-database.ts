@@ -25,6 +25,12 @@ export interface ResolveDatabaseOptions {
    * worker do; see startPostmaster).
    */
   readonly ownProcessGroup?: boolean;
+  /**
+   * A database that cannot be reached is no reason to stop: the migrations
+   * are applied once it answers (long-running services, which serve what is
+   * kept on disk meanwhile). Without it, a command fails at once.
+   */
+  readonly waitForDatabase?: boolean;
 }
 
 export async function resolveDatabase(
@@ -67,7 +73,7 @@ export async function resolveDatabase(
     try {
       await migrate();
     } catch (error) {
-      if (databaseUnavailability(error) === undefined) {
+      if (!(options.waitForDatabase ?? false) || databaseUnavailability(error) === undefined) {
         await resolved.stop();
         throw error;
       }
