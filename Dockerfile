@@ -63,13 +63,19 @@ COPY --from=build /app/dist ./dist
 # The SQL migrations are applied from prisma/migrations at start-up.
 COPY --from=build /app/prisma ./prisma
 
+# The last good allowlist and the filter keys' hashes (served when a restart meets a database
+# that cannot be reached): the only place the app writes; mount a volume on it.
+ENV SNAPSHOT_DIR=/var/lib/helopass/snapshot
+RUN mkdir -p /var/lib/helopass/snapshot && chown node:node /var/lib/helopass/snapshot
+
 # The base image ships a non-root `node` user (uid 1000).
 USER node
 
 EXPOSE 3000
 
 # Liveness, not readiness: while the database is down the process keeps serving the
-# allowlist from memory (stale, and says so), and restarting it would only lose that.
+# allowlist from memory (stale, and says so) — or, restarted meanwhile, from SNAPSHOT_DIR —
+# and restarting it would gain nothing.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 

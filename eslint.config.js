@@ -81,18 +81,19 @@ const noCrossAppImports = {
 // point one way, so no two libs import each other.
 export const LIB_DEPENDENCIES = {
   domain: [],
+  metrics: [],
   config: ['domain'],
-  database: ['config', 'domain'],
+  database: ['config', 'domain', 'metrics'],
   dns: ['domain'],
-  enforcement: ['config', 'database', 'domain'],
+  enforcement: ['config', 'database', 'domain', 'metrics'],
   access: ['config', 'database', 'domain'],
-  ownership: ['config', 'database', 'dns', 'domain'],
+  ownership: ['config', 'database', 'dns', 'domain', 'metrics'],
   exceptions: ['config', 'database', 'dns', 'domain', 'enforcement', 'ownership'],
   registry: ['database', 'domain', 'exceptions'],
-  worker: ['config', 'database', 'dns', 'domain', 'enforcement', 'exceptions', 'notifications', 'ownership'],
+  worker: ['config', 'database', 'dns', 'domain', 'enforcement', 'exceptions', 'metrics', 'notifications', 'ownership'],
   runtime: ['config', 'database', 'domain'],
   notifications: ['config', 'database', 'dns', 'domain'],
-  policy: ['config', 'database', 'domain', 'enforcement'],
+  policy: ['config', 'database', 'domain', 'enforcement', 'metrics'],
 };
 
 /** The lib (`libs/<name>`) a file belongs to, or null. */

@@ -21,6 +21,7 @@ export default defineConfig({
       '@app/runtime': lib('runtime'),
       '@app/notifications': lib('notifications'),
       '@app/policy': lib('policy'),
+      '@app/metrics': lib('metrics'),
     },
   },
   test: {

@@ -66,9 +66,9 @@ describe('app boundaries', () => {
 });
 
 describe('lib dependencies', () => {
-  it('the enforcement core imports only the database, config and domain libs', async () => {
+  it('the enforcement core imports only the database, config, domain and metrics libs', async () => {
     expect(await libErrors('libs/enforcement/src/probe.ts', "import { ExceptionsService } from '@app/exceptions';\nconsole.log(ExceptionsService);\n")).toEqual([
-      'libs/enforcement must not import libs/exceptions ("@app/exceptions"); it may import: config, database, domain',
+      'libs/enforcement must not import libs/exceptions ("@app/exceptions"); it may import: config, database, domain, metrics',
     ]);
     expect(await libErrors('libs/enforcement/src/probe.ts', "export * from '../../ownership/src/index.js';\n")).toHaveLength(1);
     expect(await libErrors('libs/enforcement/src/probe.ts', "await import('@app/dns');\n")).toHaveLength(1);

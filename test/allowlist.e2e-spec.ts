@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnapshotStore } from '@app/enforcement';
+import { AllowlistHistory, SnapshotStore } from '@app/enforcement';
 import { ManualClock } from '@app/domain';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
@@ -133,6 +133,16 @@ describe('allowlist feed', () => {
     expect(json.body.entries.map((entry: { exceptionId: string }) => entry.exceptionId)).toContain(granted.body.id);
     await at(between, t.keys.filter).expect(403);
     await t.http.get('/v1/allowlist/rspamd-ip').query({ asOf: 'yesterday' }).set(bearer(t.keys.auditor)).expect(400);
+
+    // Answered from a snapshot of the history and the events after it: the same bytes as from the whole trail.
+    const replayed = await Promise.all([between, after].map(async (instant) => (await at(instant).expect(200)).text));
+    const history = t.app.get(AllowlistHistory);
+    await history.snapshot(new Date(between.getTime() - 30_000));
+    expect((await history.at(after)).cost.snapshotCutAt).toEqual(new Date(between.getTime() - 30_000));
+    expect(await Promise.all([between, after].map(async (instant) => (await at(instant).expect(200)).text))).toEqual(replayed);
+    await history.snapshot(between);
+    expect((await history.at(after)).cost.snapshotCutAt).toEqual(between);
+    expect(await Promise.all([between, after].map(async (instant) => (await at(instant).expect(200)).text))).toEqual(replayed);
   });
 
   it('Last-Modified grows with every change, even several in one second; HEAD carries the same validators', async () => {

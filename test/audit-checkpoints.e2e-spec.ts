@@ -96,7 +96,7 @@ describe('audit checkpoints', () => {
     expect(bad.body.detail).toMatch(/checkpoint/);
   });
 
-  it('shows a rewritten event against a checkpoint (and the full check finds it; the incremental one looks only after the checkpoint)', async () => {
+  it('shows a rewritten event against a checkpoint (and the full check finds it)', async () => {
     const org = await createOrganization(t, { name: 'Honest name' });
     const kept = keptCopy(await checkpoint(t));
     const target = await asIntruder(
@@ -171,5 +171,43 @@ describe('audit checkpoints against a cut or restored database', () => {
     expect(verdict).toMatchObject({ verdict: 'restored_older_backup', valid: false });
     expect(verdict.detail).toMatch(/holds another event than the checkpoint/);
     expect(await verifyAgainst(t, keptCopy(older))).toMatchObject({ verdict: 'consistent', valid: true });
+  });
+});
+
+describe('incremental verification and the events checkpoints anchor', () => {
+  let t: IsolatedApp;
+  beforeAll(async () => {
+    t = await startIsolatedTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('sees a rewrite of the event any checkpoint anchors, not only what came after the last one', async () => {
+    await createOrganization(t);
+    const first = (await checkpoint(t)).checkpoint;
+    for (let i = 0; i < 2; i += 1) {
+      await createOrganization(t);
+    }
+    const second = (await checkpoint(t)).checkpoint;
+    await createOrganization(t);
+    const verify = async () => (await t.http.get('/v1/audit-events/verify').set(bearer(t.keys.auditor)).expect(200)).body;
+    expect(await verify()).toMatchObject({ valid: true, fromPosition: second.count, checked: 1 });
+
+    // An event between the two checkpoints, rewritten: the incremental check does not walk there (the full one does).
+    const between = await t.prisma.auditChainLink.findUniqueOrThrow({ where: { position: BigInt(first.count + 1) } });
+    await asIntruder(t.ownerUrl, `UPDATE audit_events SET actor_name = 'someone else' WHERE id = $1`, [between.eventId]);
+    expect(await verify()).toMatchObject({ valid: true });
+    const full = await t.http.get('/v1/audit-events/verify').query({ mode: 'full' }).set(bearer(t.keys.auditor)).expect(200);
+    expect(full.body).toMatchObject({ valid: false, problem: 'event_rewritten', firstBrokenEventId: between.eventId });
+
+    // The event the older checkpoint anchors, rewritten: the incremental check names it.
+    await asIntruder(t.ownerUrl, `UPDATE audit_events SET actor_name = 'someone else' WHERE id = $1`, [first.lastEventId]);
+    const anchored = await verify();
+    expect(anchored).toMatchObject({ valid: false, problem: 'event_rewritten', brokenAtPosition: first.count, firstBrokenEventId: first.lastEventId });
+    expect(anchored.detail).toContain(`the checkpoint of ${first.at} anchors (position ${first.count})`);
+    // And no checkpoint is signed over it.
+    const refused = await t.http.post('/v1/audit-events/checkpoints').set(bearer(t.keys.admin)).expect(422);
+    expect(refused.body.detail).toMatch(/does not verify \(event_rewritten/);
   });
 });

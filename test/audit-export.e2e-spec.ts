@@ -107,6 +107,11 @@ describe('audit export and offline verification', () => {
     expect(byReason.body.items.map((event: { entityId: string; action: string }) => [event.entityId, event.action])).toEqual([[requested.body.id, 'exception.requested']]);
     const byJustification = await t.http.get('/v1/audit-events').query({ q: 'signed by the CTO', action: 'exception.' }).set(bearer(t.keys.auditor)).expect(200);
     expect(byJustification.body.items.map((event: { entityId: string }) => event.entityId)).toContain(requested.body.id);
+    // Case does not matter, in the list and in the export alike.
+    const anyCase = await t.http.get('/v1/audit-events').query({ q: word.toUpperCase() }).set(bearer(t.keys.auditor)).expect(200);
+    expect(anyCase.body.items.map((event: { entityId: string; action: string }) => [event.entityId, event.action])).toEqual([[requested.body.id, 'exception.requested']]);
+    const lowerCto = await t.http.get('/v1/audit-events/export').query({ format: 'ndjson', q: 'SIGNED BY THE cto', entityId: requested.body.id }).set(bearer(t.keys.auditor)).expect(200);
+    expect(lowerCto.text.trim().split('\n').map((line) => JSON.parse(line).entityId)).toEqual([requested.body.id]);
     const none = await t.http.get('/v1/audit-events').query({ q: unique('nowhere') }).set(bearer(t.keys.auditor)).expect(200);
     expect(none.body.items).toEqual([]);
 

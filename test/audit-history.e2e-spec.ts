@@ -60,4 +60,34 @@ describe('timelines of one resource', () => {
       expect.arrayContaining(['status: "pending_approval" → "rejected"', 'rejectionReason: set to "not our customer"']),
     );
   });
+
+  it('any resource as it stood at an instant (?asOf): the state its last event by then recorded, from that resource\'s events alone', async () => {
+    const pause = () => new Promise((done) => setTimeout(done, 5));
+    const before = new Date();
+    await pause();
+    const org = await createOrganization(t, { name: unique('AsOf') });
+    await pause();
+    const created = new Date();
+    await pause();
+    await t.http.post(`/v1/organizations/${org.id}/suspend`).set(bearer(t.keys.admin)).expect(200);
+    await pause();
+    const suspended = new Date();
+    const state = (asOf: Date, key = t.keys.auditor, entityId = org.id) =>
+      t.http.get('/v1/audit-events/state').query({ entityType: 'organization', entityId, asOf: asOf.toISOString() }).set(bearer(key));
+
+    expect((await state(before).expect(200)).body).toEqual({ entityType: 'organization', entityId: org.id, asOf: before.toISOString(), state: null, event: null });
+    const then = (await state(created).expect(200)).body;
+    expect(then.state).toMatchObject({ id: org.id, name: org.name, status: 'active' });
+    expect(then.event).toMatchObject({ action: 'organization.created', entityId: org.id });
+    const now = (await state(suspended, t.keys.admin).expect(200)).body;
+    expect(now.state).toMatchObject({ id: org.id, status: 'suspended' });
+    expect(now.event.action).toBe('organization.suspended');
+
+    await state(suspended, t.keys.csr).expect(403);
+    const unknown = await state(suspended, t.keys.auditor, randomUUID()).expect(404);
+    expect(unknown.headers['content-type']).toMatch(/problem\+json/);
+    const bad = await t.http.get('/v1/audit-events/state').query({ entityType: 'organization', entityId: org.id, asOf: 'last week' }).set(bearer(t.keys.auditor)).expect(400);
+    expect(bad.body.errors.map((error: { field: string }) => error.field)).toEqual(['asOf']);
+    await t.http.get('/v1/audit-events/state').query({ entityType: 'Organization; DROP', entityId: org.id, asOf: suspended.toISOString() }).set(bearer(t.keys.auditor)).expect(400);
+  });
 });

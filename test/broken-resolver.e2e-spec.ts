@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '@app/domain';
 import { DomainsService } from '@app/ownership';
-import { CANARY_NAME, startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
-import { auditTrail, bearer, createOrganization, startTestApp, unique, type TestApp } from './support/test-app.js';
+import { CANARY_NAME, type TestDnsServer } from './support/dns-server.js';
+import { auditTrail, bearer, createOrganization, unique, type TestApp } from './support/test-app.js';
+import { startAppOnTestDns, stopAppOnTestDns } from './support/app-on-test-dns.js';
 
 const HOUR = 3_600_000;
 const WORKER = { actor: { id: null, name: 'system:worker', role: 'system' as const, owner: null } };
@@ -18,14 +19,8 @@ describe('domains: a resolver that answers NXDOMAIN for everything', () => {
   let t: TestApp;
   const clock = new ManualClock();
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, clock);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.stop();
-  });
+  beforeAll(async () => ({ t, dns } = await startAppOnTestDns({}, clock)));
+  afterAll(() => stopAppOnTestDns(t, dns));
 
   async function addDomain(organizationId: string) {
     const name = `${unique('cust')}.example.com`;

@@ -140,6 +140,38 @@ describe('console sessions', () => {
     expect(row?.revokedAt).not.toBeNull();
   });
 
+  it('audits sign-in and sign-out with the key\'s owner, never the key or the token; the chain still verifies', async () => {
+    const session = await signIn(t.keys.csr2);
+    await t.http.delete('/v1/console/session').set({ cookie: session.pair, 'x-csrf-token': session.csrf }).expect(204);
+    // A second sign-out with the same cookie is refused (the session is gone) and audits nothing more.
+    await t.http.delete('/v1/console/session').set({ cookie: session.pair, 'x-csrf-token': session.csrf }).expect(401);
+    const trail = await t.http.get('/v1/audit-events').query({ entityId: session.body.id }).set(bearer(t.keys.auditor)).expect(200);
+    const events = (trail.body.items as Array<Record<string, any>>).reverse();
+    expect(events.map((event) => event.action)).toEqual(['console_session.started', 'console_session.ended']);
+    for (const event of events) {
+      expect(event).toMatchObject({ entityType: 'console_session', entityId: session.body.id, organizationId: null });
+      expect(event.actor).toMatchObject({ id: t.keys.csr2.id, role: 'csr', owner: t.keys.csr2.owner });
+      const stored = JSON.stringify(event);
+      expect(stored).not.toContain(t.keys.csr2.key);
+      expect(stored).not.toContain(session.token);
+      expect(stored).not.toContain(session.csrf);
+    }
+    expect(events[0]!.after).toMatchObject({ keyId: t.keys.csr2.id, owner: t.keys.csr2.owner, role: 'csr', expiresAt: session.body.expiresAt });
+    expect(events[1]!.after).toMatchObject({ keyId: t.keys.csr2.id, ended: 'signed_out' });
+    // Found by action, as any other kind of event, and the chain they joined verifies.
+    const started = await t.http.get('/v1/audit-events').query({ action: 'console_session.', actorId: t.keys.csr2.id }).set(bearer(t.keys.auditor)).expect(200);
+    expect(started.body.items.map((event: { entityId: string }) => event.entityId)).toContain(session.body.id);
+    const verified = await t.http.get('/v1/audit-events/verify').set(bearer(t.keys.auditor)).expect(200);
+    expect(verified.body).toMatchObject({ valid: true, problem: null });
+  });
+
+  it('audits a customer\'s session under its organization', async () => {
+    const session = await signIn(t.keys.customer);
+    const trail = await t.http.get('/v1/audit-events').query({ entityId: session.body.id }).set(bearer(t.keys.auditor)).expect(200);
+    expect(trail.body.items).toHaveLength(1);
+    expect(trail.body.items[0]).toMatchObject({ action: 'console_session.started', organizationId: t.keys.customer.organizationId });
+  });
+
   it('ends when its key is revoked', async () => {
     const created = await t.http
       .post('/v1/api-keys')

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
-import { auditTrail, bearer, createMailServer, createOrganization, randomIpv4, startTestApp, unique, type TestApp, type TestKey } from './support/test-app.js';
+import { auditTrail, bearer, createMailServer, createOrganization, randomIpv4, unique, type TestApp, type TestKey } from './support/test-app.js';
+import { startAppOnTestDns, stopAppOnTestDns } from './support/app-on-test-dns.js';
 
 /**
  * Customer self-service: a key bound to one organization, minted by a CSR,
@@ -14,14 +15,8 @@ describe('customer keys', () => {
   let dns: TestDnsServer;
   let t: TestApp;
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.stop();
-  });
+  beforeAll(async () => ({ t, dns } = await startAppOnTestDns()));
+  afterAll(() => stopAppOnTestDns(t, dns));
 
   /** A CSR mints a customer key for a new organization; answers the key as the tests use it. */
   async function customerOf(organizationId: string): Promise<TestKey> {

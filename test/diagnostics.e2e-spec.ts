@@ -3,19 +3,14 @@ import { loadHeloTable, serveHeloZone } from '../scripts/mailhost/helo-table.js'
 import { CANARY_NAME, startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
 import { bearer, createMailServer, createOrganization, startTestApp, unique, type TestApp } from './support/test-app.js';
+import { startAppOnTestDns, stopAppOnTestDns } from './support/app-on-test-dns.js';
 
 describe('HELO diagnostics', () => {
   let dns: TestDnsServer;
   let t: TestApp;
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.stop();
-  });
+  beforeAll(async () => ({ t, dns } = await startAppOnTestDns()));
+  afterAll(() => stopAppOnTestDns(t, dns));
 
   const diagnose = (query: Record<string, string>) =>
     t.http.get('/v1/diagnostics/helo').query(query).set(bearer(t.keys.csr)).expect(200);

@@ -3,6 +3,7 @@ import { ManualClock } from '@app/domain';
 import { DomainsService } from '@app/ownership';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { auditTrail, bearer, createOrganization, startTestApp, unique, type TestApp } from './support/test-app.js';
+import { startAppOnTestDns, stopAppOnTestDns } from './support/app-on-test-dns.js';
 
 const HOUR = 3_600_000;
 
@@ -11,14 +12,8 @@ describe('domains: TXT challenges', () => {
   let t: TestApp;
   const clock = new ManualClock();
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' }, clock);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.stop();
-  });
+  beforeAll(async () => ({ t, dns } = await startAppOnTestDns({}, clock)));
+  afterAll(() => stopAppOnTestDns(t, dns));
 
   const domainName = () => `${unique('cust')}.example.com`;
 

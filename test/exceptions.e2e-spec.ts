@@ -202,6 +202,7 @@ describe('exceptions', () => {
         expiresAt: new Date(clock.now().getTime() + 180 * DAY).toISOString(),
         requestedBy: t.keys.csr.id,
         requestedByOwner: t.keys.csr.owner,
+        approvalReasons: ['long_duration'],
       });
     });
     expect(askLong.bumps).toBe(0);

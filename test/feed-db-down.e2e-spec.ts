@@ -1,45 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations, startEmbeddedDatabase, type EmbeddedDatabase } from '@app/database';
+import { startStoppableDatabase, type StoppableDatabase } from './support/stoppable-database.js';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
 import { bearer, startTestApp, type TestApp } from './support/test-app.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 // A PostgreSQL of its own, so that the test can stop it and start it again.
 describe('the feed while the database is down', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'helopass-down-'));
-  let port: number;
-  let database: EmbeddedDatabase | undefined;
+  let database: StoppableDatabase;
   let dns: TestDnsServer;
   let t: TestApp;
 
-  const startDatabase = () => startEmbeddedDatabase({ dataDir, port, database: 'helopass', persistent: true });
-
   beforeAll(async () => {
-    port = await freePort();
-    database = await startDatabase();
-    await applyMigrations(database.connectionString);
+    database = await startStoppableDatabase('down');
     dns = await startTestDnsServer();
     t = await startTestApp({ DATABASE_URL: database.connectionString, DNS_RESOLVERS: dns.address, FEED_POLL_SECONDS: '1' });
   });
   afterAll(async () => {
     await t?.close().catch(() => undefined);
-    await database?.stop();
+    await database?.remove();
     await dns?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const feed = () => t.http.get('/v1/allowlist/postfix-cidr').set(bearer(t.keys.filter));
@@ -51,8 +30,7 @@ describe('the feed while the database is down', () => {
     const before = await feed().expect(200);
     expect(before.headers['x-allowlist-stale-since']).toBeUndefined();
 
-    await database!.stop();
-    database = undefined;
+    await database.stop();
     await expect.poll(async () => (await feed()).headers['x-allowlist-stale-since'], { timeout: 5000, interval: 200 }).toBeDefined();
     const during = await feed().expect(200);
     expect(during.text).toBe(before.text);
@@ -64,7 +42,7 @@ describe('the feed while the database is down', () => {
     expect(ready.headers['content-type']).toContain('application/problem+json');
     expect(ready.body.detail).toContain('stale since');
 
-    database = await startDatabase();
+    await database.start();
     await expect.poll(async () => (await feed()).headers['x-allowlist-stale-since'], { timeout: 10_000, interval: 250 }).toBeUndefined();
     await t.http.get('/health/ready').expect(200);
     const second = await provenMailServer(t, dns, { addresses: ['192.0.2.78'] });

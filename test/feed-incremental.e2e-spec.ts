@@ -6,7 +6,7 @@ import { ExceptionDecisionsService } from '@app/exceptions';
 import { ManualClock } from '@app/domain';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
-import { bearer, startIsolatedTestApp, type TestApp } from './support/test-app.js';
+import { bearer, startIsolatedTestApp, startTestApp, type TestApp } from './support/test-app.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -80,8 +80,8 @@ describe('incremental allowlist', () => {
   }
 
   /** An active exception written straight into the table and recorded as a grant records it (no ownership checks needed). */
-  async function insertActive(server: (typeof servers)[number], address: string): Promise<string> {
-    return t.prisma.$transaction(async (tx) => {
+  async function insertActive(server: (typeof servers)[number], address: string, prisma = t.prisma): Promise<string> {
+    return prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<{ id: string }[]>`
         INSERT INTO exceptions (id, organization_id, mail_server_id, scope, status, reason, starts_at, expires_at,
                                 helo_hostname, addresses, evidence, requested_by, requested_by_name, requested_by_owner, approval_reasons)
@@ -90,7 +90,7 @@ describe('incremental allowlist', () => {
                 'direct.example', ARRAY[${address}], '{}'::jsonb, gen_random_uuid(), 'direct', 'direct@example.test', ARRAY[]::text[])
         RETURNING id`;
       await tx.$executeRaw`UPDATE organizations SET status = 'active' WHERE id = ${server.organizationId}::uuid`;
-      await new FeedChangeLog(t.prisma).record(tx, [row!.id]);
+      await new FeedChangeLog(prisma).record(tx, [row!.id]);
       return row!.id;
     });
   }
@@ -292,6 +292,40 @@ describe('incremental allowlist', () => {
     expect(after.swaps - before.swaps).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1);
     expect(after.swaps - before.swaps).toBeLessThan(100);
     await expectSameAsFullBuild();
+  });
+
+  it('two processes racing: changes committed at once by two writers leave both stores with the same bytes as a fresh full build', async () => {
+    const other = await startTestApp({ DATABASE_URL: t.databaseUrl, DNS_RESOLVERS: dns.address, FEED_POLL_SECONDS: '1' }, clock);
+    try {
+      const otherStore = other.app.get(SnapshotStore);
+      await caughtUp();
+      await caughtUp(otherStore);
+      const before = [store().statistics().fullLoads, otherStore.statistics().fullLoads];
+      // Two writers (each process's own connection pool), interleaved: inserts from both, revocations through both APIs.
+      const inserted = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => insertActive(servers[i % servers.length]!, `203.0.113.${100 + i}/32`, i % 2 === 0 ? t.prisma : other.prisma)),
+      );
+      await Promise.all(
+        inserted
+          .filter((_, i) => i % 3 === 0)
+          .map((id, i) => (i % 2 === 0 ? t : other).http.post(`/v1/exceptions/${id}/revoke`).set(bearer((i % 2 === 0 ? t : other).keys.csr)).send({ reason: 'race' }).expect(200)),
+      );
+      await caughtUp();
+      await caughtUp(otherStore);
+      await expectSameAsFullBuild();
+      await expectSameAsFullBuild(otherStore);
+      for (const rendering of RENDERINGS) {
+        const mine = await store().rendering(rendering);
+        const theirs = await otherStore.rendering(rendering);
+        expect(mine.body.equals(theirs.body), rendering).toBe(true);
+        expect(mine.gzip.equals(theirs.gzip), `${rendering} gzip`).toBe(true);
+        expect(mine.etag).toBe(theirs.etag);
+      }
+      // Followed change by change, not by reading the whole list again.
+      expect([store().statistics().fullLoads, otherStore.statistics().fullLoads]).toEqual(before);
+    } finally {
+      await other.close();
+    }
   });
 
   describe('delta feed GET /v1/allowlist/changes', () => {

@@ -77,7 +77,12 @@ describe('four eyes and proof', () => {
       const current = new Date(granted.body.expiresAt).toISOString();
       const wanted = new Date(clock.now().getTime() + 200 * DAY).toISOString();
       const asked = await act(t.keys.admin, granted.body.id, 'renew', { expiresAt: wanted }).expect(200);
-      expect(asked.body.renewal).toEqual({ expiresAt: wanted, requestedBy: t.keys.admin.id, requestedByOwner: t.keys.admin.owner });
+      expect(asked.body.renewal).toEqual({
+        expiresAt: wanted,
+        requestedBy: t.keys.admin.id,
+        requestedByOwner: t.keys.admin.owner,
+        approvalReasons: ['long_duration'],
+      });
       await act(t.keys.adminAgain, granted.body.id, 'approve').expect(403);
       await act(t.keys.admin, granted.body.id, 'approve').expect(403);
       expect(await read(granted.body.id)).toMatchObject({ expiresAt: current, renewal: { expiresAt: wanted } });

@@ -5,18 +5,13 @@ import { applyMigrations } from '@app/database';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
 import { CANARY_NAME, startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { startAppOnTestDns, stopAppOnTestDns } from './support/app-on-test-dns.js';
 
 describe('health', () => {
   let t: TestApp;
   let dns: TestDnsServer;
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
-  });
-  afterAll(async () => {
-    await t.close();
-    await dns.stop();
-  });
+  beforeAll(async () => ({ t, dns } = await startAppOnTestDns()));
+  afterAll(() => stopAppOnTestDns(t, dns));
 
   it('is live and ready when the database answers and every migration is applied, its resolver found the canary', async () => {
     expect((await t.http.get('/health/live').expect(200)).body).toEqual({ status: 'ok' });
@@ -24,7 +19,15 @@ describe('health', () => {
       status: 'ready',
       database: 'up',
       migrations: 'applied',
-      allowlist: { version: expect.stringMatching(/^\d+$/), staleSince: null },
+      allowlist: {
+        version: expect.stringMatching(/^\d+$/),
+        staleSince: null,
+        stale: false,
+        source: 'database',
+        asOf: expect.any(String),
+        staleForSeconds: 0,
+        writtenToDiskAt: null,
+      },
       dns: {
         status: 'ok',
         canary: CANARY_NAME,

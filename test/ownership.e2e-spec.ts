@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
-import { bearer, createMailServer, createOrganization, startTestApp, unique, type TestApp } from './support/test-app.js';
+import { type TestDnsServer } from './support/dns-server.js';
+import { bearer, createMailServer, createOrganization, unique, type TestApp } from './support/test-app.js';
+import { startAppOnTestDns, stopAppOnTestDns } from './support/app-on-test-dns.js';
 
 describe('mail-server ownership evidence (PTR, SPF, HELO)', () => {
   let dns: TestDnsServer;
   let t: TestApp;
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    t = await startTestApp({ DNS_RESOLVERS: dns.address, DNS_TIMEOUT_MS: '300', DNS_TRIES: '1' });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.stop();
-  });
+  beforeAll(async () => ({ t, dns } = await startAppOnTestDns()));
+  afterAll(() => stopAppOnTestDns(t, dns));
 
   /** An organization with `name` verified through its TXT challenge. */
   async function verifiedOrganization(name = `${unique('own')}.example.com`) {

@@ -1,54 +1,33 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@app/config';
-import { applyMigrations, startEmbeddedDatabase, type EmbeddedDatabase } from '@app/database';
 import { startPolicyServer, type RunningPolicyServer } from '@app/policy';
+import { startStoppableDatabase, type StoppableDatabase } from './support/stoppable-database.js';
 import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { provenMailServer } from './support/ownership.js';
 import { PolicyConnection } from './support/policy-client.js';
 import { bearer, startTestApp, type TestApp } from './support/test-app.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 // A PostgreSQL of its own, so that the test can stop it and start it again.
 describe('the policy server while the database is down', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'helopass-policy-down-'));
-  let port: number;
-  let database: EmbeddedDatabase | undefined;
+  let database: StoppableDatabase;
   let dns: TestDnsServer;
   let t: TestApp;
   let server: RunningPolicyServer;
   const clients: PolicyConnection[] = [];
 
-  const startDatabase = () => startEmbeddedDatabase({ dataDir, port, database: 'helopass', persistent: true });
-
   beforeAll(async () => {
-    port = await freePort();
-    database = await startDatabase();
-    await applyMigrations(database.connectionString);
+    database = await startStoppableDatabase('policy-down');
     dns = await startTestDnsServer();
     t = await startTestApp({ DATABASE_URL: database.connectionString, DNS_RESOLVERS: dns.address, FEED_POLL_SECONDS: '1' });
-    const config = loadConfig({ DATABASE_URL: database.connectionString, LOG_LEVEL: 'silent', FEED_POLL_SECONDS: '1', POLICY_USAGE_FLUSH_SECONDS: '3600' });
+    const config = loadConfig({ DATABASE_URL: database.connectionString, SNAPSHOT_DIR: 'off', LOG_LEVEL: 'silent', FEED_POLL_SECONDS: '1', POLICY_USAGE_FLUSH_SECONDS: '3600' });
     server = await startPolicyServer(config, { port: 0 });
   });
   afterAll(async () => {
     clients.forEach((client) => client.close());
     await server?.stop().catch(() => undefined);
     await t?.close().catch(() => undefined);
-    await database?.stop();
+    await database?.remove();
     await dns?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const open = async () => {
@@ -68,8 +47,7 @@ describe('the policy server while the database is down', () => {
     await server.flushUsage();
     const before = await matchCount(granted.id);
 
-    await database!.stop();
-    database = undefined;
+    await database.stop();
     // Answers from memory, on the open connection and on new ones.
     let okDuringOutage = 0;
     for (let index = 0; index < 5; index++) {
@@ -87,7 +65,7 @@ describe('the policy server while the database is down', () => {
     expect(await fresh.ask(mail.heloHostname, '192.0.2.88')).toBe('OK');
     okDuringOutage++;
 
-    database = await startDatabase();
+    await database.start();
     await expect.poll(async () => server.flushUsage().then(() => true, () => false), { timeout: 15_000, interval: 250 }).toBe(true);
     expect(server.unwrittenMatches()).toBe(0);
     expect(await matchCount(granted.id)).toBe(before + okDuringOutage);

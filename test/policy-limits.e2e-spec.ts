@@ -14,6 +14,7 @@ describe('policy server connection limits', () => {
   beforeAll(async () => {
     const config = loadConfig({
       DATABASE_URL: inject('databaseUrl'),
+      SNAPSHOT_DIR: 'off',
       LOG_LEVEL: 'info',
       POLICY_MAX_CONNECTIONS: '3',
       POLICY_IDLE_TIMEOUT_SECONDS: '1',

@@ -11,6 +11,7 @@ import { bearer, LogCapture, startTestApp, type TestApp } from './support/test-a
 async function policyServer(env: Record<string, string> = {}, logs = new LogCapture()): Promise<RunningPolicyServer> {
   const config = loadConfig({
     DATABASE_URL: inject('databaseUrl'),
+    SNAPSHOT_DIR: 'off',
     LOG_LEVEL: 'info',
     POLICY_MAX_REQUEST_BYTES: '2048',
     POLICY_IDLE_TIMEOUT_SECONDS: '30',

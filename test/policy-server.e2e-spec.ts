@@ -8,7 +8,7 @@ import { provenMailServer } from './support/ownership.js';
 import { PolicyConnection } from './support/policy-client.js';
 import { bearer, startTestApp, type TestApp } from './support/test-app.js';
 
-const policyConfig = () => loadConfig({ DATABASE_URL: inject('databaseUrl'), LOG_LEVEL: 'warn', POLICY_USAGE_FLUSH_SECONDS: '3600' });
+const policyConfig = () => loadConfig({ DATABASE_URL: inject('databaseUrl'), SNAPSHOT_DIR: 'off', LOG_LEVEL: 'warn', POLICY_USAGE_FLUSH_SECONDS: '3600' });
 
 /**
  * The policy server against grants made through the API: it hears of them

@@ -2,11 +2,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '@app/domain';
 import { NotificationDeliveryService, RemindersService } from '@app/notifications';
 import { DomainsService } from '@app/ownership';
-import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import type { TestDnsServer } from './support/dns-server.js';
+import { startNotificationBed, stopNotificationBed } from './support/notification-bed.js';
 import { provenMailServer } from './support/ownership.js';
-import { startTestSmtpServer, type TestSmtpServer } from './support/smtp-server.js';
-import { auditTrail, bearer, randomIpv4, startIsolatedTestApp, unique, type TestApp } from './support/test-app.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import type { TestSmtpServer } from './support/smtp-server.js';
+import { auditTrail, bearer, randomIpv4, unique, type TestApp } from './support/test-app.js';
+import type { WebhookReceiver } from './support/webhook-receiver.js';
 import { subscribe } from './support/webhooks.js';
 
 const MINUTE = 60_000;
@@ -32,33 +33,15 @@ describe('reminders and notifications over time', () => {
   const eventsAbout = (id: string, type: string) =>
     t.prisma.notificationEvent.findMany({ where: { type, occasionKey: { startsWith: `${type}:${id}:` } }, orderBy: { createdAt: 'asc' } });
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    smtp = await startTestSmtpServer();
-    receiver = await startWebhookReceiver();
-    t = await startIsolatedTestApp(
-      {
-        DNS_RESOLVERS: dns.address,
-        DNS_TIMEOUT_MS: '300',
-        DNS_TRIES: '1',
-        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-        SMTP_URL: smtp.url,
-        NOTIFY_EMAIL_FROM: 'helopass@provider.example',
-        STALE_EXCEPTION_POLICY: 'notify',
-        DOMAIN_LAPSE_FAILURES: '2',
-        DOMAIN_LAPSE_GRACE_HOURS: '24',
-        EXCEPTION_APPROVAL_DAYS: '365',
-      },
-      clock,
-    );
-  });
+  beforeAll(
+    async () =>
+      ({ dns, smtp, receiver, t } = await startNotificationBed(
+        { STALE_EXCEPTION_POLICY: 'notify', DOMAIN_LAPSE_FAILURES: '2', DOMAIN_LAPSE_GRACE_HOURS: '24', EXCEPTION_APPROVAL_DAYS: '365' },
+        clock,
+      )),
+  );
   afterEach(() => at(0));
-  afterAll(async () => {
-    await t?.close();
-    await receiver?.stop();
-    await smtp?.stop();
-    await dns?.stop();
-  });
+  afterAll(() => stopNotificationBed({ t, receiver, smtp, dns }));
 
   /** An active exception of a new organization with technical contacts, expiring `days` from the clock's now. */
   async function activeException(days: number): Promise<{ id: string; organizationId: string; heloHostname: string; contact: string }> {

@@ -164,6 +164,13 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
       return { path: '/v1/exceptions', body: { mailServerId: server.mailServerId, reason: 'fix pending' } };
     },
   },
+  'POST /v1/exceptions/preview': {
+    roles: ['csr', 'admin', 'customer'],
+    call: async (c) => {
+      const server = await provenMailServer(c.t, c.dns, { addresses: [randomIpv4()], ...ownOrganization(c) });
+      return { path: '/v1/exceptions/preview', body: { mailServerId: server.mailServerId } };
+    },
+  },
   'GET /v1/exceptions': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async () => ({ path: '/v1/exceptions', query: { status: 'active' } }) },
   'GET /v1/exceptions/:id': { roles: ['csr', 'admin', 'auditor', 'customer'], call: async (c) => ({ path: `/v1/exceptions/${await activeException(c)}` }) },
   'GET /v1/exceptions/:id/history': {
@@ -237,6 +244,10 @@ const ROUTES: Record<string, { roles: Role[] | 'public'; call: (c: Context) => P
   'GET /v1/reports/stale-exceptions': { roles: ['csr', 'auditor', 'admin'], call: async () => ({ path: '/v1/reports/stale-exceptions', query: { unusedDays: '45' } }) },
   'GET /v1/audit-events': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events' }) },
   'GET /v1/audit-events/verify': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/verify' }) },
+  'GET /v1/audit-events/state': {
+    roles: ['auditor', 'admin'],
+    call: async (c) => ({ path: '/v1/audit-events/state', query: { entityType: 'organization', entityId: await organization(c), asOf: '2100-01-01T00:00:00Z' } }),
+  },
   'GET /v1/audit-events/export': { roles: ['auditor', 'admin'], call: async () => ({ path: '/v1/audit-events/export', query: { action: 'api_key.' } }) },
   'GET /v1/organizations/:id/history': { roles: ['csr', 'auditor', 'admin', 'customer'], call: async (c) => ({ path: `/v1/organizations/${await organization(c)}/history` }) },
   'GET /v1/mail-servers/:id/history': { roles: ['csr', 'auditor', 'admin', 'customer'], call: async (c) => ({ path: `/v1/mail-servers/${await mailServer(c)}/history` }) },

@@ -4,11 +4,12 @@ import { ManualClock } from '@app/domain';
 import { SelfHealingService } from '@app/exceptions';
 import { NotificationDeliveryService } from '@app/notifications';
 import { startWorker } from '@app/worker';
-import { startTestDnsServer, type TestDnsServer } from './support/dns-server.js';
+import type { TestDnsServer } from './support/dns-server.js';
+import { startNotificationBed, stopNotificationBed } from './support/notification-bed.js';
 import { provenMailServer } from './support/ownership.js';
-import { startTestSmtpServer, type TestSmtpServer } from './support/smtp-server.js';
-import { auditTrail, bearer, randomIpv4, startIsolatedTestApp, unique, type TestApp } from './support/test-app.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import type { TestSmtpServer } from './support/smtp-server.js';
+import { auditTrail, bearer, randomIpv4, unique, type TestApp } from './support/test-app.js';
+import type { WebhookReceiver } from './support/webhook-receiver.js';
 import { subscribe } from './support/webhooks.js';
 
 const HOUR = 3_600_000;
@@ -34,29 +35,11 @@ describe('exceptions that retire themselves when the HELO name is fixed', () => 
   const round = () => t.app.get(NotificationDeliveryService).runOnce();
   const read = async (id: string) => (await t.http.get(`/v1/exceptions/${id}`).set(bearer(t.keys.auditor)).expect(200)).body;
 
-  const env = () => ({
-    DNS_RESOLVERS: dns.address,
-    DNS_TIMEOUT_MS: '300',
-    DNS_TRIES: '1',
-    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-    SMTP_URL: smtp.url,
-    NOTIFY_EMAIL_FROM: 'helopass@provider.example',
-    EXCEPTION_MAX_DAYS: '365',
-  });
+  let env: Record<string, string>;
 
-  beforeAll(async () => {
-    dns = await startTestDnsServer();
-    smtp = await startTestSmtpServer();
-    receiver = await startWebhookReceiver();
-    t = await startIsolatedTestApp(env(), clock);
-  });
+  beforeAll(async () => ({ dns, smtp, receiver, t, env } = await startNotificationBed({ EXCEPTION_MAX_DAYS: '365' }, clock)));
   afterEach(() => at(0));
-  afterAll(async () => {
-    await t?.close();
-    await receiver?.stop();
-    await smtp?.stop();
-    await dns?.stop();
-  });
+  afterAll(() => stopNotificationBed({ t, receiver, smtp, dns }));
 
   /** An active exception for a server whose HELO name does not resolve (yet), with a technical contact. */
   async function brokenHeloException(): Promise<{ id: string; organizationId: string; helo: string; contact: string }> {
@@ -223,7 +206,7 @@ describe('exceptions that retire themselves when the HELO name is fixed', () => 
 
   it("runs in the worker's scheduled sweep (pg-boss): marks, then revokes after the grace, as system:worker", async () => {
     const exception = await brokenHeloException();
-    const worker = await startWorker(loadConfig({ DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', ...env() }), { clock, pollingIntervalSeconds: 0.5 });
+    const worker = await startWorker(loadConfig({ DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'warn', ...env }), { clock, pollingIntervalSeconds: 0.5 });
     try {
       dns.a(exception.helo, ['203.0.113.27']);
       at(1 * HOUR);

@@ -147,6 +147,7 @@ const STATUS_TONES: Record<string, string> = {
   verified: 'good',
   proven: 'good',
   pending_approval: 'wait',
+  renewal_pending: 'wait',
   pending: 'wait',
   claimed: 'wait',
   suspended: 'bad',

@@ -92,12 +92,15 @@ export interface Exception {
   requestedByOwner: string;
   approvedByOwner: string | null;
   approvedAt: string | null;
+  /** The approver's reason, when one was given. */
+  approvalNote: string | null;
   rejectedByOwner: string | null;
   rejectionReason: string | null;
   revokedAt: string | null;
   revokeReason: string | null;
   suspensionCauses: string[];
-  renewal: { expiresAt: string; requestedBy: string | null; requestedByOwner: string | null } | null;
+  /** A renewal waiting for approval, and why it needs a second person. */
+  renewal: { expiresAt: string; requestedBy: string | null; requestedByOwner: string | null; approvalReasons: string[] } | null;
   lastMatchedAt: string | null;
   matchCount: number;
   createdAt: string;

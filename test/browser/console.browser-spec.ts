@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestDnsServer, type TestDnsServer } from '../support/dns-server.js';
-import { startTestApp, unique, type TestApp, type TestKey } from '../support/test-app.js';
+import { provenMailServer } from '../support/ownership.js';
+import { bearer, randomIpv4, startTestApp, unique, type TestApp, type TestKey } from '../support/test-app.js';
 import { expectAccessible, launchChromium, screenshot } from './browser.js';
 
 /**
@@ -145,6 +146,19 @@ describe('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Check ownership again' }).click();
     await expect.poll(() => page.locator('.needs').textContent()).toContain('spf_only');
     expect(await page.locator('.needs').textContent()).toContain('claimed');
+    // The API's dry run says in advance what each choice would need: the console holds no rule of its own.
+    await page.getByLabel('Scope').selectOption('helo');
+    await expect.poll(() => page.locator('.needs').textContent()).toContain('helo_scope');
+    expect(await page.locator('.needs').textContent()).toContain('an admin to approve it');
+    await page.getByLabel('Scope').selectOption('pair');
+    const expiry = page.getByLabel('Expires on (optional; the default is 90 days)');
+    await expiry.fill(new Date(Date.now() + 200 * 86_400_000).toISOString().slice(0, 10));
+    await expect.poll(() => page.locator('.needs').textContent()).toContain('long_duration');
+    await expiry.fill('');
+    await expect.poll(() => page.locator('.needs').textContent()).not.toContain('long_duration');
+    expect(await page.locator('.needs').textContent()).toContain('spf_only');
+    // Nothing was written while asking.
+    expect(await t.prisma.exception.count({ where: { heloHostname: helo } })).toBe(0);
     await page.getByLabel('Reason').fill('the customer fixes its Exchange HELO name next month');
     await page.getByLabel('Ticket reference (optional)').fill('TCK-4711');
     await expectAccessible(page, 'mail server and grant');
@@ -174,6 +188,7 @@ describe('the console in Chromium', () => {
     await expectAccessible(second.page, 'approvals');
     await screenshot(second.page, 'approvals');
     await item.getByRole('checkbox').check();
+    await second.page.getByLabel('Reason (required to reject; kept with each approval when given)').fill('customer confirmed the server on the call');
     await second.page.getByRole('button', { name: 'Approve selected' }).click();
     await second.page.locator('.outcome', { hasText: '1 decided, 0 refused' }).waitFor();
 
@@ -181,11 +196,13 @@ describe('the console in Chromium', () => {
     await page.goto(exceptionUrl);
     await page.locator('dl.facts .badge', { hasText: 'active' }).waitFor();
     expect(await page.locator('dl.facts').textContent()).toContain(t.keys.csr2.owner!);
+    // The batch's reason is kept with the approval, as a single approval's is.
+    expect(await page.locator('dl.facts').textContent()).toContain('customer confirmed the server on the call');
 
     // Revoke, with a reason shown next to the field when it is missing.
     await page.getByRole('button', { name: 'Revoke' }).click();
     await page.locator('#decision-reason-error').waitFor();
-    await page.getByLabel('Reason (to reject or revoke)').fill('the customer fixed its HELO name');
+    await page.getByLabel('Reason (required to reject or revoke; optional to approve)').fill('the customer fixed its HELO name');
     await page.getByRole('button', { name: 'Revoke' }).click();
     await page.locator('dl.facts .badge', { hasText: 'revoked' }).waitFor();
 
@@ -214,6 +231,37 @@ describe('the console in Chromium', () => {
     await page.getByLabel('API key').waitFor();
     const replay = await fetch(`${base}/v1/organizations`, { headers: { cookie: `helopass_session=${cookie!.value}` } });
     expect(replay.status).toBe(401);
+    // Signing in and out are in the audit trail, with the key's owner.
+    const sessions = await t.prisma.auditEvent.findMany({ where: { actorId: t.keys.csr.id, action: { startsWith: 'console_session.' } } });
+    expect(sessions.filter((event) => event.action === 'console_session.ended').length).toBeGreaterThan(0);
+    expect(sessions.every((event) => event.actorOwner === t.keys.csr.owner)).toBe(true);
+  });
+
+  it('lists a renewal waiting for approval in another person\'s queue, never the requester\'s, and approves it', async () => {
+    const server = await provenMailServer(t, dns, { addresses: [randomIpv4()] });
+    const granted = await t.http.post('/v1/exceptions').set(bearer(t.keys.csr)).send({ mailServerId: server.mailServerId, reason: 'until the fix' }).expect(201);
+    expect(granted.body.status).toBe('active');
+    const wanted = new Date(Date.now() + 200 * 86_400_000).toISOString();
+    await t.http.post(`/v1/exceptions/${granted.body.id}/renew`).set(bearer(t.keys.csr)).send({ expiresAt: wanted }).expect(200);
+
+    const requester = await signedIn(t.keys.csr);
+    await requester.page.getByRole('link', { name: 'Approvals' }).click();
+    await requester.page.getByText('Nothing waits for you.').or(requester.page.locator('.queue li')).first().waitFor();
+    expect(await requester.page.locator('.queue').textContent()).not.toContain(server.heloHostname);
+
+    const approver = await signedIn(t.keys.csr2);
+    await approver.page.getByRole('link', { name: 'Approvals' }).click();
+    const item = approver.page.locator('.queue li', { hasText: server.heloHostname });
+    await item.waitFor();
+    const text = await item.textContent();
+    expect(text).toContain('Renewal');
+    expect(text).toContain('long_duration');
+    expect(text).toContain(t.keys.csr.owner!);
+    await expectAccessible(approver.page, 'approvals with a renewal');
+    await item.getByRole('button', { name: 'Approve this one' }).click();
+    await approver.page.locator('.outcome', { hasText: '1 decided, 0 refused' }).waitFor();
+    const renewed = await t.http.get(`/v1/exceptions/${granted.body.id}`).set(bearer(t.keys.auditor)).expect(200);
+    expect(renewed.body).toMatchObject({ renewal: null, expiresAt: wanted });
   });
 
   it('shows a slow request while it runs and a failed one after, never a blank page', async () => {

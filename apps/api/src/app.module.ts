@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from '@app/access';
-import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import type { HeloPassConfig } from '@app/config';
+import { processFoundation } from '@app/database';
+import { MetricsModule } from '@app/metrics';
 import { ExceptionsModule } from '@app/exceptions';
 import type { Clock } from '@app/domain';
 import { AllowlistApiModule } from './allowlist/allowlist-api.module.js';
@@ -23,6 +23,7 @@ import { ProblemFilter } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
 import { EtagInterceptor } from './common/versioned.js';
 import { HealthModule } from './health/health.module.js';
+import { ApprovalMetrics } from './observability/approval-metrics.js';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MailServersModule } from './mail-servers/mail-servers.module.js';
@@ -45,9 +46,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config, options.clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, options.logStream, { format: config.logFormat, name: 'helopass' })),
-        DatabaseModule,
+        ...processFoundation('helopass', config, options.clock, options.logStream),
+        // Served on a listener of its own (METRICS_HOST, METRICS_PORT), never on the API's port.
+        MetricsModule.forRoot('api', { host: config.metrics.host, port: config.metrics.apiPort }),
         AccessModule,
         IdempotencyModule,
         HealthModule,
@@ -67,6 +68,7 @@ export class AppModule {
         PublicCheckModule,
       ],
       providers: [
+        ApprovalMetrics,
         RateLimits,
         CallerAuthentication,
         { provide: APP_GUARD, useClass: AuthGuard },

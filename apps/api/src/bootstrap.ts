@@ -13,6 +13,7 @@ import { AppModule, type AppOptions } from './app.module.js';
 import { answerClientError, sendProblem } from './common/problem.filter.js';
 import { RateLimits } from './common/rate-limits.js';
 import { installFeedFastPath } from './allowlist/feed-fast-path.js';
+import { installHttpMetrics } from './observability/http-metrics.js';
 import { assertBodyDepth, createValidationPipe } from './common/validation.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -56,6 +57,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  installHttpMetrics(app);
   // After the request id, before everything else: the feed answers here.
   installFeedFastPath(app);
   // Before interceptors (idempotency hashes the body) and pipes walk the body recursively.

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { ApiKeysService } from '@app/access';
+import { databaseUnavailability } from '@app/database';
+import { hostAndPort } from '@app/domain';
 import { bootProcess, failedToStart } from '@app/runtime';
 import { createApp } from './bootstrap.js';
 import { firstAdminKeyLines } from './start-output.js';
-import { POLICY_ENTRY, POLICY_READY, WorkerProcess } from './worker-process.js';
+import { POLICY_ENTRY, POLICY_READY, SupervisedProcess } from './supervised-process.js';
 
 /**
  * `npm start`: the database (DATABASE_URL, or an embedded PostgreSQL under
@@ -14,6 +16,9 @@ import { POLICY_ENTRY, POLICY_READY, WorkerProcess } from './worker-process.js';
  * only). With RUN_POLICY_SERVER the Postfix policy server runs the same way.
  * A generated admin key is printed last, once the worker runs.
  */
+/** How often the first admin key is checked again while the database cannot be reached at start. */
+const BOOTSTRAP_RETRY_MS = 2000;
+
 /** Resolves when `signal` is aborted (at once if it already is). */
 function untilAborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -27,8 +32,8 @@ bootProcess({
   sayDatabaseStopped: true,
   async start({ config, database, logFormat, say, stopRequested, stopSignal }) {
     const app = await createApp(config);
-    let worker: WorkerProcess | undefined;
-    let policy: WorkerProcess | undefined;
+    let worker: SupervisedProcess | undefined;
+    let policy: SupervisedProcess | undefined;
     const stop = async () => {
       await policy?.stop();
       await worker?.stop();
@@ -38,26 +43,54 @@ bootProcess({
       return { stop };
     }
     // In production no key is generated: a printed secret would end up in the log collector.
-    const bootstrap = await app.get(ApiKeysService).ensureBootstrapAdmin(config.bootstrapAdminKey, { generate: !config.production });
-    if (bootstrap.registered === 'given') {
-      say('BOOTSTRAP_ADMIN_KEY registered as an admin key');
-    } else if (bootstrap.secret === undefined && bootstrap.noKeys) {
-      say('no API key exists yet (none is generated with NODE_ENV=production). Create the first admin key with');
-      say('  node dist/apps/cli/src/main.js api-keys create --role admin --name <name> --owner <you@example.com>');
-      say('(it prints the key once, to that terminal only), or set BOOTSTRAP_ADMIN_KEY and restart.');
-    }
-    // A key generated is printed whatever happens next (a stop asked for meanwhile included): never lost.
-    const printKey = () => {
-      if (bootstrap.secret !== undefined) {
+    const ensureAdmin = () => app.get(ApiKeysService).ensureBootstrapAdmin(config.bootstrapAdminKey, { generate: !config.production });
+    type Bootstrap = Awaited<ReturnType<typeof ensureAdmin>>;
+    const announce = (bootstrap: Bootstrap) => {
+      if (bootstrap.registered === 'given') {
+        say('BOOTSTRAP_ADMIN_KEY registered as an admin key');
+      } else if (bootstrap.secret === undefined && bootstrap.noKeys) {
+        say('no API key exists yet (none is generated with NODE_ENV=production). Create the first admin key with');
+        say('  node dist/apps/cli/src/main.js api-keys create --role admin --name <name> --owner <you@example.com>');
+        say('(it prints the key once, to that terminal only), or set BOOTSTRAP_ADMIN_KEY and restart.');
+      }
+    };
+    const printSecret = (bootstrap: Bootstrap | undefined) => {
+      if (bootstrap?.secret !== undefined) {
         console.log(firstAdminKeyLines(bootstrap.secret, config.bootstrapAdminOwner, logFormat).join('\n'));
       }
     };
+    let bootstrap: Bootstrap | undefined;
+    try {
+      bootstrap = await ensureAdmin();
+      announce(bootstrap);
+    } catch (error) {
+      if (databaseUnavailability(error) === undefined) {
+        await stop();
+        throw error;
+      }
+      // Started during an outage: serve what is kept on disk; the first admin key is seen to once the database answers.
+      say('the database cannot be reached: the feed and the policy server serve the snapshot kept on disk (SNAPSHOT_DIR) until it answers');
+      const retry = () =>
+        setTimeout(() => {
+          if (stopRequested()) return;
+          ensureAdmin().then(
+            (late) => {
+              announce(late);
+              printSecret(late);
+            },
+            (later: unknown) => (databaseUnavailability(later) === undefined ? console.error('the first admin key could not be checked:', later) : retry()),
+          );
+        }, BOOTSTRAP_RETRY_MS).unref();
+      retry();
+    }
+    // A key generated is printed whatever happens next (a stop asked for meanwhile included): never lost.
+    const printKey = () => printSecret(bootstrap);
     try {
       await app.listen({ port: config.port, host: config.host });
       if (config.runWorker && !stopRequested()) {
         // One command runs everything, the worker in a process of its own on this database
         // (migrations are done): its DNS work never shares the event loop that serves the feed.
-        worker = new WorkerProcess({
+        worker = new SupervisedProcess({
           env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
           say,
         });
@@ -67,20 +100,20 @@ bootProcess({
       }
       if (config.policy.runWithApi && !stopRequested()) {
         // The Postfix policy server, in a process of its own: its answers never wait behind the API's work.
-        policy = new WorkerProcess({
+        policy = new SupervisedProcess({
           env: { ...process.env, DATABASE_URL: database.connectionString, MIGRATE_ON_START: 'false' },
           say,
           entry: POLICY_ENTRY,
           label: 'policy server',
           readyType: POLICY_READY,
           stopTimeoutMs: 10_000,
-          describe: (ready) => `Postfix policy service on inet:${String(ready.host).includes(':') ? `[${String(ready.host)}]` : String(ready.host)}:${String(ready.port)}`,
+          describe: (ready) => `Postfix policy service on inet:${hostAndPort(String(ready.host), String(ready.port))}`,
         });
         policy.start();
         await Promise.race([policy.started(30_000), untilAborted(stopSignal)]);
       }
       if (!stopRequested()) {
-        const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+        const base = `http://${hostAndPort(config.host, config.port)}`;
         if (config.console.enabled) {
           say(`console on ${base}/console (sign in with a person's API key), self-check page on ${base}/check`);
         }

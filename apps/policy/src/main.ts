@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { hostAndPort } from '@app/domain';
 import { startPolicyServer } from '@app/policy';
 import { bootProcess, failedToStart } from '@app/runtime';
 
@@ -19,8 +20,7 @@ bootProcess({
   stopWithParent: true,
   async start({ config, say }) {
     const server = await startPolicyServer(config);
-    const host = server.host.includes(':') ? `[${server.host}]` : server.host;
-    say(`Postfix policy service on inet:${host}:${server.port}, process ${process.pid}`);
+    say(`Postfix policy service on inet:${hostAndPort(server.host, server.port)}, process ${process.pid}`);
     if (process.send !== undefined && process.connected) {
       process.send({ type: READY, host: server.host, port: server.port });
     }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { bootProcess, failedToStart } from '@app/runtime';
 import { startWorker } from '@app/worker';
 
-/** What `npm start` waits for on the IPC channel (apps/api/src/worker-process.ts). */
+/** What `npm start` waits for on the IPC channel (apps/api/src/supervised-process.ts). */
 const READY = 'helopass-worker-ready';
 
 /**

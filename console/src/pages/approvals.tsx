@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, listAll } from '../api.js';
 import { Badge, described, Field, FormProblems, PageTitle, ProblemMessage, toProblem, useForm, When } from '../components.js';
 import type { Problem } from '../lib/problems.js';
+import { queueFor, waitingRequest } from '../lib/approvals.js';
 import { href } from '../lib/route.js';
 import type { Caller, Exception } from '../types.js';
 
@@ -17,7 +18,7 @@ function evidenceSummary(evidence: unknown): string {
   return addresses.map((item) => `${item.address} ${item.proven ? (item.method === 'spf' ? 'claimed (SPF)' : 'proven') : 'unproven'}`).join(', ');
 }
 
-/** What waits for the signed-in person: pending grants of others (never their own). */
+/** What waits for the signed-in person: others' pending grants and renewals (never their own). */
 export function ApprovalsPage({ caller }: { caller: Caller }) {
   const [round, setRound] = useState(0);
   const [state, setState] = useState<{ items?: Exception[]; problem?: Problem }>({});
@@ -29,8 +30,8 @@ export function ApprovalsPage({ caller }: { caller: Caller }) {
 
   useEffect(() => {
     let live = true;
-    listAll<Exception>('/v1/exceptions?status=pending_approval').then(
-      (items) => live && setState({ items: items.filter((item) => item.requestedByOwner !== caller.owner) }),
+    listAll<Exception>('/v1/exceptions?awaitingApproval=true').then(
+      (items) => live && setState({ items: queueFor(items, caller.owner) }),
       (error: unknown) => live && setState({ problem: toProblem(error) }),
     );
     return () => {
@@ -60,7 +61,7 @@ export function ApprovalsPage({ caller }: { caller: Caller }) {
   return (
     <>
       <PageTitle>Approvals</PageTitle>
-      <p>Requests waiting for a second person. Your own requests are not listed: another person must decide them.</p>
+      <p>Grants and renewals waiting for a second person. Your own requests are not listed: another person must decide them.</p>
       {state.problem ? <ProblemMessage problem={state.problem} context="Could not load the queue" /> : null}
       {state.items === undefined && !state.problem ? <p role="status">Loading the queue…</p> : null}
       {outcomes ? (
@@ -88,7 +89,7 @@ export function ApprovalsPage({ caller }: { caller: Caller }) {
             </button>{' '}
             {selected.size} selected
           </p>
-          <Field id="batch-reason" label="Reason (required to reject)" error={form.errors.reason}>
+          <Field id="batch-reason" label="Reason (required to reject; kept with each approval when given)" error={form.errors.reason}>
             <input {...described('batch-reason', form.errors.reason)} name="reason" value={reason} maxLength={2000} onInput={(event) => setReason(event.currentTarget.value)} />
           </Field>
           <FormProblems general={form.general} />
@@ -103,37 +104,56 @@ export function ApprovalsPage({ caller }: { caller: Caller }) {
         </form>
       ) : null}
       <ul class="queue">
-        {items.map((item) => (
-          <li key={item.id} class="card">
-            {decider ? (
-              <input type="checkbox" id={`pick-${item.id}`} checked={selected.has(item.id)} onChange={() => toggle(item.id)} />
-            ) : null}
-            <div>
-              <label for={decider ? `pick-${item.id}` : undefined}>
-                <strong>{item.heloHostname}</strong> ({item.scope}) from {item.addresses.join(', ')}
-              </label>{' '}
-              <Badge status={item.status} />
-              <p>
-                Needs approval because: {item.approvalReasons.join(', ') || '—'}. Evidence: {evidenceSummary(item.evidence) || (item.override ? 'none (override)' : '—')}.
-              </p>
-              <p>
-                Asked by {item.requestedByOwner} <When at={item.createdAt} />: “{item.reason}”{item.justification ? ` — justification: ${item.justification}` : ''}
-              </p>
-              <p>
-                <a href={href({ page: 'exception', id: item.id })}>Open the request</a>
-                {decider ? (
-                  <>
-                    {' '}
-                    ·{' '}
-                    <button type="button" class="link" disabled={form.busy} onClick={decide('approve', [item.id])}>
-                      Approve this one
-                    </button>
-                  </>
+        {items.map((item) => {
+          const waiting = waitingRequest(item);
+          return (
+            <li key={item.id} class="card">
+              {decider ? (
+                <input type="checkbox" id={`pick-${item.id}`} checked={selected.has(item.id)} onChange={() => toggle(item.id)} />
+              ) : null}
+              <div>
+                <label for={decider ? `pick-${item.id}` : undefined}>
+                  {waiting.kind === 'renewal' ? 'Renewal: ' : null}
+                  <strong>{item.heloHostname}</strong> ({item.scope}) from {item.addresses.join(', ')}
+                </label>{' '}
+                <Badge status={waiting.kind === 'renewal' ? 'renewal_pending' : item.status} />
+                {waiting.kind === 'renewal' && item.renewal ? (
+                  <p>
+                    Runs until <When at={item.expiresAt} />; asked to run until <When at={item.renewal.expiresAt} />.
+                  </p>
                 ) : null}
-              </p>
-            </div>
-          </li>
-        ))}
+                <p>
+                  Needs approval because: {waiting.approvalReasons.join(', ') || '—'}. Evidence{waiting.kind === 'renewal' ? ' (at grant time)' : ''}:{' '}
+                  {evidenceSummary(item.evidence) || (item.override ? 'none (override)' : '—')}.
+                </p>
+                <p>
+                  {waiting.kind === 'renewal' ? (
+                    <>
+                      Renewal asked by {waiting.requestedByOwner}; granted for: “{item.reason}”
+                    </>
+                  ) : (
+                    <>
+                      Asked by {item.requestedByOwner} <When at={item.createdAt} />: “{item.reason}”
+                    </>
+                  )}
+                  {item.justification ? ` — justification: ${item.justification}` : ''}
+                </p>
+                <p>
+                  <a href={href({ page: 'exception', id: item.id })}>Open the request</a>
+                  {decider ? (
+                    <>
+                      {' '}
+                      ·{' '}
+                      <button type="button" class="link" disabled={form.busy} onClick={decide('approve', [item.id])}>
+                        Approve this one
+                      </button>
+                    </>
+                  ) : null}
+                </p>
+              </div>
+            </li>
+          );
+        })}
       </ul>
     </>
   );

@@ -46,7 +46,8 @@ export function ExceptionFacts({ exception }: { exception: Exception }) {
         {exception.renewal ? (
           <>
             {' '}
-            (renewal to <When at={exception.renewal.expiresAt} /> asked by {exception.renewal.requestedByOwner})
+            (renewal to <When at={exception.renewal.expiresAt} /> asked by {exception.renewal.requestedByOwner}
+            {exception.renewal.approvalReasons.length ? `, waiting for approval because: ${exception.renewal.approvalReasons.join(', ')}` : ''})
           </>
         ) : null}
       </dd>
@@ -74,6 +75,7 @@ export function ExceptionFacts({ exception }: { exception: Exception }) {
           <dt>Approved by</dt>
           <dd>
             {exception.approvedByOwner} <When at={exception.approvedAt} />
+            {exception.approvalNote ? `: ${exception.approvalNote}` : ''}
           </dd>
         </>
       ) : null}
@@ -110,7 +112,7 @@ function Decide({ exception, caller, onDecided }: { exception: Exception; caller
   const own = (exception.renewal?.requestedByOwner ?? exception.requestedByOwner) === caller.owner;
   if (!running) return null;
   const act = (action: 'approve' | 'reject' | 'revoke') => async () => {
-    const done = await form.submit(() => api<Exception>('POST', `/v1/exceptions/${exception.id}/${action}`, action === 'approve' ? undefined : { reason: reason.trim() }));
+    const done = await form.submit(() => api<Exception>('POST', `/v1/exceptions/${exception.id}/${action}`, action === 'approve' ? (reason.trim() ? { reason: reason.trim() } : undefined) : { reason: reason.trim() }));
     if (done) {
       setReason('');
       onDecided();
@@ -121,7 +123,7 @@ function Decide({ exception, caller, onDecided }: { exception: Exception; caller
       <h2 id="decide-heading">Decide</h2>
       <form class="boxed" onSubmit={(event) => event.preventDefault()}>
         {pending && own ? <p>You asked for this: another person must decide it.</p> : null}
-        <Field id="decision-reason" label="Reason (to reject or revoke)" error={form.errors.reason}>
+        <Field id="decision-reason" label="Reason (required to reject or revoke; optional to approve)" error={form.errors.reason}>
           <input {...described('decision-reason', form.errors.reason)} name="reason" value={reason} maxLength={2000} onInput={(event) => setReason(event.currentTarget.value)} />
         </Field>
         <FormProblems general={form.general} />

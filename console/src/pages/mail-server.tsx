@@ -1,34 +1,39 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, described, Field, FormProblems, Loaded, PageTitle, useApi, useForm, When } from '../components.js';
+import { Badge, described, Field, FormProblems, Loaded, PageTitle, ProblemMessage, toProblem, useApi, useForm, When } from '../components.js';
+import { describeReason, grantBody, previewBody, verdictOf, type GrantDraft, type GrantPreview } from '../lib/grant-preview.js';
+import { problemsByField, type Problem } from '../lib/problems.js';
 import { href } from '../lib/route.js';
 import type { Caller, Evidence, Exception, MailServer } from '../types.js';
 import { addressStanding, EvidenceList } from './evidence.js';
 import { Exceptions } from './organization.js';
 
-type Scope = 'pair' | 'ip' | 'helo';
+/** Preview requests wait this long after the last keystroke or choice. */
+const PREVIEW_DELAY_MS = 400;
 
-/** What the API will ask of this grant, read off the server's current evidence (the API decides; this only shows what it will look at). */
-export function grantNeeds(evidence: Evidence, scope: Scope): { proof: string[]; missing: string[]; approvals: string[] } {
-  const proof: string[] = [];
-  const missing: string[] = [];
-  const approvals: string[] = [];
-  if (scope === 'helo') {
-    (evidence.helo.proven ? proof : missing).push(`HELO name ${evidence.helo.heloHostname}: ${evidence.helo.reason}`);
-    approvals.push('helo scope: an admin must approve (helo_scope) — any address may use this name');
-  } else {
-    for (const address of evidence.addressEvidence) {
-      const standing = addressStanding(address);
-      (standing === 'unproven' ? missing : proof).push(`${address.address} ${standing}: ${address.reason}`);
-    }
-    if (evidence.addressEvidence.some((address) => addressStanding(address) === 'claimed')) {
-      approvals.push('addresses proven by SPF alone (the customer\'s own claim): a second person must approve (spf_only)');
-    }
-  }
-  if (missing.length > 0) {
-    approvals.push('proof missing: only an admin can grant, as an override with a written justification, approved by a second person (override)');
-  }
-  return { proof, missing, approvals };
+/**
+ * What the API says a grant with this body would do (POST /v1/exceptions/preview),
+ * asked again a moment after each change: the console holds no rule of its own.
+ * Only the latest answer counts.
+ */
+function useGrantPreview(body: Record<string, string>, refresh: unknown): { preview?: GrantPreview; problem?: Problem; loading: boolean } {
+  const [state, setState] = useState<{ preview?: GrantPreview; problem?: Problem; loading: boolean }>({ loading: true });
+  const key = JSON.stringify(body);
+  useEffect(() => {
+    let live = true;
+    setState((previous) => ({ ...previous, loading: true }));
+    const timer = setTimeout(() => {
+      api<GrantPreview>('POST', '/v1/exceptions/preview', body).then(
+        (preview) => live && setState({ preview, loading: false }),
+        (error: unknown) => live && setState({ problem: toProblem(error), loading: false }),
+      );
+    }, PREVIEW_DELAY_MS);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [key, refresh]);
+  return state;
 }
 
 export function MailServerPage({ id, caller }: { id: string; caller: Caller }) {
@@ -77,15 +82,22 @@ export function MailServerPage({ id, caller }: { id: string; caller: Caller }) {
 }
 
 function GrantForm({ server, evidence, admin, onGranted }: { server: MailServer; evidence: Evidence; admin: boolean; onGranted: () => void }) {
-  const [scope, setScope] = useState<Scope>('pair');
-  const [reason, setReason] = useState('');
-  const [ticketRef, setTicketRef] = useState('');
-  const [expiresAt, setExpiresAt] = useState('');
-  const [justification, setJustification] = useState('');
+  const [draft, setDraft] = useState<GrantDraft>({ mailServerId: server.id, scope: 'pair', reason: '', ticketRef: '', expiresOn: '', justification: '' });
   const [granted, setGranted] = useState<Exception | undefined>();
   const form = useForm(['scope', 'reason', 'ticketRef', 'expiresAt', 'justification']);
-  const needs = grantNeeds(evidence, scope);
-  const override = needs.missing.length > 0;
+  // Asked again when the evidence is re-checked, and after a grant (a running exception changes the answer).
+  const { preview, problem, loading } = useGrantPreview(previewBody(draft), `${evidence.addressEvidence.map((item) => item.proven).join()}/${granted?.id ?? ''}`);
+  const set = (field: keyof GrantDraft) => (event: { currentTarget: { value: string } }) => setDraft({ ...draft, [field]: event.currentTarget.value });
+  // The preview's own objections to a field (a justification too short, say) show next to it until the grant is sent.
+  const previewFields = problemsByField(problem, ['scope', 'expiresAt', 'justification']).fields;
+  const errors = { ...previewFields, ...form.errors };
+  const shownEvidence = (preview?.evidence as Evidence | undefined) ?? evidence;
+  const present =
+    draft.scope === 'helo'
+      ? shownEvidence.helo.proven
+        ? [`HELO name ${shownEvidence.helo.heloHostname}: ${shownEvidence.helo.reason}`]
+        : []
+      : shownEvidence.addressEvidence.filter((item) => item.proven).map((item) => `${item.address} ${addressStanding(item)}: ${item.reason}`);
   return (
     <section aria-labelledby="grant-heading">
       <h2 id="grant-heading">Grant an exception</h2>
@@ -93,73 +105,78 @@ function GrantForm({ server, evidence, admin, onGranted }: { server: MailServer;
         class="boxed"
         onSubmit={async (event) => {
           event.preventDefault();
-          const result = await form.submit(() =>
-            api<Exception>('POST', '/v1/exceptions', {
-              mailServerId: server.id,
-              scope,
-              reason: reason.trim(),
-              ...(ticketRef.trim() ? { ticketRef: ticketRef.trim() } : {}),
-              ...(expiresAt ? { expiresAt: new Date(`${expiresAt}T23:59:59Z`).toISOString() } : {}),
-              ...(override && justification.trim() ? { justification: justification.trim() } : {}),
-            }),
-          );
+          const result = await form.submit(() => api<Exception>('POST', '/v1/exceptions', grantBody(draft)));
           if (result) {
             setGranted(result);
             onGranted();
           }
         }}
       >
-        <Field id="grant-scope" label="Scope" error={form.errors.scope}>
-          <select {...(described('grant-scope', form.errors.scope) as object)} name="scope" value={scope} onChange={(event) => setScope(event.currentTarget.value as Scope)}>
+        <Field id="grant-scope" label="Scope" error={errors.scope}>
+          <select {...(described('grant-scope', errors.scope) as object)} name="scope" value={draft.scope} onChange={set('scope')}>
             <option value="pair">pair — this HELO name from these addresses (recommended)</option>
             <option value="ip">ip — any HELO name from these addresses</option>
             <option value="helo">helo — this HELO name from any address (admin only)</option>
           </select>
         </Field>
-        <div class="needs" aria-live="polite">
+        <div class="needs" aria-live="polite" aria-busy={loading}>
           <h3>What this grant will need</h3>
-          {needs.proof.length ? (
+          {problem && !problem.errors?.length ? <ProblemMessage problem={problem} context="Could not ask the API what this grant would do" /> : null}
+          {!preview && !problem ? <p role="status">Asking the API what this grant would do…</p> : null}
+          {preview ? (
             <>
-              <p>Proof present:</p>
-              <ul>
-                {needs.proof.map((line) => (
-                  <li key={line}>{line}</li>
-                ))}
-              </ul>
+              {present.length ? (
+                <>
+                  <p>Proof present:</p>
+                  <ul>
+                    {present.map((line) => (
+                      <li key={line}>{line}</li>
+                    ))}
+                  </ul>
+                </>
+              ) : null}
+              {preview.missingProof.length ? (
+                <>
+                  <p>Proof missing (only an admin can grant, as an override with a written justification):</p>
+                  <ul>
+                    {preview.missingProof.map((line) => (
+                      <li key={line}>{line}</li>
+                    ))}
+                  </ul>
+                </>
+              ) : null}
+              {preview.blocklistListings ? <p>On a DNS blocklist: {preview.blocklistListings}</p> : null}
+              <p class={`verdict ${preview.outcome}`}>{verdictOf(preview)}</p>
+              {preview.outcome !== 'active' && preview.approvalReasons.length ? (
+                <>
+                  {preview.outcome === 'refused' ? <p>Once that is settled, it would wait for {preview.adminApproval ? 'an admin' : 'a second person'} because:</p> : null}
+                  <ul class="reasons">
+                    {preview.approvalReasons.map((code) => (
+                      <li key={code}>{describeReason(code)}</li>
+                    ))}
+                  </ul>
+                </>
+              ) : null}
+              {loading ? <p class="muted">Checking again…</p> : null}
             </>
           ) : null}
-          {needs.missing.length ? (
-            <>
-              <p>Proof missing:</p>
-              <ul>
-                {needs.missing.map((line) => (
-                  <li key={line}>{line}</li>
-                ))}
-              </ul>
-            </>
-          ) : null}
-          <p>{needs.approvals.length ? 'Four eyes: it will wait for approval because' : 'Nothing here calls for a second person: it should be active at once.'}</p>
-          {needs.approvals.length ? (
-            <ul>
-              {needs.approvals.map((line) => (
-                <li key={line}>{line}</li>
-              ))}
-            </ul>
-          ) : null}
-          <p class="muted">The API also screens DNS blocklists and applies the limits on prefix width and duration; the answer below says where the request stands.</p>
         </div>
         <Field id="grant-reason" label="Reason" error={form.errors.reason}>
-          <input {...described('grant-reason', form.errors.reason)} name="reason" value={reason} required maxLength={2000} onInput={(event) => setReason(event.currentTarget.value)} />
+          <input {...described('grant-reason', form.errors.reason)} name="reason" value={draft.reason} required maxLength={2000} onInput={set('reason')} />
         </Field>
         <Field id="grant-ticket" label="Ticket reference (optional)" error={form.errors.ticketRef}>
-          <input {...described('grant-ticket', form.errors.ticketRef)} name="ticketRef" value={ticketRef} maxLength={100} onInput={(event) => setTicketRef(event.currentTarget.value)} />
+          <input {...described('grant-ticket', form.errors.ticketRef)} name="ticketRef" value={draft.ticketRef} maxLength={100} onInput={set('ticketRef')} />
         </Field>
-        <Field id="grant-expires" label="Expires on (optional; the default is 90 days)" error={form.errors.expiresAt}>
-          <input {...described('grant-expires', form.errors.expiresAt)} type="date" name="expiresAt" value={expiresAt} onInput={(event) => setExpiresAt(event.currentTarget.value)} />
+        <Field id="grant-expires" label="Expires on (optional; the default is 90 days)" error={errors.expiresAt}>
+          <input {...described('grant-expires', errors.expiresAt)} type="date" name="expiresAt" value={draft.expiresOn} onInput={set('expiresOn')} />
         </Field>
-        {override ? (
-          <Field id="grant-justification" label={admin ? 'Justification for the override' : 'Justification (an admin must grant an override)'} error={form.errors.justification}>
-            <textarea {...(described('grant-justification', form.errors.justification) as object)} name="justification" value={justification} maxLength={2000} onInput={(event) => setJustification(event.currentTarget.value)} />
+        {preview?.justificationNeeded || draft.justification ? (
+          <Field
+            id="grant-justification"
+            label={admin ? 'Justification for the override' : 'Justification (an admin must grant an override)'}
+            error={errors.justification}
+          >
+            <textarea {...(described('grant-justification', errors.justification) as object)} name="justification" value={draft.justification} maxLength={2000} onInput={set('justification')} />
           </Field>
         ) : null}
         <FormProblems general={form.general} />

@@ -85,6 +85,11 @@ export class ApiKeysRepository {
     });
   }
 
+  /** Filter keys neither revoked nor expired (kept on disk for a start during an outage). */
+  activeFilterKeys(now: Date): Promise<ApiKeyRecord[]> {
+    return this.prisma.apiKey.findMany({ where: { role: 'filter', revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } });
+  }
+
   async touchLastUsed(id: string, at: Date): Promise<void> {
     await this.prisma.apiKey.update({ where: { id }, data: { lastUsedAt: at } });
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { AuditLog, NotificationHub } from '@app/database';
+import { AuditLog, databaseUnavailability, NotificationHub } from '@app/database';
 import {
   apiKeyHashMatches,
   apiKeyPrefix,
@@ -23,6 +23,7 @@ import {
 } from '@app/domain';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository.js';
 import { KeyCache } from './key-cache.js';
+import { FilterKeysFile } from './filter-keys-file.js';
 
 /** An API key as shown to admins: never the secret, never its hash. */
 export interface ApiKeyView {
@@ -73,6 +74,8 @@ const KEY_CACHE_ENTRIES = 10_000;
 /** While the database is down, one key lookup a second checks whether it is back. */
 const KEY_PROBE_INTERVAL_MS = 1000;
 export const KEYS_CHANNEL = 'helopass_keys';
+/** Key changes closer together than this are written to disk once. */
+const FILTER_KEYS_WRITE_DELAY_MS = 1000;
 
 /** Owners of keys made before owners existed (see the migration); nobody new may take such a name. */
 const LEGACY_OWNER_PREFIX = 'legacy-key-';
@@ -123,6 +126,9 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly cache: KeyCache<ApiKeyRecord>;
 
   private unsubscribe: (() => void) | undefined;
+  private readonly filterKeysFile: FilterKeysFile;
+  private filterKeysTimer: NodeJS.Timeout | undefined;
+  private filterKeysWriting: Promise<void> | undefined;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -138,6 +144,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
       lookupTimeoutMs: config.database.connectTimeoutMs,
       probeIntervalMs: KEY_PROBE_INTERVAL_MS,
     });
+    this.filterKeysFile = new FilterKeysFile(config.snapshot.dir);
   }
 
   /**
@@ -148,14 +155,64 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy {
    */
   async onModuleInit(): Promise<void> {
     this.unsubscribe = this.notifications.subscribe(KEYS_CHANNEL, {
-      onNotification: () => this.cache.clear(),
-      onListening: () => this.cache.clearAfterReconnect(),
+      onNotification: () => {
+        this.cache.clear();
+        this.writeFilterKeysSoon();
+      },
+      onListening: () => {
+        this.cache.clearAfterReconnect();
+        this.writeFilterKeysSoon();
+      },
     });
-    await this.notifications.settled();
+    if (!(await this.notifications.settled())) {
+      await this.rememberFilterKeysFromDisk();
+    }
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
+    clearTimeout(this.filterKeysTimer);
+    await this.filterKeysWriting;
+  }
+
+  /**
+   * Started while the database cannot be reached: the filter keys written
+   * last let the mail filters in meanwhile (checked against their hashes like
+   * any key); each is looked up again once the database answers.
+   */
+  private async rememberFilterKeysFromDisk(): Promise<void> {
+    try {
+      const keys = await this.filterKeysFile.read();
+      keys.forEach((key) => this.cache.remember(key.prefix, key));
+      this.logger.warn({ path: this.filterKeysFile.path, keys: keys.length }, 'the database cannot be reached: filter keys are checked against the copy on disk');
+    } catch (error) {
+      this.logger.error(
+        { anomaly: 'filter-keys-file-refused', path: this.filterKeysFile.path, err: error instanceof Error ? error.message : error },
+        'the filter keys on disk were refused; filters get 503 until the database can be read',
+      );
+    }
+  }
+
+  /** Keeps the copy on disk of the active filter keys up to date (once per burst of key changes). */
+  private writeFilterKeysSoon(): void {
+    if (this.filterKeysFile.path === null || this.filterKeysTimer !== undefined) {
+      return;
+    }
+    this.filterKeysTimer = setTimeout(() => {
+      this.filterKeysWriting = (async () => {
+        try {
+          await this.filterKeysFile.write(await this.keys.activeFilterKeys(this.clock.now()));
+        } catch (error) {
+          if (databaseUnavailability(error) === undefined) {
+            this.logger.warn({ err: error instanceof Error ? error.message : error }, 'could not write the filter keys to disk');
+          }
+        } finally {
+          this.filterKeysTimer = undefined;
+          this.filterKeysWriting = undefined;
+        }
+      })();
+    }, FILTER_KEYS_WRITE_DELAY_MS);
+    this.filterKeysTimer.unref();
   }
 
   /**

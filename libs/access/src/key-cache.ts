@@ -112,6 +112,17 @@ export class KeyCache<R> {
     return record;
   }
 
+  /**
+   * Remembers a key read from elsewhere than the database (the copy on disk):
+   * as if fetched long ago, so that it is looked up again as soon as the
+   * database answers, and answers from memory only while it does not.
+   */
+  remember(prefix: string, record: R): void {
+    if (!this.known.has(prefix)) {
+      this.known.set(prefix, { record, fetchedAt: -Infinity });
+    }
+  }
+
   /** Forgets one prefix (its key was created or revoked). */
   forget(prefix: string): void {
     this.generation += 1;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -44,7 +45,8 @@ describe('loadConfig', () => {
         runWorker: true,
         exceptions: { defaultDays: 90, maxDays: 365, approvalDays: 90, approvalPrefixV4: 24, approvalPrefixV6: 48 },
         feed: { pollSeconds: 5, signingKey: undefined, signingKeyInDatabase: true, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
-        audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined },
+        snapshot: { dir: join('.data', 'snapshot'), writeSeconds: 2 },
+        audit: { signingKey: undefined, signingKeyInDatabase: true, checkpointIntervalMinutes: 60, checkpointFile: undefined, checkpointUrl: undefined, stateSnapshotIntervalMinutes: 60 },
         production: false,
         retention: { domainCheckDays: 90, domainCheckHistoryMax: 100 },
         database: {
@@ -58,6 +60,7 @@ describe('loadConfig', () => {
         rateLimits: { perMinute: 600, feedPerMinute: 1200, authFailuresPerMinute: 20, trustedProxies: [] },
         blocklists: { addressZones: [], domainZones: [], maxAddresses: 256, recheckIntervalMinutes: 60 },
         console: { sessionIdleMs: 1_800_000, sessionMaxMs: 43_200_000, cookieSecure: 'auto', publicCheckPerMinute: 30, enabled: true },
+        metrics: { host: '127.0.0.1', apiPort: undefined, policyPort: undefined, workerPort: undefined },
         notifications: {
           webhooks: {
             secretKeys: [],
@@ -178,6 +181,7 @@ describe('loadConfig', () => {
         runWorker: false,
         exceptions: { defaultDays: 30, maxDays: 180, approvalDays: 60, approvalPrefixV4: 28, approvalPrefixV6: 56 },
         feed: { pollSeconds: 2, signingKey: 'seed-in-base64', signingKeyInDatabase: false, nextSigningKey: undefined, coalesceMs: 100, digestSeconds: 600, changeLogRetentionHours: 168 },
+        snapshot: { dir: join('/var/lib/helopass', 'snapshot'), writeSeconds: 2 },
         audit: loadConfig({}).audit,
         production: false,
         retention: { domainCheckDays: 30, domainCheckHistoryMax: 20 },
@@ -189,6 +193,7 @@ describe('loadConfig', () => {
         selfHealing: loadConfig({}).selfHealing,
         policy: loadConfig({}).policy,
         console: loadConfig({}).console,
+        metrics: loadConfig({}).metrics,
       });
     });
 
@@ -409,6 +414,8 @@ describe('loadConfig', () => {
       expect(refusal({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY: 'c2hvcnQ=' }).message).toMatch(/^AUDIT_SIGNING_KEY must be base64 of a 32-byte Ed25519 seed/);
       expect(loadConfig({ NODE_ENV: 'production', ...others, AUDIT_SIGNING_KEY_IN_DATABASE: 'true' }).audit.signingKeyInDatabase).toBe(true);
       expect(refusal({ AUDIT_CHECKPOINT_URL: 'ftp://x' }).message).toBe('AUDIT_CHECKPOINT_URL must be an http:// or https:// URL');
+      expect(loadConfig({ AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES: '15' }).audit.stateSnapshotIntervalMinutes).toBe(15);
+      expect(refusal({ AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES: '0' }).message).toContain('AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES');
       expect(loadConfig({ AUDIT_CHECKPOINT_INTERVAL_MINUTES: '0', AUDIT_CHECKPOINT_FILE: '/var/lib/helopass/checkpoints.ndjson' }).audit).toMatchObject({
         checkpointIntervalMinutes: 0,
         checkpointFile: '/var/lib/helopass/checkpoints.ndjson',

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import {
   API_KEY_MAX_LENGTH,
@@ -15,10 +16,11 @@ import {
   parseEd25519PrivateKey,
 } from '@app/domain';
 
-import { boolean, ConfigError, integer, optional, type Env } from './env.js';
+import { boolean, ConfigError, integer, oneOf, optional, type Env } from './env.js';
 import { notifications, type NotificationsConfig } from './notifications-config.js';
 import { policyServer, type PolicyServerConfig } from './policy-config.js';
 import { consoleConfig, type ConsoleConfig } from './console-config.js';
+import { metricsConfig, type MetricsConfig } from './metrics-config.js';
 
 export { ConfigError } from './env.js';
 
@@ -60,6 +62,7 @@ export interface HeloPassConfig {
   readonly runWorker: boolean;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
+  readonly snapshot: SnapshotConfig;
   /** Signed checkpoints of the audit chain. */
   readonly audit: AuditConfig;
   /** NODE_ENV=production: no generated feed key unless allowed, no generated admin key. */
@@ -77,6 +80,8 @@ export interface HeloPassConfig {
   readonly policy: PolicyServerConfig;
   /** The web console's sessions and the public self-check. */
   readonly console: ConsoleConfig;
+  /** Prometheus metrics listeners (METRICS_HOST, METRICS_PORT, POLICY_METRICS_PORT, WORKER_METRICS_PORT). */
+  readonly metrics: MetricsConfig;
 }
 
 export interface SelfHealingConfig {
@@ -157,6 +162,14 @@ export interface FeedConfig {
   readonly changeLogRetentionHours: number;
 }
 
+/** The last good allowlist kept on disk, served by a process that starts while the database is unreachable. */
+export interface SnapshotConfig {
+  /** Where it is kept (SNAPSHOT_DIR, default `<DATA_DIR>/snapshot`); null: not kept (SNAPSHOT_DIR=off). */
+  readonly dir: string | null;
+  /** At most one write this often; changes in between are written together, once quiet or at the latest after this. */
+  readonly writeSeconds: number;
+}
+
 export interface ExceptionRulesConfig {
   /** Duration of a grant that names no expiry. */
   readonly defaultDays: number;
@@ -201,17 +214,6 @@ export interface OwnershipConfig {
   readonly lapseGraceHours: number;
   /** First retry delay of a pending domain whose DNS could not be read (doubles each time, capped at 6 h). */
   readonly retryBaseSeconds: number;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = optional(env, name);
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
-  }
-  return raw as T;
 }
 
 function resolverList(env: Env, name: string): string[] {
@@ -299,6 +301,8 @@ export interface AuditConfig {
   readonly checkpointFile: string | undefined;
   /** An HTTP(S) endpoint every checkpoint is POSTed to as JSON. */
   readonly checkpointUrl: string | undefined;
+  /** Minutes between the worker's snapshots of the allowlist's history, which `?asOf=` starts from. */
+  readonly stateSnapshotIntervalMinutes: number;
 }
 
 /**
@@ -350,6 +354,7 @@ function audit(env: Env, production: boolean): AuditConfig {
     checkpointIntervalMinutes: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
     checkpointFile: optional(env, 'AUDIT_CHECKPOINT_FILE'),
     checkpointUrl,
+    stateSnapshotIntervalMinutes: integer(env, 'AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES', 60, 1, 7 * 24 * 60),
   };
 }
 
@@ -386,6 +391,14 @@ function feed(env: Env, production: boolean): FeedConfig {
     coalesceMs: integer(env, 'FEED_COALESCE_MS', 100, 0, 10_000),
     digestSeconds: integer(env, 'FEED_DIGEST_SECONDS', 600, 10, 86_400),
     changeLogRetentionHours: integer(env, 'FEED_CHANGE_LOG_RETENTION_HOURS', 168, 1, 87_600),
+  };
+}
+
+function snapshot(env: Env): SnapshotConfig {
+  const setting = optional(env, 'SNAPSHOT_DIR');
+  return {
+    dir: setting === 'off' ? null : (setting ?? join(optional(env, 'DATA_DIR') ?? '.data', 'snapshot')),
+    writeSeconds: integer(env, 'SNAPSHOT_WRITE_SECONDS', 2, 0, 3600),
   };
 }
 
@@ -506,6 +519,7 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     runWorker: boolean(env, 'RUN_WORKER', true),
     exceptions: exceptionRules(env),
     feed: feed(env, production),
+    snapshot: snapshot(env),
     retention: {
       domainCheckDays: integer(env, 'DOMAIN_CHECK_RETENTION_DAYS', 90, 1, 3650),
       domainCheckHistoryMax: integer(env, 'DOMAIN_CHECK_HISTORY_MAX', 100, 10, 10_000),
@@ -522,5 +536,6 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     policy: policyServer(env),
     console: consoleConfig(env),
     audit: audit(env, production),
+    metrics: metricsConfig(env),
   };
 }

@@ -1,4 +1,4 @@
-import { boolean, integer, optional, ConfigError, type Env } from './env.js';
+import { boolean, integer, oneOf, ConfigError, type Env } from './env.js';
 
 /** The web console's sessions and the public self-check page. */
 export interface ConsoleConfig {
@@ -21,10 +21,7 @@ export interface ConsoleConfig {
 const MINUTE = 60_000;
 
 export function consoleConfig(env: Env): ConsoleConfig {
-  const secure = optional(env, 'CONSOLE_COOKIE_SECURE') ?? 'auto';
-  if (secure !== 'auto' && secure !== 'always' && secure !== 'never') {
-    throw new ConfigError('CONSOLE_COOKIE_SECURE must be auto, always or never');
-  }
+  const secure = oneOf(env, 'CONSOLE_COOKIE_SECURE', ['auto', 'always', 'never'], 'auto');
   const sessionIdleMs = integer(env, 'CONSOLE_SESSION_IDLE_MINUTES', 30, 1, 24 * 60) * MINUTE;
   const sessionMaxMs = integer(env, 'CONSOLE_SESSION_MAX_HOURS', 12, 1, 7 * 24) * 60 * MINUTE;
   if (sessionIdleMs > sessionMaxMs) {

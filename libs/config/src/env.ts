@@ -35,3 +35,15 @@ export function boolean(env: Env, name: string, fallback: boolean): boolean {
   }
   throw new ConfigError(`${name} must be true or false`);
 }
+
+/** A setting that takes one of a few words, `fallback` when unset. */
+export function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = optional(env, name);
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
+  }
+  return raw as T;
+}

@@ -4,3 +4,4 @@ export * from './logging.js';
 export * from './notifications-config.js';
 export * from './console-config.js';
 export * from './policy-config.js';
+export * from './metrics-config.js';

@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import {
   auditCheckpointSignatureValid,
+  auditEventHash,
   Clock,
   parseEd25519PrivateKey,
   RuleViolationError,
@@ -171,8 +172,11 @@ export class AuditCheckpointService {
 
   /**
    * From the last checkpoint signed with this key (its link must still hold
-   * its hash) onwards: what was written since. The full check stays
-   * AuditLog.verifyChain() without a start.
+   * its hash) onwards: what was written since — after checking that the event
+   * each checkpoint signed with this key anchors still gives the hash it
+   * signed (one event per checkpoint: a rewrite of an anchored event shows;
+   * one of an event between two checkpoints takes the full check). The full
+   * check stays AuditLog.verifyChain() without a start.
    */
   async verifyIncremental(): Promise<AuditChainReport> {
     const last = await this.latest();
@@ -180,7 +184,47 @@ export class AuditCheckpointService {
     if (last === null || last.count === 0 || !auditCheckpointSignatureValid(last, publicKey!)) {
       return this.audit.verifyChain();
     }
-    return this.audit.verifyChain({ position: last.count, hash: last.lastHash });
+    const report = await this.audit.verifyChain({ position: last.count, hash: last.lastHash });
+    const broken = await this.brokenAnchor(publicKey!);
+    if (broken === null) {
+      return report;
+    }
+    return {
+      ...report,
+      valid: false,
+      firstBrokenEventId: broken.eventId,
+      brokenAtPosition: broken.position,
+      problem: broken.problem,
+      detail: `${broken.problem === 'event_rewritten' ? 'the event' : 'the link'} the checkpoint of ${broken.at} anchors (position ${broken.position}) ${
+        broken.problem === 'event_rewritten' ? 'was changed after it was recorded: its content no longer gives the hash the checkpoint signed' : 'is not the one it signed'
+      }`,
+    };
+  }
+
+  /** The earliest checkpoint signed with `publicKey` whose anchored event or link no longer gives what it signed, or null. */
+  private async brokenAnchor(
+    publicKey: string,
+  ): Promise<{ position: number; eventId: string | null; at: string; problem: 'event_rewritten' | 'link_mismatch' } | null> {
+    const rows = await this.prisma.auditCheckpoint.findMany({ where: { count: { gt: 0 }, publicKey }, orderBy: [{ count: 'asc' }, { at: 'asc' }] });
+    const signed = rows.map(toStored).filter((checkpoint) => auditCheckpointSignatureValid(checkpoint, publicKey));
+    for (let i = 0; i < signed.length; i += 1000) {
+      const batch = signed.slice(i, i + 1000);
+      const links = new Map(
+        (await this.prisma.auditChainLink.findMany({ where: { position: { in: batch.map((checkpoint) => BigInt(checkpoint.count)) } }, include: { event: true } })).map(
+          (link) => [Number(link.position), link],
+        ),
+      );
+      for (const checkpoint of batch) {
+        const link = links.get(checkpoint.count);
+        if (link === undefined || link.hash !== checkpoint.lastHash || link.eventId !== checkpoint.lastEventId) {
+          return { position: checkpoint.count, eventId: link?.eventId ?? checkpoint.lastEventId, at: checkpoint.at, problem: 'link_mismatch' };
+        }
+        if (auditEventHash(link.prevHash, link.event) !== checkpoint.lastHash) {
+          return { position: checkpoint.count, eventId: link.eventId, at: checkpoint.at, problem: 'event_rewritten' };
+        }
+      }
+    }
+    return null;
   }
 
   /**

@@ -14,14 +14,14 @@ export interface AuditEventQuery {
   actorOwner?: string;
   /** `exception.granted` exactly, or every action of a kind: `exception.` */
   action?: string;
-  /** Words in a reason or justification (case as written). */
+  /** Words in a reason or justification, in any case. */
   q?: string;
   from?: Date;
   to?: Date;
 }
 
 /** The fields of an event that say why: what `q` searches. */
-const WHY_FIELDS = ['reason', 'justification', 'revokeReason', 'rejectionReason', 'overrideJustification', 'pendingOverrideJustification'];
+const WHY_FIELDS = ['reason', 'justification', 'revokeReason', 'rejectionReason', 'approvalNote', 'decisionReason', 'overrideJustification', 'pendingOverrideJustification'];
 
 export function auditEventWhere(filter: AuditEventQuery): Prisma.AuditEventWhereInput {
   const prefix = filter.action?.endsWith('.') === true;
@@ -37,8 +37,9 @@ export function auditEventWhere(filter: AuditEventQuery): Prisma.AuditEventWhere
       filter.q === undefined
         ? undefined
         : WHY_FIELDS.flatMap((field) => [
-            { after: { path: [field], string_contains: filter.q } },
-            { before: { path: [field], string_contains: filter.q } },
+            // ILIKE: an auditor searching "cto" means the CTO too.
+            { after: { path: [field], string_contains: filter.q, mode: 'insensitive' as const } },
+            { before: { path: [field], string_contains: filter.q, mode: 'insensitive' as const } },
           ]),
   };
 }

@@ -11,7 +11,7 @@ import { applyMigrations } from './migrations.js';
  */
 
 /** Tables the services may add to and read, never change. */
-export const APPEND_ONLY_TABLES = ['audit_events', 'audit_chain', 'audit_checkpoints'] as const;
+export const APPEND_ONLY_TABLES = ['audit_events', 'audit_chain', 'audit_checkpoints', 'allowlist_state_snapshots'] as const;
 /** Read by the services (readiness), written only by migrations. */
 const READ_ONLY_TABLES = ['_prisma_migrations'] as const;
 /** pg-boss keeps its job queue here; it is the services' own, created by them table by table. */

@@ -13,3 +13,5 @@ export * from './database-roles.js';
 export * from './audit-chain.service.js';
 export * from './audit-checkpoints.service.js';
 export * from './audit-export.js';
+export * from './process-foundation.js';
+export * from './checked-file.js';

@@ -1,6 +1,7 @@
 import type { HeloPassConfig } from '@app/config';
 import { startEmbeddedDatabase } from './embedded-postgres.js';
 import { migrateDatabase } from './database-roles.js';
+import { databaseUnavailability } from './database-unavailable.js';
 
 export interface ResolvedDatabase {
   /** The running services' connection (DATABASE_URL's role). */
@@ -56,18 +57,42 @@ export async function resolveDatabase(
     };
   }
   if (config.migrateOnStart) {
-    try {
+    const migrate = async () => {
       const { applied, roles } = await migrateDatabase(resolved.migrationConnectionString, resolved.connectionString);
       if (applied.length > 0) {
         log(`applied migrations: ${applied.join(', ')}`);
       }
       warnLoudly(roles.warnings);
+    };
+    try {
+      await migrate();
     } catch (error) {
-      await resolved.stop();
-      throw error;
+      if (databaseUnavailability(error) === undefined) {
+        await resolved.stop();
+        throw error;
+      }
+      // A restart during an outage still serves what is kept on disk: migrate once the database answers.
+      log(`the database cannot be reached (${error instanceof Error ? error.message : String(error)}); migrations are applied once it can`);
+      retryInBackground(migrate, log);
     }
   }
   return resolved;
+}
+
+/** Tries `migrate` again, 1 s apart and doubling up to 30 s, until it succeeds or fails otherwise than by an outage. */
+function retryInBackground(migrate: () => Promise<void>, log: (line: string) => void, delayMs = 1000): void {
+  setTimeout(() => {
+    migrate().then(
+      () => log('the database answers again; migrations are up to date'),
+      (error: unknown) => {
+        if (databaseUnavailability(error) === undefined) {
+          console.error(`\n*** migrations failed: ${error instanceof Error ? error.message : String(error)}\n`);
+          return;
+        }
+        retryInBackground(migrate, log, Math.min(delayMs * 2, 30_000));
+      },
+    );
+  }, delayMs).unref();
 }
 
 /** On standard error, framed so that it stands out in a start-up's output. */

@@ -3,6 +3,7 @@ import {
   InvalidAddressError,
   MIN_PREFIX_LENGTH,
   canonicalFromInet,
+  hostAndPort,
   normalizeAddress,
   normalizePrefix,
 } from './address.js';
@@ -254,5 +255,14 @@ describe('canonicalFromInet', () => {
     for (const address of ['198.51.100.7', '2001:db8::abcd']) {
       expect(canonicalFromInet(address)).toBe(normalizePrefix(address).cidr);
     }
+  });
+});
+
+describe('hostAndPort', () => {
+  it('brackets an IPv6 address and leaves names and IPv4 addresses as they are', () => {
+    expect(hostAndPort('::1', 10040)).toBe('[::1]:10040');
+    expect(hostAndPort('2001:db8::1', '25')).toBe('[2001:db8::1]:25');
+    expect(hostAndPort('127.0.0.1', 10040)).toBe('127.0.0.1:10040');
+    expect(hostAndPort('mail.example.net', 8080)).toBe('mail.example.net:8080');
   });
 });

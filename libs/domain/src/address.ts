@@ -104,6 +104,14 @@ export function normalizeAddress(input: string): string {
 }
 
 /**
+ * `host:port` as URLs and logs write it: an IPv6 address goes in brackets
+ * (`[::1]:10040`), a name or IPv4 address as it is.
+ */
+export function hostAndPort(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${String(port)}` : `${host}:${String(port)}`;
+}
+
+/**
  * PostgreSQL prints an `inet` host address without its length
  * (`192.0.2.10`); the API always shows the canonical `cidr` form.
  */

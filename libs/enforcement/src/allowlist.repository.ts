@@ -170,31 +170,4 @@ export class AllowlistRepository {
       { isolationLevel: 'RepeatableRead', timeout: 120_000, maxWait: 10_000 },
     );
   }
-
-  /**
-   * The list as it stood at `instant`, rebuilt from the audit trail: each
-   * exception's last recorded state at or before that instant (every change
-   * of status or window is an audit event), and the version then current.
-   */
-  async at(instant: Date): Promise<{ head: FeedHead; candidates: AllowlistEntry[] }> {
-    const states = await this.prisma.$queryRaw<{ after: Record<string, unknown> | null }[]>`
-      SELECT DISTINCT ON (entity_id) after FROM audit_events
-      WHERE entity_type = 'exception' AND occurred_at <= ${instant}
-      ORDER BY entity_id, seq DESC`;
-    const candidates = states
-      .map((state) => state.after)
-      .filter((after): after is Record<string, unknown> => after !== null && after.status === 'active')
-      .map((after) => ({
-        exceptionId: String(after.id),
-        organizationId: String(after.organizationId),
-        scope: after.scope as ExceptionScope,
-        heloHostname: String(after.heloHostname),
-        addresses: after.addresses as string[],
-        startsAt: new Date(String(after.startsAt)),
-        expiresAt: new Date(String(after.expiresAt)),
-      }));
-    const [version] = await this.prisma.$queryRaw<{ version: bigint; changed_at: Date }[]>`
-      SELECT version, changed_at FROM feed_versions WHERE changed_at <= ${instant} ORDER BY version DESC LIMIT 1`;
-    return { head: { version: version?.version ?? 0n, changedAt: version?.changed_at ?? new Date(0) }, candidates };
-  }
 }

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AllowlistHistory } from './allowlist-history.js';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FeedChangeLog } from './feed-change-log.js';
 import { FeedSigningKeyRepository, feedNextPublicKeyProvider, feedSignerProvider, FEED_NEXT_PUBLIC_KEY, FEED_SIGNER } from './signer.provider.js';
+import { SnapshotMetrics } from './snapshot-metrics.js';
 import { SnapshotStore } from './snapshot-store.js';
+import { SnapshotFile } from './snapshot-file.js';
 
 /**
  * What writes the allowlist: the version and change-log writer that the
@@ -10,8 +13,9 @@ import { SnapshotStore } from './snapshot-store.js';
  * process that changes exceptions (api, worker, cli).
  */
 @Module({
-  providers: [FeedChangeLog],
-  exports: [FeedChangeLog],
+  // The history: the worker records its snapshots.
+  providers: [FeedChangeLog, AllowlistHistory],
+  exports: [FeedChangeLog, AllowlistHistory],
 })
 export class FeedWriterModule {}
 
@@ -20,7 +24,7 @@ export class FeedWriterModule {}
  * signatures, shared by the API (feed) and the policy server.
  */
 @Module({
-  providers: [AllowlistRepository, SnapshotStore, FeedSigningKeyRepository, feedSignerProvider, feedNextPublicKeyProvider],
-  exports: [SnapshotStore, AllowlistRepository, FEED_SIGNER, FEED_NEXT_PUBLIC_KEY],
+  providers: [AllowlistRepository, AllowlistHistory, SnapshotStore, SnapshotFile, SnapshotMetrics, FeedSigningKeyRepository, feedSignerProvider, feedNextPublicKeyProvider],
+  exports: [SnapshotStore, AllowlistRepository, AllowlistHistory, FEED_SIGNER, FEED_NEXT_PUBLIC_KEY],
 })
 export class EnforcementModule {}

@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { databaseUnavailability, NotificationHub } from '@app/database';
+import { CheckedFileError, databaseUnavailability, NotificationHub } from '@app/database';
 import { Clock } from '@app/domain';
 import { AllowlistIndex, type CandidateChange } from './allowlist-index.js';
 import { AllowlistRepository } from './allowlist.repository.js';
 import { FEED_CHANNEL } from './feed-change-log.js';
 import { decodeChangeNotice, type ChangeNotice } from './feed-wire.js';
-import { FEED_SIGNER } from './signer.provider.js';
-import type { FeedSigner } from './signing.js';
-import { renderBody, renderSnapshot, type PreparedBody, type Snapshot } from './snapshot.js';
-import type { Rendering } from './render.js';
+import { FEED_SIGNER, type FeedSigning } from './signer.provider.js';
+import { CONTENT_TYPES, renderBody, renderSnapshot, type PreparedBody, type Snapshot } from './snapshot.js';
+import { RENDERINGS, type Rendering } from './render.js';
+import { SnapshotFile, type SavedSnapshot } from './snapshot-file.js';
 import type { EntryListener } from './entry-changes.js';
 import { localDigest } from './list-digest.js';
 
@@ -34,6 +34,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * At the instant an exception starts or expires the renderings are rebuilt
  * from memory (exact, without the database). When the database is unreachable
  * the last snapshot stays, marked stale since then; it catches up by itself.
+ *
+ * The last good snapshot is also kept on disk (SnapshotFile, at most one
+ * write every SNAPSHOT_WRITE_SECONDS): a process that starts while the
+ * database cannot be reached serves it, stale since it was written, with the
+ * same bytes and validators, and reads the whole list once the database answers.
  */
 @Injectable()
 export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
@@ -66,17 +71,36 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   private stopped = false;
   private readonly listeners = new Set<EntryListener>();
   private readonly counters = { fullLoads: 0, appliedVersions: 0, swaps: 0, anomalies: 0 };
+  /** What is served came from the file on disk (not yet from the database). */
+  private fromDisk: { savedAt: Date } | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
+  private saveWanted = false;
+  private lastSaveAt = 0;
+  private savedAt: Date | undefined;
+  /** Told when each batch of versions is served (the metrics' change-apply latency). */
+  private appliedObserver: ((committedAt: readonly Date[]) => void) | undefined;
 
   constructor(
     private readonly repository: AllowlistRepository,
     private readonly clock: Clock,
-    @Inject(FEED_SIGNER) private readonly signer: FeedSigner,
+    @Inject(FEED_SIGNER) private readonly signer: FeedSigning,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
     private readonly notifications: NotificationHub,
+    private readonly file: SnapshotFile,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.fullLoad();
+    try {
+      await this.fullLoad();
+    } catch (error) {
+      if (databaseUnavailability(error) === undefined) {
+        throw error;
+      }
+      // Started during an outage: serve what was last written, and read the whole list once the database answers.
+      await this.loadFromDisk();
+      this.fullLoadWanted = this.index !== undefined;
+    }
     this.unsubscribe = this.notifications.subscribe(FEED_CHANNEL, {
       onNotification: (payload) => this.onNotice(payload),
       // A reconnected hub may have missed notices: the change log tells what they were.
@@ -96,6 +120,22 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     clearTimeout(this.wakeTimer);
     this.unsubscribe?.();
     await this.working;
+    // What changed since the last write is not left behind.
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    await this.saving;
+    if (this.saveWanted) {
+      await this.save();
+    }
+  }
+
+  /** Where what is served comes from, and how the copy on disk stands (for readiness). */
+  source(): { from: 'database' | 'disk' | null; diskSavedAt: Date | null; lastWrittenAt: Date | null } {
+    return {
+      from: this.snapshot === undefined ? null : this.fromDisk ? 'disk' : 'database',
+      diskSavedAt: this.fromDisk?.savedAt ?? null,
+      lastWrittenAt: this.savedAt ?? null,
+    };
   }
 
   /** The current snapshot; undefined only before the first successful load. */
@@ -106,6 +146,11 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
   /** How the store has been following the database (for health and benchmarks). */
   statistics(): { version: string | null; fullLoads: number; appliedVersions: number; swaps: number; anomalies: number } {
     return { version: this.snapshot?.version.toString() ?? null, ...this.counters };
+  }
+
+  /** `observer` is told, once a batch of versions is served, when each of them was committed. */
+  observeApplied(observer: (committedAt: readonly Date[]) => void): void {
+    this.appliedObserver = observer;
   }
 
   /**
@@ -147,6 +192,10 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
         building = Promise.resolve(renderBody(this.index!, 'json', snapshot.version, snapshot.asOf, this.lastJson, this.signer)).then((json) => {
           snapshot.renderings.json = json;
           this.lastJson = json;
+          // Its validators go to disk too (a restart during an outage then answers it without signing).
+          if (snapshot === this.snapshot) {
+            this.scheduleSave();
+          }
           return json;
         });
         this.jsonBuilds.set(snapshot, building);
@@ -199,6 +248,12 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
 
   /** A rebuild from memory failed (not the database): read the whole list again rather than serve a wrong one. */
   private rebuildAfter(error: unknown): void {
+    if (databaseUnavailability(error) !== undefined) {
+      // The generated signing key is still to be read (started during an outage): the last snapshot stays.
+      this.markStale(error, 'cannot sign the allowlist yet; serving the last snapshot');
+      this.wake({ full: true });
+      return;
+    }
     this.counters.anomalies++;
     this.logger.error({ err: error, anomaly: 'allowlist-render-failed' }, 'rendering the allowlist failed; reading the whole list');
     this.wake({ full: true });
@@ -274,7 +329,9 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
       this.counters.fullLoads++;
       this.listeners.forEach((listener) => listener.onFull(candidates, head.version));
       await this.build(now);
+      this.fromDisk = undefined;
       this.recovered();
+      this.scheduleSave();
     } catch (error) {
       this.markStale(error, 'cannot read the allowlist; serving the last snapshot');
       this.fullLoadWanted = this.index !== undefined; // still needed: tried again when the version poll finds the database
@@ -308,6 +365,8 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     this.counters.appliedVersions += changes.length;
     this.tell(change);
     await this.build(this.clock.now());
+    this.scheduleSave();
+    this.appliedObserver?.(changes.map((notice) => notice.changedAt));
   }
 
   private tell(change: CandidateChange): void {
@@ -343,6 +402,137 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
       const delay = Math.min(Math.max(snapshot.nextTransition.getTime() - this.clock.now().getTime(), 0), MAX_TIMER_MS);
       this.transitionTimer = setTimeout(() => this.rerender(), delay);
       this.transitionTimer.unref();
+    }
+  }
+
+  /**
+   * Reads the snapshot kept on disk and serves it: the renderings are built
+   * from its entries again, and each one equal to what was written keeps its
+   * Last-Modified and signature. A file refused (damaged, foreign, another
+   * format) is an anomaly and is never served.
+   */
+  private async loadFromDisk(): Promise<void> {
+    let saved: SavedSnapshot | undefined;
+    try {
+      saved = await this.file.read();
+    } catch (error) {
+      this.counters.anomalies++;
+      const refused = error instanceof CheckedFileError;
+      this.logger.error(
+        { anomaly: 'allowlist-snapshot-refused', path: this.file.path, err: refused ? error.message : error },
+        'the allowlist snapshot on disk was refused; the feed answers 503 until the database can be read',
+      );
+      return;
+    }
+    if (saved === undefined) {
+      this.logger.warn({ path: this.file.path }, 'no allowlist snapshot on disk; the feed answers 503 until the database can be read');
+      return;
+    }
+    const now = this.clock.now();
+    let publicKey: string | undefined;
+    try {
+      publicKey = this.signer.publicKey.base64;
+    } catch {
+      publicKey = undefined; // the generated key is in the database: the signatures written are the ones it made
+    }
+    // Signed by another key than this process's: sign again rather than serve them.
+    const keep = publicKey === undefined || publicKey === saved.publicKey;
+    const renderings = {} as Snapshot['renderings'];
+    for (const name of RENDERINGS) {
+      const validators = saved.validators[name];
+      if (validators !== undefined) {
+        renderings[name] = {
+          body: Buffer.alloc(0),
+          gzip: Buffer.alloc(0),
+          etag: validators.etag,
+          lastModified: validators.lastModified,
+          lastModifiedHttp: validators.lastModified.toUTCString(),
+          contentType: CONTENT_TYPES[name],
+          signature: keep ? validators.signature : Buffer.alloc(0),
+        };
+      }
+    }
+    try {
+      this.index = new AllowlistIndex(saved.entries, now);
+      this.version = saved.version;
+      this.changedAt = saved.changedAt;
+      this.built = { version: saved.version, changedAt: saved.changedAt, asOf: saved.changedAt, renderings, nextTransition: null };
+      this.lastJson = renderings.json;
+      await this.build(now);
+    } catch (error) {
+      this.index = undefined;
+      this.version = -1n;
+      this.logger.error(
+        { err: error, path: this.file.path },
+        'the allowlist snapshot on disk could not be rendered again (an exception started or expired since, and the signing key is in the database); the feed answers 503 until the database can be read',
+      );
+      return;
+    }
+    this.fromDisk = { savedAt: saved.savedAt };
+    this.staleSince = saved.savedAt;
+    this.listeners.forEach((listener) => listener.onFull([...this.index!.entries()], this.version));
+    this.logger.warn(
+      { path: this.file.path, version: saved.version.toString(), entries: saved.entries.length, savedAt: saved.savedAt.toISOString() },
+      'the database cannot be reached: serving the allowlist snapshot kept on disk, stale since it was written',
+    );
+  }
+
+  /** Asks for the current snapshot to be written: soon, but at most once every SNAPSHOT_WRITE_SECONDS. */
+  private scheduleSave(): void {
+    if (this.file.path === null || this.stopped) {
+      return;
+    }
+    this.saveWanted = true;
+    if (this.saveTimer || this.saving) {
+      return; // the armed write (or the one running, which looks again when done) takes it
+    }
+    const delay = Math.max(this.config.feed.coalesceMs, this.lastSaveAt + this.config.snapshot.writeSeconds * 1000 - Date.now());
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.saving = this.save().finally(() => {
+        this.saving = undefined;
+        if (this.saveWanted) {
+          this.scheduleSave();
+        }
+      });
+    }, delay);
+    this.saveTimer.unref();
+  }
+
+  /** Writes what is served now, if it came from the database and its signatures are made. */
+  private async save(): Promise<void> {
+    const snapshot = this.snapshot;
+    if (!snapshot || !this.index || this.fromDisk || this.staleSince || this.installedBuild !== this.builds) {
+      return; // stale or half-built: the last good copy stays; a later install asks again
+    }
+    this.saveWanted = false;
+    this.lastSaveAt = Date.now();
+    const validators: SavedSnapshot['validators'] = {};
+    for (const name of RENDERINGS) {
+      const prepared = snapshot.renderings[name];
+      if (prepared !== undefined) {
+        validators[name] = { etag: prepared.etag, lastModified: prepared.lastModified, signature: prepared.signature };
+      }
+    }
+    let publicKey: string | null;
+    try {
+      publicKey = this.signer.publicKey.base64;
+    } catch {
+      publicKey = null;
+    }
+    const savedAt = this.clock.now();
+    try {
+      await this.file.write({
+        version: snapshot.version,
+        changedAt: snapshot.changedAt,
+        savedAt,
+        publicKey,
+        validators,
+        entries: [...this.index.entries()],
+      });
+      this.savedAt = savedAt;
+    } catch (error) {
+      this.logger.warn({ err: error, path: this.file.path }, 'could not write the allowlist snapshot to disk');
     }
   }
 

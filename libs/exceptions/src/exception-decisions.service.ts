@@ -46,7 +46,9 @@ function pendingKind(current: ExceptionRecord, now: Date): 'grant' | 'renewal' {
 
 /** Drops a renewal still waiting for approval (the record of the last approved one stays). */
 function withoutPendingRenewal(current: ExceptionRecord): ExceptionChanges {
-  return current.renewalExpiresAt === null ? {} : { renewalExpiresAt: null, renewalRequestedBy: null, renewalRequestedByOwner: null };
+  return current.renewalExpiresAt === null
+    ? {}
+    : { renewalExpiresAt: null, renewalRequestedBy: null, renewalRequestedByOwner: null, renewalApprovalReasons: [] };
 }
 
 /**
@@ -80,7 +82,7 @@ export class ExceptionDecisionsService {
    * looked up in the DNS blocklists again too: a listing that its override
    * did not accept refuses the approval.
    */
-  async approve(id: string, expectedVersion: number | undefined, context: ChangeContext): Promise<Versioned<ExceptionView>> {
+  async approve(id: string, expectedVersion: number | undefined, context: ChangeContext, note?: string): Promise<Versioned<ExceptionView>> {
     const before = await this.exceptions.findById(id);
     if (!before) {
       throw new NotFoundError('exception');
@@ -109,10 +111,13 @@ export class ExceptionDecisionsService {
           changes: {
             expiresAt: current.renewalExpiresAt!,
             renewalExpiresAt: null,
+            renewalApprovalReasons: [],
             renewalApprovedBy: approver.id,
             renewalApprovedByOwner: approver.owner,
             renewalApprovedAt: now,
           },
+          // The exception's own approvalNote is its grant's: a renewal's reason lives in its event.
+          extra: note === undefined ? undefined : { decisionReason: note },
         };
       }
       const organization = await this.exceptions.organizationStatus(tx, current.organizationId);
@@ -125,6 +130,7 @@ export class ExceptionDecisionsService {
           approvedBy: approver.id,
           approvedByOwner: approver.owner,
           approvedAt: now,
+          approvalNote: note ?? null,
         },
       };
     });
@@ -136,7 +142,7 @@ export class ExceptionDecisionsService {
       const renewal = pendingKind(current, now) === 'renewal';
       const rejecter = this.requireSecondPerson(renewal ? current.renewalRequestedByOwner : current.requestedByOwner, current, context.actor);
       if (renewal) {
-        return { action: 'exception.renewal_rejected', changes: withoutPendingRenewal(current) };
+        return { action: 'exception.renewal_rejected', changes: withoutPendingRenewal(current), extra: { decisionReason: reason } };
       }
       return {
         action: 'exception.rejected',
@@ -216,6 +222,7 @@ export class ExceptionDecisionsService {
             renewalExpiresAt: expiresAt,
             renewalRequestedBy: requester.id,
             renewalRequestedByOwner: requester.owner,
+            renewalApprovalReasons: reasons,
             renewalApprovedBy: null,
             renewalApprovedByOwner: null,
             renewalApprovedAt: null,
@@ -230,6 +237,7 @@ export class ExceptionDecisionsService {
           renewalExpiresAt: null,
           renewalRequestedBy: null,
           renewalRequestedByOwner: null,
+          renewalApprovalReasons: [],
           renewalApprovedBy: null,
           renewalApprovedByOwner: null,
           renewalApprovedAt: null,

@@ -27,6 +27,8 @@ export interface ExceptionView {
   approvedBy: string | null;
   approvedByOwner: string | null;
   approvedAt: Date | null;
+  /** The approver's reason, when one was given. */
+  approvalNote: string | null;
   rejectedBy: string | null;
   rejectedByOwner: string | null;
   rejectedAt: Date | null;
@@ -41,7 +43,7 @@ export interface ExceptionView {
   blocklistResult: unknown;
   blocklistAccepted: unknown;
   /** A renewal waiting for a second person's approval. */
-  renewal: { expiresAt: Date; requestedBy: string | null; requestedByOwner: string | null } | null;
+  renewal: { expiresAt: Date; requestedBy: string | null; requestedByOwner: string | null; approvalReasons: string[] } | null;
   lastMatchedAt: Date | null;
   matchCount: number;
   /** When the worker (or a recheck) last looked the HELO name up. */
@@ -77,6 +79,7 @@ export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionVi
     approvedBy: record.approvedBy,
     approvedByOwner: record.approvedByOwner,
     approvedAt: record.approvedAt,
+    approvalNote: record.approvalNote,
     rejectedBy: record.rejectedBy,
     rejectedByOwner: record.rejectedByOwner,
     rejectedAt: record.rejectedAt,
@@ -90,7 +93,12 @@ export function toExceptionView(record: ExceptionRecord, now: Date): ExceptionVi
     blocklistResult: record.blocklistResult,
     blocklistAccepted: record.blocklistAccepted,
     renewal: record.renewalExpiresAt
-      ? { expiresAt: record.renewalExpiresAt, requestedBy: record.renewalRequestedBy, requestedByOwner: record.renewalRequestedByOwner }
+      ? {
+          expiresAt: record.renewalExpiresAt,
+          requestedBy: record.renewalRequestedBy,
+          requestedByOwner: record.renewalRequestedByOwner,
+          approvalReasons: record.renewalApprovalReasons,
+        }
       : null,
     lastMatchedAt: record.lastMatchedAt,
     matchCount: Number(record.matchCount),

@@ -26,6 +26,8 @@ export interface ExceptionRecord {
   approvedBy: string | null;
   approvedByOwner: string | null;
   approvedAt: Date | null;
+  /** The approver's reason, when one was given. */
+  approvalNote: string | null;
   rejectedBy: string | null;
   rejectedByOwner: string | null;
   rejectedAt: Date | null;
@@ -39,6 +41,8 @@ export interface ExceptionRecord {
   renewalExpiresAt: Date | null;
   renewalRequestedBy: string | null;
   renewalRequestedByOwner: string | null;
+  /** Why the waiting renewal needs a second person. */
+  renewalApprovalReasons: string[];
   /** The last renewal that needed approval: who approved it, and when. */
   renewalApprovedBy: string | null;
   renewalApprovedByOwner: string | null;
@@ -70,6 +74,7 @@ export type NewException = Omit<
   | 'approvedBy'
   | 'approvedByOwner'
   | 'approvedAt'
+  | 'approvalNote'
   | 'rejectedBy'
   | 'rejectedByOwner'
   | 'rejectedAt'
@@ -82,6 +87,7 @@ export type NewException = Omit<
   | 'renewalExpiresAt'
   | 'renewalRequestedBy'
   | 'renewalRequestedByOwner'
+  | 'renewalApprovalReasons'
   | 'renewalApprovedBy'
   | 'renewalApprovedByOwner'
   | 'renewalApprovedAt'
@@ -107,6 +113,7 @@ export type ExceptionChanges = Partial<
     | 'approvedBy'
     | 'approvedByOwner'
     | 'approvedAt'
+    | 'approvalNote'
     | 'rejectedBy'
     | 'rejectedByOwner'
     | 'rejectedAt'
@@ -119,6 +126,7 @@ export type ExceptionChanges = Partial<
     | 'renewalExpiresAt'
     | 'renewalRequestedBy'
     | 'renewalRequestedByOwner'
+    | 'renewalApprovalReasons'
     | 'renewalApprovedBy'
     | 'renewalApprovedByOwner'
     | 'renewalApprovedAt'
@@ -129,6 +137,14 @@ export type ExceptionChanges = Partial<
     | 'keptAt'
   >
 > & { noLongerNeededEvidence?: unknown };
+
+/** A mail server with its live addresses, as a grant copies them. */
+export interface LiveServer {
+  id: string;
+  organizationId: string;
+  heloHostname: string;
+  addresses: string[];
+}
 
 export interface ExceptionFilter {
   organizationId?: string;
@@ -141,6 +157,8 @@ export interface ExceptionFilter {
   activeAt?: Date;
   expiresBefore?: Date;
   requestedBy?: string;
+  /** Waiting for a second person: a pending grant, or a running exception's pending renewal (not expired). */
+  awaitingApproval?: boolean;
   /** Not matched by a policy server at or after this instant (never matched counts as unused). */
   unusedSince?: Date;
 }
@@ -272,6 +290,11 @@ export class ExceptionsRepository {
     if (filter.expiresBefore) {
       where.push(Prisma.sql`e.expires_at < ${filter.expiresBefore}`);
     }
+    if (filter.awaitingApproval) {
+      where.push(
+        Prisma.sql`(e.status = 'pending_approval' OR (e.status IN ('active', 'suspended') AND e.renewal_expires_at IS NOT NULL)) AND e.expires_at > ${now}`,
+      );
+    }
     if (filter.unusedSince) {
       where.push(Prisma.sql`(e.last_matched_at IS NULL OR e.last_matched_at < ${filter.unusedSince})`);
     }
@@ -357,8 +380,13 @@ export class ExceptionsRepository {
    * the transaction ends: a PATCH of its name or addresses (which takes the
    * same lock) waits, and then sees the exception written meanwhile.
    */
-  async lockLiveServer(tx: Transaction, id: string): Promise<{ id: string; organizationId: string; heloHostname: string; addresses: string[] } | null> {
+  async lockLiveServer(tx: Transaction, id: string): Promise<LiveServer | null> {
     await tx.$queryRaw`SELECT id FROM mail_servers WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
+    return this.liveServer(tx, id);
+  }
+
+  /** The mail server as it is now, without a lock (a preview reads what a grant would lock). */
+  async liveServer(tx: Transaction, id: string): Promise<LiveServer | null> {
     const row = await tx.mailServer.findFirst({
       where: { id, deletedAt: null },
       include: { addresses: { where: { deletedAt: null }, orderBy: { position: 'asc' } } },

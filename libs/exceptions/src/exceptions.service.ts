@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { AuditLog } from '@app/database';
+import { AuditLog, type Transaction } from '@app/database';
+import type { BlocklistReport, ListedFinding } from '@app/dns';
 import { FeedChangeLog } from '@app/enforcement';
 import {
   Clock,
   personOf,
   ConflictError,
   cursorPosition,
+  DomainError,
   NotFoundError,
   RuleViolationError,
   toPage,
@@ -14,13 +16,46 @@ import {
   type ChangeContext,
   type Page,
 } from '@app/domain';
-import { OwnershipService } from '@app/ownership';
+import { OwnershipService, type Evidence } from '@app/ownership';
 import { describeListings, listingsAgainst, type AcceptedListing } from './blocklist-rules.js';
 import { BlocklistScreening } from './blocklist-screening.js';
-import { approvalReasons, grantWindow, type ExceptionScope } from './exception-rules.js';
+import { approvalReasons, grantWindow, needsAdminApproval, type ApprovalReason, type ExceptionScope } from './exception-rules.js';
 import { auditSnapshot, toExceptionView, type ExceptionView } from './exception-view.js';
 import { heloScopeRefusal, missingProof, restsOnSpfAlone } from './grant-proof.js';
-import { ExceptionsRepository, type ExceptionFilter } from './exceptions.repository.js';
+import { ExceptionsRepository, type ExceptionFilter, type LiveServer } from './exceptions.repository.js';
+
+/** What a grant would do, found by applying its rules without writing (`ExceptionsService.preview`). */
+export interface GrantPreview {
+  outcome: 'active' | 'pending_approval' | 'refused';
+  /** The problem the grant would answer (the first one it meets), when refused. */
+  refusal: DomainError | null;
+  scope: ExceptionScope;
+  startsAt: Date | null;
+  expiresAt: Date | null;
+  /** Why it would wait for a second person (worked out even when refused: what a fix would need). */
+  approvalReasons: ApprovalReason[];
+  /** Only an admin may approve it (override, helo scope, blocklisted). */
+  adminApproval: boolean;
+  /** Proof is missing or the server is on a blocklist: only an admin's justification can grant it. */
+  justificationNeeded: boolean;
+  missingProof: string[];
+  /** The listings against the server, in words (null when none). */
+  blocklistListings: string | null;
+  evidence: Evidence;
+}
+
+interface GrantAssessment {
+  scope: ExceptionScope;
+  window: { startsAt: Date; expiresAt: Date } | null;
+  /** Null only when a grant stopped at a bad window, before any lookup. */
+  evidence: Evidence | null;
+  missing: string[];
+  override: boolean;
+  blocklists: BlocklistReport | null;
+  listed: ListedFinding[];
+  reasons: ApprovalReason[];
+  refusal: DomainError | null;
+}
 
 export interface GrantRequest {
   mailServerId: string;
@@ -50,70 +85,50 @@ export class ExceptionsService {
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
+  /**
+   * Every rule of a grant, in the order a grant applies them, without
+   * writing anything: what `grant` would answer for this request now (active,
+   * pending approval and why, or the problem it would refuse with). The
+   * four-eyes reasons are worked out even when the grant would be refused, so
+   * that a form can say what a fix (a justification, another scope) would need.
+   */
+  async preview(request: GrantRequest, context: ChangeContext): Promise<GrantPreview> {
+    const assessment = await this.assess(request, context, true);
+    let refusal = assessment.refusal;
+    if (refusal === null && assessment.window !== null) {
+      // The checks made under the server's lock at grant time, read without locking (and without writing).
+      const evidence = assessment.evidence!;
+      ({ refusal } = await this.exceptions.transaction((tx) => this.conflict(tx, request.mailServerId, assessment.scope, evidence, this.clock.now(), false)));
+    }
+    return {
+      outcome: refusal !== null ? 'refused' : assessment.reasons.length > 0 ? 'pending_approval' : 'active',
+      refusal,
+      scope: assessment.scope,
+      startsAt: assessment.window?.startsAt ?? null,
+      expiresAt: assessment.window?.expiresAt ?? null,
+      approvalReasons: assessment.reasons,
+      adminApproval: needsAdminApproval({ scope: assessment.scope, override: assessment.override, approvalReasons: assessment.reasons }),
+      justificationNeeded: assessment.override || assessment.listed.length > 0,
+      missingProof: assessment.missing,
+      blocklistListings: assessment.listed.length > 0 ? describeListings(assessment.listed) : null,
+      evidence: assessment.evidence!,
+    };
+  }
+
   async grant(request: GrantRequest, context: ChangeContext): Promise<Versioned<ExceptionView>> {
-    const scope = request.scope ?? 'pair';
     const requester = personOf(context.actor, 'request an exception');
-    const now = this.clock.now();
-    const window = grantWindow(request, now, this.config.exceptions);
-    if ('problem' in window) {
-      throw new RuleViolationError(window.problem);
+    const assessment = await this.assess(request, context, false);
+    if (assessment.refusal !== null) {
+      throw assessment.refusal;
     }
-    // Fresh evidence, from DNS now (outside the transaction: lookups take time).
-    const evidence = await this.ownership.check(request.mailServerId);
-    const refusal = heloScopeRefusal(scope, evidence.heloHostname);
-    if (refusal !== null) {
-      throw new RuleViolationError(refusal);
-    }
-    const missing = missingProof(scope, evidence);
-    const override = missing.length > 0;
-    if (override) {
-      if (request.justification === undefined) {
-        throw new RuleViolationError(`ownership is not proven for this ${scope} exception: ${missing.join('; ')}`);
-      }
-      if (context.actor.role !== 'admin') {
-        throw new RuleViolationError('only an admin may grant without proof of ownership (with a justification)');
-      }
-    }
-    // "Not used for illegitimate email": the addresses and the HELO name in the configured blocklists.
-    const blocklists = await this.screening.check(evidence);
-    const listed = listingsAgainst(blocklists, null);
+    const { scope, evidence, override, blocklists, listed, reasons } = assessment;
+    const window = assessment.window!;
     const blocklisted = listed.length > 0;
-    if (blocklisted) {
-      if (request.justification === undefined) {
-        throw new RuleViolationError(`the mail server is on a DNS blocklist: ${describeListings(listed)}`);
-      }
-      if (context.actor.role !== 'admin') {
-        throw new RuleViolationError('only an admin may grant for a mail server on a DNS blocklist (with a justification)');
-      }
-    }
-    const reasons = approvalReasons(
-      {
-        scope,
-        override,
-        blocklisted,
-        spfOnly: restsOnSpfAlone(scope, evidence),
-        addresses: evidence.addresses,
-        durationMs: window.expiresAt.getTime() - window.startsAt.getTime(),
-      },
-      this.config.exceptions,
-    );
-    if (context.actor.role === 'customer') {
-      // Self-service asks; a CSR (another person, by construction) decides.
-      reasons.push('customer_request');
-    }
+    const now = this.clock.now();
     const record = await this.exceptions.transaction(async (tx) => {
-      const server = await this.exceptions.lockLiveServer(tx, request.mailServerId);
-      if (!server) {
-        throw new NotFoundError('mail server');
-      }
-      if ((await this.exceptions.organizationStatus(tx, server.organizationId)) !== 'active') {
-        throw new RuleViolationError('the organization is suspended; reactivate it first');
-      }
-      if (server.heloHostname !== evidence.heloHostname || server.addresses.join() !== evidence.addresses.join()) {
-        throw new ConflictError('the mail server changed while its ownership was checked; try again');
-      }
-      if (await this.exceptions.runningFor(tx, server.id, scope, now)) {
-        throw new ConflictError(`the mail server already has a ${scope} exception that is pending, active or suspended`);
+      const { server, refusal } = await this.conflict(tx, request.mailServerId, scope, evidence!, now, true);
+      if (refusal !== null) {
+        throw refusal;
       }
       const created = await this.exceptions.insert(tx, {
         organizationId: server.organizationId,
@@ -152,6 +167,109 @@ export class ExceptionsService {
       return created;
     });
     return new Versioned(toExceptionView(record, now), record.version);
+  }
+
+  /**
+   * The rules a grant applies before its transaction: the window, the
+   * ownership gate (fresh evidence from DNS), the DNS blocklists and the
+   * four-eyes reasons. `refusal` is the first problem found, in the order a
+   * grant meets them; a grant stops there, a preview (`thorough`) goes on to
+   * work out what it can. An unknown mail server is a 404 either way.
+   */
+  private async assess(request: GrantRequest, context: ChangeContext, thorough: boolean): Promise<GrantAssessment> {
+    const scope = request.scope ?? 'pair';
+    personOf(context.actor, 'request an exception');
+    const now = this.clock.now();
+    let refusal: DomainError | null = null;
+    const refuse = (problem: DomainError) => {
+      refusal ??= problem;
+    };
+    const window = grantWindow(request, now, this.config.exceptions);
+    if ('problem' in window) {
+      refuse(new RuleViolationError(window.problem));
+    }
+    const validWindow = 'problem' in window ? null : window;
+    // Fresh evidence, from DNS now (outside the transaction: lookups take time).
+    // A preview (thorough) leaves the server's recorded evidence alone: it writes nothing.
+    const evidence = refusal !== null && !thorough ? null : await this.ownership.check(request.mailServerId, { store: !thorough });
+    if (evidence === null) {
+      return { scope, window: validWindow, evidence, missing: [], override: false, blocklists: null, listed: [], reasons: [], refusal };
+    }
+    const scopeRefusal = heloScopeRefusal(scope, evidence.heloHostname);
+    if (scopeRefusal !== null) {
+      refuse(new RuleViolationError(scopeRefusal));
+    }
+    const missing = missingProof(scope, evidence);
+    const override = missing.length > 0;
+    if (override) {
+      if (request.justification === undefined) {
+        refuse(new RuleViolationError(`ownership is not proven for this ${scope} exception: ${missing.join('; ')}`));
+      } else if (context.actor.role !== 'admin') {
+        refuse(new RuleViolationError('only an admin may grant without proof of ownership (with a justification)'));
+      }
+    }
+    if (refusal !== null && !thorough) {
+      return { scope, window: validWindow, evidence, missing, override, blocklists: null, listed: [], reasons: [], refusal };
+    }
+    // "Not used for illegitimate email": the addresses and the HELO name in the configured blocklists.
+    const blocklists = await this.screening.check(evidence);
+    const listed = listingsAgainst(blocklists, null);
+    const blocklisted = listed.length > 0;
+    if (blocklisted) {
+      if (request.justification === undefined) {
+        refuse(new RuleViolationError(`the mail server is on a DNS blocklist: ${describeListings(listed)}`));
+      } else if (context.actor.role !== 'admin') {
+        refuse(new RuleViolationError('only an admin may grant for a mail server on a DNS blocklist (with a justification)'));
+      }
+    }
+    const reasons = approvalReasons(
+      {
+        scope,
+        override,
+        blocklisted,
+        spfOnly: restsOnSpfAlone(scope, evidence),
+        addresses: evidence.addresses,
+        // Without a valid window there is no duration to judge (the window's problem is the answer).
+        durationMs: validWindow === null ? 0 : validWindow.expiresAt.getTime() - validWindow.startsAt.getTime(),
+      },
+      this.config.exceptions,
+    );
+    if (context.actor.role === 'customer') {
+      // Self-service asks; a CSR (another person, by construction) decides.
+      reasons.push('customer_request');
+    }
+    return { scope, window: validWindow, evidence, missing, override, blocklists, listed, reasons, refusal };
+  }
+
+  /**
+   * What the grant's transaction refuses: the server gone, its organization
+   * suspended, the server changed since its evidence was read, a running
+   * exception of the same scope. `lock` takes the server's row lock (a grant);
+   * a preview only reads.
+   */
+  private async conflict(
+    tx: Transaction,
+    mailServerId: string,
+    scope: ExceptionScope,
+    evidence: Evidence,
+    now: Date,
+    lock: boolean,
+  ): Promise<{ server: LiveServer; refusal: null } | { server: null; refusal: DomainError }> {
+    const server = lock ? await this.exceptions.lockLiveServer(tx, mailServerId) : await this.exceptions.liveServer(tx, mailServerId);
+    const refused = (refusal: DomainError) => ({ server: null, refusal });
+    if (!server) {
+      return refused(new NotFoundError('mail server'));
+    }
+    if ((await this.exceptions.organizationStatus(tx, server.organizationId)) !== 'active') {
+      return refused(new RuleViolationError('the organization is suspended; reactivate it first'));
+    }
+    if (server.heloHostname !== evidence.heloHostname || server.addresses.join() !== evidence.addresses.join()) {
+      return refused(new ConflictError('the mail server changed while its ownership was checked; try again'));
+    }
+    if (await this.exceptions.runningFor(tx, server.id, scope, now)) {
+      return refused(new ConflictError(`the mail server already has a ${scope} exception that is pending, active or suspended`));
+    }
+    return { server, refusal: null };
   }
 
   async get(id: string): Promise<Versioned<ExceptionView>> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { AuditLog, type Transaction } from '@app/database';
 import { ResolverHealth, type DnsFanout } from '@app/dns';
+import { HeloPassMetrics } from '@app/metrics';
 import { DNS_FANOUT } from './dns.module.js';
 import {
   Clock,
@@ -97,6 +98,7 @@ export class DomainsService {
     private readonly resolverHealth: ResolverHealth,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
     @Optional() @Inject(DOMAIN_STATUS_LISTENER) private readonly listener?: DomainStatusListener,
+    @Optional() private readonly metrics?: HeloPassMetrics,
   ) {}
 
   private get policy(): LifecyclePolicy {
@@ -279,7 +281,7 @@ export class DomainsService {
       judgement = judgeChallenge(outcomes, challengeValue(provider, before.challengeToken), broken);
     }
 
-    return this.domains.transaction(async (tx) => {
+    const result = await this.domains.transaction(async (tx) => {
       const current = await this.lock(tx, id, undefined);
       const now = this.clock.now();
       // The token may have been replaced while DNS was asked: then the judgement is void.
@@ -325,6 +327,12 @@ export class DomainsService {
       await this.statusChanged(tx, current, updated, context);
       return { domain: this.view(updated), check: toCheckView(check) };
     });
+    // Counted once committed: a check rolled back (a conflict) is no check done.
+    this.metrics?.dnsChecks.inc({ trigger, outcome: result.check.outcome });
+    if (result.check.statusAfter === 'lapsed' && result.check.statusBefore !== 'lapsed') {
+      this.metrics?.domainLapses.inc();
+    }
+    return result;
   }
 
   /**

@@ -45,9 +45,9 @@ export class OwnershipService {
     };
   }
 
-  /** Recomputes the evidence now. */
-  async check(mailServerId: string): Promise<OwnershipView> {
-    return this.compute(await this.server(mailServerId));
+  /** Recomputes the evidence now; `store: false` (a grant's preview) leaves the recorded evidence as it was. */
+  async check(mailServerId: string, options: { store?: boolean } = {}): Promise<OwnershipView> {
+    return this.compute(await this.server(mailServerId), options.store ?? true);
   }
 
   /** Recomputes what is missing, stale or older than the re-check interval; what the worker runs. */
@@ -73,7 +73,7 @@ export class OwnershipService {
     return server;
   }
 
-  private async compute(server: ServerClaims): Promise<OwnershipView> {
+  private async compute(server: ServerClaims, store = true): Promise<OwnershipView> {
     const domains = await this.domains.verifiedNames(server.organizationId);
     // One DNS check per computation: one deadline, each question asked once.
     const check = this.dnsChecks.begin();
@@ -90,7 +90,9 @@ export class OwnershipService {
       );
     }
     const checkedAt = this.clock.now();
-    await this.ownership.store(server, evidence, checkedAt);
+    if (store) {
+      await this.ownership.store(server, evidence, checkedAt);
+    }
     return { ...evidence, mailServerId: server.id, checkedAt, stale: false };
   }
 }

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { hostAndPort } from '@app/domain';
 import { MalformedPolicyRequest, POLICY_DUNNO, POLICY_OK, PolicyRequestReader, type PolicyRequest } from './protocol.js';
 
 export interface PolicyListenerLimits {
@@ -29,7 +30,7 @@ const MAX_UNREAD_ANSWER_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 1000;
 
 const remoteOf = (socket: Socket) =>
-  socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
+  socket.remoteAddress === undefined ? 'unknown' : hostAndPort(socket.remoteAddress, socket.remotePort ?? '?');
 
 /**
  * The TCP side of the policy server: persistent connections, pipelined

@@ -3,6 +3,23 @@ import { addressKey, heloKey, maskIpv4, maskIpv6, prefixKey } from './policy-key
 
 const NONE: readonly AllowlistEntry[] = Object.freeze([]);
 
+/**
+ * Adds the entries of `list` in effect at `nowMs` to `found` (made on the
+ * first one): a plain function, so a decision allocates nothing when no
+ * exception matches, which is most of them.
+ */
+function collectInEffect(list: readonly AllowlistEntry[] | undefined, nowMs: number, found: AllowlistEntry[] | undefined): AllowlistEntry[] | undefined {
+  if (list === undefined) {
+    return found;
+  }
+  for (const entry of list) {
+    if (entry.startsAt.getTime() <= nowMs && nowMs < entry.expiresAt.getTime()) {
+      (found ??= []).push(entry);
+    }
+  }
+  return found;
+}
+
 const removeFrom = (list: AllowlistEntry[], exceptionId: string): boolean => {
   const index = list.findIndex((entry) => entry.exceptionId === exceptionId);
   if (index === -1) {
@@ -130,27 +147,17 @@ export class PolicyMatcher implements EntryListener {
   match(heloName: string, clientAddress: string, nowMs: number): readonly AllowlistEntry[] {
     const name = heloKey(heloName);
     let found: AllowlistEntry[] | undefined;
-    const take = (list: readonly AllowlistEntry[] | undefined) => {
-      if (list === undefined) {
-        return;
-      }
-      for (const entry of list) {
-        if (entry.startsAt.getTime() <= nowMs && nowMs < entry.expiresAt.getTime()) {
-          (found ??= []).push(entry);
-        }
-      }
-    };
     if (name !== null) {
-      take(this.helo.get(name));
+      found = collectInEffect(this.helo.get(name), nowMs, found);
     }
     const address = addressKey(clientAddress);
     if (address !== null) {
       const index = address.family === 4 ? this.v4 : this.v6;
       for (const length of index.lengths) {
         const network = address.family === 4 ? String(maskIpv4(address.value, length)) : maskIpv6(address.hex, length);
-        take(index.lookup(length, network));
+        found = collectInEffect(index.lookup(length, network), nowMs, found);
         if (name !== null) {
-          take(index.lookup(length, `${network} ${name}`));
+          found = collectInEffect(index.lookup(length, `${network} ${name}`), nowMs, found);
         }
       }
     }

@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import type { HeloPassConfig } from '@app/config';
+import { processFoundation } from '@app/database';
 import type { Clock } from '@app/domain';
 import { EnforcementModule } from '@app/enforcement';
+import { MetricsModule } from '@app/metrics';
 import { PolicyService } from './policy.service.js';
 import { UsageRepository } from './usage.repository.js';
 
@@ -14,9 +14,9 @@ export class PolicyModule {
     return {
       module: PolicyModule,
       imports: [
-        ConfigModule.forRoot(config, clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-policy' })),
-        DatabaseModule,
+        ...processFoundation('helopass-policy', config, clock, logStream),
+        // Its own metrics listener (POLICY_METRICS_PORT): the policy server has no HTTP port of its own.
+        MetricsModule.forRoot('policy', { host: config.metrics.host, port: config.metrics.policyPort }),
         EnforcementModule,
       ],
       providers: [PolicyService, UsageRepository],

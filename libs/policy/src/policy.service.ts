@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { Clock } from '@app/domain';
 import { SnapshotStore } from '@app/enforcement';
+import { HeloPassMetrics } from '@app/metrics';
 import { PolicyListener } from './policy-listener.js';
 import { PolicyMatcher } from './policy-matcher.js';
 import type { PolicyRequest } from './protocol.js';
@@ -31,6 +32,7 @@ export class PolicyService implements OnModuleInit, OnModuleDestroy {
     usageRepository: UsageRepository,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+    @Optional() private readonly metrics?: HeloPassMetrics,
   ) {
     usageRepository.serverId = `${process.pid}@${config.policy.host}:${config.policy.port}`;
     this.usage = new UsageCounter(usageRepository);
@@ -38,19 +40,26 @@ export class PolicyService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.unsubscribe = this.snapshots.subscribe(this.matcher);
+    this.metrics?.watchPolicyConnections(() => this.connections);
   }
 
   /** Starts answering on POLICY_HOST:POLICY_PORT (or `port` given: 0 takes any free one). */
   async listen(port = this.config.policy.port): Promise<AddressInfo> {
     const limits = this.config.policy;
-    this.listener = new PolicyListener((request) => this.decide(request), {
+    this.listener = new PolicyListener((request) => this.timedDecision(request), {
       maxConnections: limits.maxConnections,
       maxRequestBytes: limits.maxRequestBytes,
       idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
       requestTimeoutMs: limits.requestTimeoutSeconds * 1000,
     }, {
-      malformed: (remote, reason) => this.logger.warn({ msg: 'malformed policy request; connection closed without an answer', remote, reason }),
-      refused: (remote) => this.logger.warn({ msg: 'policy connection refused: too many open', remote, maxConnections: limits.maxConnections }),
+      malformed: (remote, reason) => {
+        this.metrics?.policyMalformedRequests.inc();
+        this.logger.warn({ msg: 'malformed policy request; connection closed without an answer', remote, reason });
+      },
+      refused: (remote) => {
+        this.metrics?.policyRefusedConnections.inc();
+        this.logger.warn({ msg: 'policy connection refused: too many open', remote, maxConnections: limits.maxConnections });
+      },
     });
     const address = await this.listener.listen(limits.host, port);
     this.flushTimer = setInterval(() => void this.flushUsage().catch(() => undefined), limits.usageFlushSeconds * 1000);
@@ -66,6 +75,20 @@ export class PolicyService implements OnModuleInit, OnModuleDestroy {
       this.usage.record(entry.exceptionId, now);
     }
     return matched.length > 0;
+  }
+
+  /** `decide`, counted and timed for the metrics (the action and how long the lookup took). */
+  private timedDecision(request: PolicyRequest): boolean {
+    const metrics = this.metrics;
+    if (!metrics) {
+      return this.decide(request);
+    }
+    const started = process.hrtime.bigint();
+    const ok = this.decide(request);
+    const action = ok ? 'OK' : 'DUNNO';
+    metrics.policyDecisionDuration.observe({ action }, Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.policyDecisions.inc({ action });
+    return ok;
   }
 
   /** Writes the counted matches now (also done every POLICY_USAGE_FLUSH_SECONDS). Throws when the database fails; nothing is lost. */

@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import type { HeloPassConfig } from '@app/config';
 import type { Clock } from '@app/domain';
+import { MetricsEndpoint } from '@app/metrics';
 import { PolicyModule } from './policy.module.js';
 import { PolicyService } from './policy.service.js';
 import type { FlushOutcome } from './usage-counter.js';
@@ -24,6 +25,8 @@ export interface RunningPolicyServer {
   unwrittenMatches(): number;
   /** Client connections open now. */
   connections(): number;
+  /** Where its Prometheus metrics are served (POLICY_METRICS_PORT), or undefined when nowhere. */
+  readonly metricsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export async function startPolicyServer(config: HeloPassConfig, options: PolicyS
     flushUsage: () => policy.flushUsage(),
     unwrittenMatches: () => policy.unwrittenMatches,
     connections: () => policy.connections,
+    metricsPort: app.get(MetricsEndpoint).port,
     stop: () => app.close(),
   };
 }

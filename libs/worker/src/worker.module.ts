@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import { ConfigModule, loggerOptions, type HeloPassConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import type { HeloPassConfig } from '@app/config';
+import { processFoundation } from '@app/database';
 import type { Clock } from '@app/domain';
 import { FeedWriterModule } from '@app/enforcement';
+import { MetricsModule } from '@app/metrics';
 import { ExceptionsModule } from '@app/exceptions';
 import { NotificationsModule } from '@app/notifications';
 import { OwnershipModule } from '@app/ownership';
@@ -16,9 +16,8 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [
-        ConfigModule.forRoot(config, clock),
-        LoggerModule.forRoot(loggerOptions(config.logLevel, logStream, { format: config.logFormat, name: 'helopass-worker' })),
-        DatabaseModule,
+        ...processFoundation('helopass-worker', config, clock, logStream),
+        MetricsModule.forRoot('worker', { host: config.metrics.host, port: config.metrics.workerPort }),
         OwnershipModule,
         // Domain lapses found by the worker suspend the exceptions that rest on them.
         ExceptionsModule,

@@ -1,9 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type WorkHandler } from 'pg-boss';
 import type { HeloPassConfig } from '@app/config';
-import type { Clock } from '@app/domain';
+import { Clock } from '@app/domain';
 import { AuditCheckpointService, jobQueueSchemaExists, JOB_QUEUE_SCHEMA } from '@app/database';
+import { AllowlistHistory } from '@app/enforcement';
+import { HeloPassMetrics, MetricsEndpoint } from '@app/metrics';
 import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, SelfHealingService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { NotificationDeliveryService, RemindersService, startNotificationJobs, type NotificationJobs } from '@app/notifications';
 import { DomainsService, OwnershipService } from '@app/ownership';
@@ -12,7 +14,10 @@ import { WorkerModule } from './worker.module.js';
 
 /** The queue of the periodic sweep: exception expiries, due domain checks, stale ownership evidence, due blocklist and HELO (self-healing) checks, then reminders. */
 export const SWEEP_QUEUE = 'helopass-sweep';
-/** Signed audit checkpoints at AUDIT_CHECKPOINT_INTERVAL_MINUTES (looked at every minute). */
+/**
+ * Signed audit checkpoints at AUDIT_CHECKPOINT_INTERVAL_MINUTES, and snapshots of
+ * the allowlist's history at AUDIT_STATE_SNAPSHOT_INTERVAL_MINUTES (looked at every minute).
+ */
 export const CHECKPOINT_QUEUE = 'helopass-audit-checkpoint';
 /** The queue of the retention purge: idempotency records and domain checks past their retention. */
 export const RETENTION_QUEUE = 'helopass-retention';
@@ -31,6 +36,8 @@ export interface RunningWorker {
   purgeNow(): Promise<void>;
   /** Queues a notification round (dispatch events, attempt due deliveries) now. */
   notifyNow(): Promise<void>;
+  /** Where its Prometheus metrics are served (WORKER_METRICS_PORT), or undefined when nowhere. */
+  readonly metricsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -58,6 +65,8 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   const reminders = app.get(RemindersService);
   const notificationLog = app.get(NotificationDeliveryService);
   const checkpoints = app.get(AuditCheckpointService);
+  const history = app.get(AllowlistHistory);
+  const clock = app.get(Clock);
   let notifications: NotificationJobs | undefined;
 
   const boss = new PgBoss({
@@ -66,6 +75,20 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
     max: 4,
     createSchema: !(await jobQueueSchemaExists(config.databaseUrl)),
   });
+  const metrics = app.get(HeloPassMetrics);
+  metrics.watchJobQueues(async () =>
+    (await boss.getQueues()).map((queue) => ({ queue: queue.name, queued: queue.queuedCount, active: queue.activeCount, failed: queue.failedCount })),
+  );
+  /** The handler, its runs counted by result (a failure is retried by the queue, and counted each time). */
+  const counted = <T>(queue: string, handler: WorkHandler<T>): WorkHandler<T> => async (jobs) => {
+    try {
+      await handler(jobs);
+      metrics.jobs.inc({ queue, result: 'completed' });
+    } catch (error) {
+      metrics.jobs.inc({ queue, result: 'failed' });
+      throw error;
+    }
+  };
   let stopping = false;
   boss.on('error', (error: Error) => {
     // While stopping, a connection the queue is closing (or the server is ending) is expected, not a fault.
@@ -79,7 +102,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
     await boss.start();
     await boss.createQueue(SWEEP_QUEUE, { policy: 'stately' });
     await boss.schedule(SWEEP_QUEUE, '* * * * *');
-    await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
+    await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, counted(SWEEP_QUEUE, async () => {
       const expired = await exceptions.expireDue();
       const checked = await domains.runDue();
       const refreshed = await ownership.refreshDue();
@@ -92,10 +115,10 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
       if (expired + checked + refreshed + screened + healed + announced > 0) {
         logger.log({ expired, checked, refreshed, screened, healed, reminded }, 'sweep done');
       }
-    });
+    }));
     await boss.createQueue(CHECKPOINT_QUEUE, { policy: 'stately' });
     await boss.schedule(CHECKPOINT_QUEUE, '* * * * *');
-    await boss.work(CHECKPOINT_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
+    await boss.work(CHECKPOINT_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, counted(CHECKPOINT_QUEUE, async () => {
       // A chain that does not verify is never signed: say so loudly, every time it is due.
       try {
         const checkpoint = await checkpoints.createIfDue();
@@ -105,15 +128,24 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
       } catch (error) {
         logger.error({ err: error }, 'audit checkpoint not signed');
       }
-    });
+      // Without snapshots ?asOf= still answers (from the whole trail), only slower: a failure is logged, not fatal.
+      try {
+        const snapshot = await history.snapshotIfDue(clock.now(), config.audit.stateSnapshotIntervalMinutes * 60_000);
+        if (snapshot !== null) {
+          logger.log({ cutAt: snapshot.cutAt.toISOString(), entries: snapshot.entries }, 'allowlist history snapshot recorded');
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'allowlist history snapshot not recorded');
+      }
+    }));
     await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });
     await boss.schedule(RETENTION_QUEUE, '*/10 * * * *');
-    await boss.work(RETENTION_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, async () => {
+    await boss.work(RETENTION_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, counted(RETENTION_QUEUE, async () => {
       const purged = { ...(await retention.purge()), notificationEvents: await notificationLog.purgeLog() };
       if (purged.idempotencyRecords + purged.domainChecks + purged.notificationEvents > 0) {
         logger.log(purged, 'retention purge done');
       }
-    });
+    }));
     notifications = await startNotificationJobs(boss, app, logger, options.pollingIntervalSeconds ?? 2);
   } catch (error) {
     await boss.stop({ graceful: false }).catch(() => undefined);
@@ -131,6 +163,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
     notifyNow: async () => {
       await notifications?.runNow();
     },
+    metricsPort: app.get(MetricsEndpoint).port,
     stop: async () => {
       stopping = true;
       notifications?.stop();

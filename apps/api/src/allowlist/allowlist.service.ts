@@ -1,12 +1,13 @@
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import {
+  AllowlistHistory,
   AllowlistRepository,
   buildSnapshot,
   FEED_NEXT_PUBLIC_KEY,
   FEED_SIGNER,
   SnapshotStore,
-  type FeedSigner,
+  type FeedSigning,
   type PreparedBody,
   type Rendering,
   type SigningPublicKey,
@@ -51,7 +52,8 @@ export class AllowlistService {
   constructor(
     private readonly store: SnapshotStore,
     private readonly repository: AllowlistRepository,
-    @Inject(FEED_SIGNER) private readonly signer: FeedSigner,
+    private readonly history: AllowlistHistory,
+    @Inject(FEED_SIGNER) private readonly signer: FeedSigning,
     @Inject(FEED_NEXT_PUBLIC_KEY) private readonly nextKey: SigningPublicKey | null,
   ) {}
 
@@ -131,7 +133,7 @@ export class AllowlistService {
       if (instant === undefined) {
         throw new InvalidFieldError('asOf', 'must be one ISO-8601 date-time with a time zone, between the years 0001 and 9999');
       }
-      const { head, candidates } = await this.repository.at(instant);
+      const { head, candidates } = await this.history.at(instant);
       const snapshot = buildSnapshot(candidates, head.version, head.changedAt, instant, undefined, (body) => this.signer.sign(body));
       return { prepared: snapshot.renderings[rendering], version: head.version.toString(), staleSince: null };
     }

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { NotFoundError, type Role } from '@app/domain';
+import { HeloPassMetrics } from '@app/metrics';
 import type { Rendering } from '@app/enforcement';
 import { CallerAuthentication } from '../common/auth.guard.js';
 import { sendProblem } from '../common/problem.filter.js';
@@ -51,17 +52,21 @@ export function installFeedFastPath(app: NestFastifyApplication): void {
   const config = app.get<HeloPassConfig>(HELOPASS_CONFIG);
   const settings = { databaseRetryAfterSeconds: config.database.retryAfterSeconds };
   const logger = new Logger('Feed');
+  const metrics = app.get(HeloPassMetrics, { strict: false });
   fastify.addHook('onRequest', async (request: HeloPassRequest, reply: FastifyReply) => {
     // Filters poll without a query string; `?asOf=` (auditors) and anything unusual take the ordinary way,
     // where the query string is validated like every other.
     if ((request.method !== 'GET' && request.method !== 'HEAD') || request.headers.authorization === undefined || request.url.includes('?')) {
       return;
     }
+    // The rendering polled (".sig": its signature), once the route is known to be the feed's.
+    let polled: string | undefined;
     try {
       const target = feedTarget(request);
       if (target === undefined) {
         return;
       }
+      polled = target.signature ? `${target.rendering}.sig` : target.rendering;
       await authentication.authenticate(request, reply, FEED_ROLES, true);
       await allowlist.send(
         target.rendering,
@@ -77,6 +82,9 @@ export function installFeedFastPath(app: NestFastifyApplication): void {
       );
     } catch (error) {
       sendProblem(error, request, reply, logger, settings);
+    }
+    if (polled !== undefined) {
+      metrics.feedPolls.inc({ rendering: polled, status: String(reply.statusCode) });
     }
     return reply;
   });

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Controller, Get, HttpCode, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiExtraModels, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ProblemResponseDto } from '../common/problem.dto.js';
 import type { AuditChainReport, CheckpointPublication, CheckpointVerification, StoredAuditCheckpoint } from '@app/database';
 import type { Page } from '@app/domain';
 import { PageQueryDto } from '../common/list-query.dto.js';
@@ -12,8 +13,15 @@ import {
   CreatedAuditCheckpointDto,
   VerifyAuditQueryDto,
 } from './dto/audit-checkpoint.dto.js';
-import { AuditChainReportDto, AuditEventPageDto, ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from './dto/audit-event.dto.js';
-import { AuditEventsService, type AuditEventView } from './audit-events.service.js';
+import {
+  AuditChainReportDto,
+  AuditEventPageDto,
+  ExportAuditEventsQueryDto,
+  ListAuditEventsQueryDto,
+  ResourceStateQueryDto,
+  ResourceStateResponseDto,
+} from './dto/audit-event.dto.js';
+import { AuditEventsService, type AuditEventView, type ResourceStateView } from './audit-events.service.js';
 
 @ApiTags('audit')
 @Controller('v1/audit-events')
@@ -42,6 +50,15 @@ export class AuditEventsController {
       type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       disposition: `attachment; filename="audit-events.${format === 'csv' ? 'csv' : 'ndjson'}"`,
     });
+  }
+
+  @Get('state')
+  @Roles('auditor', 'admin')
+  @ApiOperation({ summary: 'Any resource as it stood at an instant (asOf): what the last audit event at or before it recorded' })
+  @ApiOkResponse({ type: ResourceStateResponseDto })
+  @ApiNotFoundResponse({ type: ProblemResponseDto })
+  state(@Query() query: ResourceStateQueryDto): Promise<ResourceStateView> {
+    return this.events.stateAt(query.entityType, query.entityId, query.asOf);
   }
 
   @Get('verify')

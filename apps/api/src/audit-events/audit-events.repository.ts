@@ -37,6 +37,17 @@ export class AuditEventsRepository {
     return count > 0;
   }
 
+  /**
+   * The entity's last event at or before `instant` (the highest seq among those
+   * that occurred by then, as the allowlist's history counts), and whether the
+   * trail names the entity at all. Reads only that entity's events (its index).
+   */
+  async lastAtOrBefore(entityType: string, entityId: string, instant: Date): Promise<{ last: AuditEventRecord | null; known: boolean }> {
+    const last = await this.prisma.auditEvent.findFirst({ where: { entityType, entityId, occurredAt: { lte: instant } }, orderBy: { seq: 'desc' } });
+    const known = last !== null || (await this.prisma.auditEvent.findFirst({ where: { entityType, entityId }, select: { id: true } })) !== null;
+    return { last, known };
+  }
+
   forEntity(entityType: string, entityId: string): Promise<AuditEventRecord[]> {
     return this.prisma.auditEvent.findMany({ where: { entityType, entityId }, orderBy: { seq: 'asc' } });
   }

@@ -37,6 +37,14 @@ export interface AuditEventView {
   requestId: string | null;
 }
 
+export interface ResourceStateView {
+  entityType: string;
+  entityId: string;
+  asOf: Date;
+  state: unknown;
+  event: AuditEventView | null;
+}
+
 export interface HistoryEventView extends AuditEventView {
   changes: FieldChange[];
 }
@@ -109,6 +117,18 @@ export class AuditEventsService {
   async history(entityType: string, entityId: string): Promise<HistoryEventView[]> {
     const rows = await this.events.forEntity(entityType, entityId);
     return rows.map((row) => ({ ...toView(row), changes: describeChanges(row.before, row.after) }));
+  }
+
+  /**
+   * Any resource as it stood at `asOf`: what the last event at or before it
+   * recorded. 404 when the trail names no such resource at all.
+   */
+  async stateAt(entityType: string, entityId: string, asOf: Date): Promise<ResourceStateView> {
+    const { last, known } = await this.events.lastAtOrBefore(entityType, entityId, asOf);
+    if (!known) {
+      throw new NotFoundError('resource in the audit trail');
+    }
+    return { entityType, entityId, asOf, state: last?.after ?? null, event: last === null ? null : toView(last) };
   }
 
   /** The history of an organization, mail server or domain: 404 when there is no such resource. */

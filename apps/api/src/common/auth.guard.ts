@@ -2,6 +2,7 @@ import {
   ForbiddenException,
   Injectable,
   Logger,
+  Optional,
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
@@ -10,6 +11,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
 import { ApiKeysService, type AuthenticatedKey, type AuthenticationFailure } from '@app/access';
 import { apiKeyPrefix, isWellFormedApiKey, type Role } from '@app/domain';
+import { HeloPassMetrics } from '@app/metrics';
 import { ConsoleSessionsService } from '../console/console-sessions.service.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../console/session-token.js';
 import { RateLimits } from './rate-limits.js';
@@ -52,6 +54,7 @@ export class CallerAuthentication {
     private readonly apiKeys: ApiKeysService,
     private readonly rateLimits: RateLimits,
     private readonly consoleSessions: ConsoleSessionsService,
+    @Optional() private readonly metrics?: HeloPassMetrics,
   ) {}
 
   /** Sets `request.caller`, or throws the 401/403/429 to answer. */
@@ -120,6 +123,7 @@ export class CallerAuthentication {
    * address and the route — never the secret or the Authorization header.
    */
   private logFailure(request: HeloPassRequest, reason: AuthenticationFailure | 'missing', secret: string | undefined): void {
+    this.metrics?.authFailures.inc({ reason });
     const keyPrefix = secret !== undefined && isWellFormedApiKey(secret) ? apiKeyPrefix(secret) : undefined;
     this.logger.warn(
       {

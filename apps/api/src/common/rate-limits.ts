@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
+import { HeloPassMetrics } from '@app/metrics';
 import { RateLimitedException } from './problem.js';
 import type { HeloPassRequest } from './request-context.js';
 
@@ -48,7 +49,10 @@ export class RateLimits {
   private feedPerKey: Limiter | undefined;
   private failures: Limiter | undefined;
 
-  constructor(@Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig) {}
+  constructor(
+    @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
+    @Optional() private readonly metrics?: HeloPassMetrics,
+  ) {}
 
   /** Registers the plugin; before the routes, so that its per-address limit reaches them. */
   async install(app: NestFastifyApplication): Promise<void> {
@@ -63,6 +67,7 @@ export class RateLimits {
         request.url.startsWith('/health/') ||
         ((request.headers.authorization !== undefined || hasConsoleSession(request)) && request.url.startsWith('/v1/')),
       errorResponseBuilder: (_request, context) => {
+        this.metrics?.rateLimitRefusals.inc({ limit: 'address' });
         const seconds = secondsLeft(context.ttl);
         return new RateLimitedException(seconds, `too many requests from this address; retry after ${seconds} s`);
       },
@@ -79,6 +84,7 @@ export class RateLimits {
   async refuseWhileBlocked(request: FastifyRequest): Promise<void> {
     const status = await this.limiter(this.failures)(request, { increment: false });
     if (!status.isAllowed && status.remaining === 0 && status.ttl > 0) {
+      this.metrics?.rateLimitRefusals.inc({ limit: 'auth-failures' });
       const seconds = secondsLeft(status.ttl);
       throw new RateLimitedException(seconds, `too many failed authentications from this address; retry after ${seconds} s`);
     }
@@ -91,7 +97,8 @@ export class RateLimits {
 
   /** Counts one request against the caller's key; 429 when its budget is used up. */
   async countRequest(request: HeloPassRequest, reply: FastifyReply): Promise<void> {
-    const limiter = this.limiter(isFeedRoute(request) ? this.feedPerKey : this.perKey);
+    const feed = isFeedRoute(request);
+    const limiter = this.limiter(feed ? this.feedPerKey : this.perKey);
     const status = await limiter(request);
     if (status.isAllowed) {
       return;
@@ -101,6 +108,7 @@ export class RateLimits {
       .header('x-ratelimit-remaining', String(status.remaining))
       .header('x-ratelimit-reset', String(status.ttlInSeconds));
     if (status.isExceeded) {
+      this.metrics?.rateLimitRefusals.inc({ limit: feed ? 'feed' : 'key' });
       const seconds = secondsLeft(status.ttl);
       throw new RateLimitedException(seconds, `too many requests for this API key; retry after ${seconds} s`);
     }

@@ -50,7 +50,7 @@ export class ConsoleSessionController {
     // Sign-in is key guessing's other door: the same per-address failure budget as Bearer.
     const rateLimits = this.moduleRef.get(RateLimits, { strict: false });
     await rateLimits.refuseWhileBlocked(request);
-    const opened = await this.sessions.signIn(body.key);
+    const opened = await this.sessions.signIn(body.key, request.id);
     if (!opened) {
       await rateLimits.countFailure(request);
       throw new UnauthorizedException('the API key is unknown, revoked or expired');
@@ -86,7 +86,7 @@ export class ConsoleSessionController {
   @ApiNoContentResponse({ description: 'Signed out (nothing to do for a request made with an API key)' })
   async signOut(@Req() request: ConsoleRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     if (request.consoleSessionId !== undefined) {
-      await this.sessions.signOut(request.consoleSessionId);
+      await this.sessions.signOut(request.consoleSessionId, request.caller!, request.id);
     }
     void reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.secure(request) });
   }

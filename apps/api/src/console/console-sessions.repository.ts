@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '@app/database';
+import { PrismaService, type Transaction } from '@app/database';
 import type { Role } from '@app/domain';
 
 /** A session with the key it was opened with (the key's own state decides too). */
@@ -18,8 +18,12 @@ export interface ConsoleSessionRecord {
 export class ConsoleSessionsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async insert(data: { tokenHash: string; apiKeyId: string; now: Date; expiresAt: Date }): Promise<{ id: string }> {
-    return this.prisma.consoleSession.create({
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(work);
+  }
+
+  async insert(tx: Transaction, data: { tokenHash: string; apiKeyId: string; now: Date; expiresAt: Date }): Promise<{ id: string }> {
+    return tx.consoleSession.create({
       data: { tokenHash: data.tokenHash, apiKeyId: data.apiKeyId, createdAt: data.now, lastSeenAt: data.now, expiresAt: data.expiresAt },
       select: { id: true },
     });
@@ -49,8 +53,10 @@ export class ConsoleSessionsRepository {
     await this.prisma.consoleSession.updateMany({ where: { id, lastSeenAt: { lt: at } }, data: { lastSeenAt: at } });
   }
 
-  async revoke(id: string, at: Date): Promise<void> {
-    await this.prisma.consoleSession.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
+  /** Ends a session still open; answers whether it was (a second sign-out changes nothing). */
+  async revoke(tx: Transaction, id: string, at: Date): Promise<{ createdAt: Date; expiresAt: Date } | null> {
+    const { count } = await tx.consoleSession.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
+    return count === 0 ? null : tx.consoleSession.findUnique({ where: { id }, select: { createdAt: true, expiresAt: true } });
   }
 
   /** Sessions over for a day or more are of no use to anyone: the worker-free way to keep the table small. */

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiKeysService, type AuthenticatedKey } from '@app/access';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
-import { Clock, ForbiddenActionError } from '@app/domain';
+import { AuditLog } from '@app/database';
+import { Clock, ForbiddenActionError, type Actor } from '@app/domain';
 import { ConsoleSessionsRepository } from './console-sessions.repository.js';
 import { csrfTokenFor, csrfTokenMatches, hashSessionToken, isWellFormedSessionToken, newSessionToken } from './session-token.js';
 
@@ -28,6 +29,10 @@ export type SessionFailure = 'unknown' | 'ended' | 'key_ended' | 'csrf';
 
 export type SessionAuthentication = { key: AuthenticatedKey; sessionId: string } | { failure: SessionFailure };
 
+const actorOf = (key: AuthenticatedKey): Actor => ({ id: key.id, name: key.name, role: key.role, owner: key.owner });
+/** What the audit trail says of a session: whose key it acts with (the key's id, name, role and owner). */
+const sessionSubject = (key: AuthenticatedKey) => ({ keyId: key.id, keyName: key.name, role: key.role, owner: key.owner });
+
 /** lastSeenAt is written at most this often per session: the idle time-out is counted in minutes. */
 const TOUCH_INTERVAL_MS = 15_000;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -45,12 +50,13 @@ export class ConsoleSessionsService {
   constructor(
     private readonly sessions: ConsoleSessionsRepository,
     private readonly apiKeys: ApiKeysService,
+    private readonly audit: AuditLog,
     private readonly clock: Clock,
     @Inject(HELOPASS_CONFIG) private readonly config: HeloPassConfig,
   ) {}
 
   /** Opens a session for a known person's key; undefined when the key is not accepted. */
-  async signIn(secret: string): Promise<OpenedSession | undefined> {
+  async signIn(secret: string, requestId?: string): Promise<OpenedSession | undefined> {
     const result = await this.apiKeys.authenticate(secret);
     if ('failure' in result) {
       return undefined;
@@ -62,7 +68,21 @@ export class ConsoleSessionsService {
     const now = this.clock.now();
     // A key that ends sooner ends the session with it (checked on every request).
     const expiresAt = new Date(now.getTime() + this.config.console.sessionMaxMs);
-    const { id } = await this.sessions.insert({ tokenHash: hashSessionToken(token), apiKeyId: result.key.id, now, expiresAt });
+    const key = result.key;
+    const { id } = await this.sessions.transaction(async (tx) => {
+      const opened = await this.sessions.insert(tx, { tokenHash: hashSessionToken(token), apiKeyId: key.id, now, expiresAt });
+      // Who signed in, with which key, until when: never the key's secret nor the session's token.
+      await this.audit.append(tx, {
+        actor: actorOf(key),
+        action: 'console_session.started',
+        entityType: 'console_session',
+        entityId: opened.id,
+        organizationId: key.organizationId,
+        after: { ...sessionSubject(key), createdAt: now, expiresAt },
+        requestId,
+      });
+      return opened;
+    });
     this.logger.log({ sessionId: id, keyId: result.key.id, role: result.key.role }, 'console session opened');
     return { token, view: this.view(id, token, result.key, now, expiresAt) };
   }
@@ -107,8 +127,25 @@ export class ConsoleSessionsService {
     return session ? this.view(session.id, token, result.key, session.createdAt, session.expiresAt) : undefined;
   }
 
-  async signOut(sessionId: string): Promise<void> {
-    await this.sessions.revoke(sessionId, this.clock.now());
+  /** Ends the session at once; the end is audited like its start (a second sign-out changes nothing). */
+  async signOut(sessionId: string, key: AuthenticatedKey, requestId?: string): Promise<void> {
+    const now = this.clock.now();
+    await this.sessions.transaction(async (tx) => {
+      const ended = await this.sessions.revoke(tx, sessionId, now);
+      if (ended === null) {
+        return;
+      }
+      await this.audit.append(tx, {
+        actor: actorOf(key),
+        action: 'console_session.ended',
+        entityType: 'console_session',
+        entityId: sessionId,
+        organizationId: key.organizationId,
+        before: { ...sessionSubject(key), createdAt: ended.createdAt, expiresAt: ended.expiresAt },
+        after: { ...sessionSubject(key), createdAt: ended.createdAt, expiresAt: ended.expiresAt, endedAt: now, ended: 'signed_out' },
+        requestId,
+      });
+    });
     this.logger.log({ sessionId }, 'console session closed');
   }
 

@@ -26,7 +26,8 @@ export class ExceptionBulkDecisionsController {
   @ApiOperation({
     summary:
       `Approve or reject up to ${BULK_DECISIONS_MAX} pending exceptions at once. Each is decided exactly as a single approve or reject ` +
-      '(four eyes, admin-only scopes, the server and proof re-checked, blocklists), in its own transaction; ' +
+      '(four eyes, admin-only scopes, the server and proof re-checked, blocklists; pending grants and pending renewals alike), in its own transaction, ' +
+      'the reason recorded on each as a single decision records it; ' +
       'one refused does not stop the others. Answers each outcome, with the problem a single decision would have answered.',
   })
   @ApiOkResponse({ type: BulkDecisionsResponseDto })
@@ -37,9 +38,7 @@ export class ExceptionBulkDecisionsController {
     for (const result of results) {
       summary[result.outcome] += 1;
     }
-    if (body.decision === 'approve' && body.reason !== undefined) {
-      this.logger.log({ requestId: context.requestId, approved: summary.approved, reason: body.reason }, 'bulk approval');
-    }
+    this.logger.log({ requestId: context.requestId, decision: body.decision, ...summary }, 'bulk decision');
     return { results, summary };
   }
 
@@ -47,7 +46,7 @@ export class ExceptionBulkDecisionsController {
     try {
       const decided =
         body.decision === 'approve'
-          ? await this.decisions.approve(id, undefined, context)
+          ? await this.decisions.approve(id, undefined, context, body.reason)
           : await this.decisions.reject(id, body.reason!, undefined, context);
       return {
         id,

@@ -39,6 +39,7 @@ export class ExceptionQueries {
         activeAt: query.activeAt,
         expiresBefore: query.expiresBefore,
         requestedBy: query.requestedBy,
+        awaitingApproval: query.awaitingApproval === 'true',
         unusedSince: query.unusedSince,
       },
       query.limit,

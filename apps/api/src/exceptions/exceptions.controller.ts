@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
@@ -9,19 +10,22 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { Page, Versioned } from '@app/domain';
+import { NotFoundError, type Page, type Versioned } from '@app/domain';
 import { ExceptionChecksService, ExceptionDecisionsService, ExceptionsService, type CheckOutcome, type ExceptionView } from '@app/exceptions';
 import { AuditEventsService, type HistoryEventView } from '../audit-events/audit-events.service.js';
 import { HistoryEventResponseDto } from '../audit-events/dto/audit-event.dto.js';
 import { ApiWrite } from '../common/api-write.decorator.js';
 import { IdParam } from '../common/params.js';
 import { ProblemResponseDto } from '../common/problem.dto.js';
+import { toProblem } from '../common/problem.js';
 import { Context, type RequestContext } from '../common/request-context.js';
 import { CustomerScope } from '../common/customer-scope.decorator.js';
 import { Roles } from '../common/roles.decorator.js';
 import { IfMatch } from '../common/versioned.js';
 import { ExceptionCheckResponseDto } from './dto/exception-check.dto.js';
+import { GrantPreviewDto, GrantPreviewResponseDto } from './dto/grant-preview.dto.js';
 import {
+  ApproveExceptionDto,
   DecisionReasonDto,
   ExceptionPageDto,
   ExceptionResponseDto,
@@ -64,6 +68,27 @@ export class ExceptionsController {
     return this.exceptions.grant(body, context);
   }
 
+  @Post('preview')
+  @HttpCode(200)
+  @Roles('csr', 'admin', 'customer')
+  @CustomerScope.body('mail server', 'mailServerId')
+  @ApiOperation({
+    summary:
+      'What a grant with this body would do now, writing nothing: every rule of POST /v1/exceptions (ownership from DNS, blocklists, ' +
+      'four-eyes reasons, a running exception of the scope) applied as the grant would, answering active, pending_approval with its reasons, or refused with the problem',
+  })
+  @ApiOkResponse({ type: GrantPreviewResponseDto })
+  @ApiBadRequestResponse({ description: 'Invalid or unknown fields', type: ProblemResponseDto })
+  @ApiNotFoundResponse({ description: 'No such mail server', type: ProblemResponseDto })
+  async preview(@Body() body: GrantPreviewDto, @Context() context: RequestContext): Promise<GrantPreviewResponseDto> {
+    const { refusal, ...preview } = await this.exceptions.preview({ ...body, reason: body.reason ?? '' }, context);
+    // An unknown (or foreign) server is this request's own problem, not a refusal of the grant.
+    if (refusal instanceof NotFoundError) {
+      throw refusal;
+    }
+    return { ...preview, problem: refusal === null ? null : (toProblem(refusal, context.requestId).problem as ProblemResponseDto) };
+  }
+
   @Get()
   @Roles('csr', 'admin', 'auditor', 'customer')
   @CustomerScope.listed()
@@ -100,7 +125,7 @@ export class ExceptionsController {
   @ApiWrite({ ifMatch: true })
   @ApiOperation({
     summary:
-      'Approve a pending grant or renewal (another owner than the requester; admin for overrides and helo); re-checks the server and its proof first',
+      'Approve a pending grant or renewal (another owner than the requester; admin for overrides and helo), with an optional reason; re-checks the server and its proof first',
   })
   @ApiOkResponse({ type: ExceptionResponseDto })
   @ApiForbiddenResponse(FOUR_EYES)
@@ -109,10 +134,11 @@ export class ExceptionsController {
   @ApiConflictResponse({ description: 'Not waiting for approval', type: ProblemResponseDto })
   approve(
     @IdParam('exception') id: string,
+    @Body() body: ApproveExceptionDto,
     @IfMatch() version: number | undefined,
     @Context() context: RequestContext,
   ): Promise<Versioned<ExceptionView>> {
-    return this.decisions.approve(id, version, context);
+    return this.decisions.approve(id, version, context, body.reason);
   }
 
   @Post(':id/reject')

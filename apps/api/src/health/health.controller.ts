@@ -1,4 +1,5 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SnapshotStore } from '@app/enforcement';
 import { pendingMigrations } from '@app/database';
@@ -17,12 +18,39 @@ interface ResolverReport {
   checkedAt: string | null;
 }
 
+interface AllowlistReport {
+  version: string | null;
+  staleSince: string | null;
+  /** Whether the feed may be out of date (served from memory or disk while the database cannot be read). */
+  stale: boolean;
+  /** Where what is served came from: the database, or the snapshot on disk (a start during an outage); null: nothing yet. */
+  source: 'database' | 'disk' | null;
+  /** The instant the served list is as of. */
+  asOf: string | null;
+  /** Seconds since the feed went stale (0 when current). */
+  staleForSeconds: number;
+  /** When this process last wrote the snapshot to disk (null: not yet, or SNAPSHOT_DIR=off). */
+  writtenToDiskAt: string | null;
+}
+
 interface Readiness {
   status: 'ready';
   database: 'up';
   migrations: 'applied';
-  allowlist: { version: string | null; staleSince: string | null };
+  allowlist: AllowlistReport;
   dns: { status: 'ok' | 'broken' | 'checking'; canary: string; resolvers: ResolverReport[] };
+}
+
+/** A 503 readiness answer: problem+json, with each dependency's state as extension members. */
+interface NotReady {
+  type: string;
+  title: string;
+  status: 503;
+  detail: string;
+  requestId: string;
+  database: 'up' | 'down';
+  migrations: 'applied' | 'pending' | 'unknown';
+  allowlist: AllowlistReport;
 }
 
 @ApiTags('health')
@@ -35,8 +63,9 @@ export class HealthController {
     private readonly resolverHealth: ResolverHealth,
   ) {}
 
+  /** Needs nothing but the event loop: the Docker health check and a liveness probe must not restart a process that serves from disk. */
   @Get('live')
-  @ApiOperation({ summary: 'The process is up' })
+  @ApiOperation({ summary: 'The process is up (asks no dependency)' })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -58,7 +87,7 @@ export class HealthController {
         status: 'ready',
         database: 'up',
         migrations: 'applied',
-        allowlist: { version: '42', staleSince: null },
+        allowlist: { version: '42', staleSince: null, stale: false, source: 'database', asOf: '2026-12-03T09:58:00.000Z', staleForSeconds: 0, writtenToDiskAt: '2026-12-03T09:58:01.000Z' },
         dns: {
           status: 'broken',
           canary: 'a.root-servers.net',
@@ -74,25 +103,49 @@ export class HealthController {
       },
     },
   })
-  @ApiServiceUnavailableResponse({ type: ProblemResponseDto })
-  async ready(): Promise<Readiness> {
-    const staleSince = this.allowlist.stale();
-    const stale = staleSince ? `; the allowlist is served from a snapshot stale since ${staleSince.toISOString()}` : '';
-    let pending: string[];
+  @ApiServiceUnavailableResponse({
+    description: 'problem+json naming what is missing, with `database`, `migrations` and `allowlist` as above',
+    type: ProblemResponseDto,
+  })
+  async ready(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Readiness | NotReady> {
+    const allowlist = this.allowlistReport();
+    const served = allowlist.source === 'disk' ? 'the snapshot on disk' : 'memory';
+    const stale =
+      allowlist.source === null ? '; no allowlist is served yet' : allowlist.staleSince ? `; the allowlist is served from ${served}, stale since ${allowlist.staleSince}` : '';
+    let pending: string[] | undefined;
     try {
       pending = await pendingMigrations(() => this.health.appliedMigrations());
     } catch {
-      throw new ServiceUnavailableException(`the database is unreachable${stale}`);
+      pending = undefined;
     }
-    if (pending.length > 0) {
-      throw new ServiceUnavailableException(`${pending.length} migration(s) not applied`);
+    if (pending === undefined || pending.length > 0) {
+      void reply.status(503).header('content-type', 'application/problem+json');
+      return {
+        type: 'urn:helopass:problem:unavailable',
+        title: 'Service unavailable',
+        status: 503,
+        detail: pending === undefined ? `the database is unreachable${stale}` : `${pending.length} migration(s) not applied${stale}`,
+        requestId: request.id,
+        database: pending === undefined ? 'down' : 'up',
+        migrations: pending === undefined ? 'unknown' : 'pending',
+        allowlist,
+      };
     }
+    return { status: 'ready', database: 'up', migrations: 'applied', allowlist, dns: await this.dns() };
+  }
+
+  private allowlistReport(): AllowlistReport {
+    const snapshot = this.allowlist.current();
+    const staleSince = this.allowlist.stale();
+    const source = this.allowlist.source();
     return {
-      status: 'ready',
-      database: 'up',
-      migrations: 'applied',
-      allowlist: { version: this.allowlist.current()?.version.toString() ?? null, staleSince: staleSince?.toISOString() ?? null },
-      dns: await this.dns(),
+      version: snapshot?.version.toString() ?? null,
+      staleSince: staleSince?.toISOString() ?? null,
+      stale: staleSince !== null || snapshot === undefined,
+      source: source.from,
+      asOf: snapshot?.asOf.toISOString() ?? null,
+      staleForSeconds: staleSince ? Math.max(0, Math.floor((Date.now() - staleSince.getTime()) / 1000)) : 0,
+      writtenToDiskAt: source.lastWrittenAt?.toISOString() ?? null,
     };
   }
 

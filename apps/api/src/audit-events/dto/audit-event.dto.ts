@@ -38,7 +38,7 @@ export class ListAuditEventsQueryDto extends PageQueryDto {
   @Matches(/^[a-z_]+\.([a-z_]+)?$/, { message: 'action must look like entity.verb (organization.created) or entity. for all of a kind' })
   action?: string;
 
-  @ApiPropertyOptional({ maxLength: 200, description: 'Words in a reason or justification (revoke, reject, override), as written (case matters)' })
+  @ApiPropertyOptional({ maxLength: 200, description: 'Words in a reason or justification (revoke, reject, override), in any case' })
   @IsOptionalNonNull()
   @IsString()
   @MaxLength(200)
@@ -179,4 +179,42 @@ export class FieldChangeDto {
 export class HistoryEventResponseDto extends AuditEventResponseDto {
   @ApiProperty({ type: [FieldChangeDto], description: 'What the event changed, field by field (bookkeeping such as updatedAt left out)' })
   changes!: FieldChangeDto[];
+}
+
+export class ResourceStateQueryDto {
+  @ApiProperty({ example: 'exception', description: 'The kind of resource, as audit events name it (organization, mail_server, domain, exception, api_key, …)' })
+  @IsString()
+  @MaxLength(64)
+  @Matches(/^[a-z_]+$/, { message: 'entityType must be a resource kind such as exception or mail_server' })
+  entityType!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  entityId!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'The instant: the state the last event at or before it recorded' })
+  @IsInstant()
+  asOf!: Date;
+}
+
+export class ResourceStateResponseDto {
+  @ApiProperty({ example: 'exception' })
+  entityType!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  entityId!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  asOf!: Date;
+
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    additionalProperties: true,
+    description: 'The resource as the last event at or before asOf left it (its `after`); null when it did not exist yet or had been deleted',
+  })
+  state!: unknown;
+
+  @ApiProperty({ type: AuditEventResponseDto, nullable: true, description: 'That event; null when none came before asOf' })
+  event!: AuditEventResponseDto | null;
 }

@@ -23,7 +23,8 @@ export class BulkDecisionsDto {
   @ApiPropertyOptional({
     minLength: 3,
     maxLength: 2000,
-    description: 'Required to reject (recorded on each rejected exception); optional to approve (written to the log only)',
+    description:
+      'Required to reject, optional to approve; recorded on each decided exception as a single decision records it (rejectionReason or approvalNote; a renewal\'s in its audit event)',
   })
   @ValidateIf((body: BulkDecisionsDto) => body.decision === 'reject' || body.reason !== undefined)
   @IsString()

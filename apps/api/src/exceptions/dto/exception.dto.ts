@@ -67,6 +67,16 @@ export class DecisionReasonDto {
   reason!: string;
 }
 
+export class ApproveExceptionDto {
+  @ApiPropertyOptional({ minLength: 3, maxLength: 2000, description: "The approver's reason (optional): kept on the exception as approvalNote and in the audit event" })
+  @IsOptionalNonNull()
+  @IsString()
+  @MinLength(3)
+  @MaxLength(2000)
+  @FreeText()
+  reason?: string;
+}
+
 export class KeepExceptionDto {
   @ApiProperty({ minLength: 3, maxLength: 2000, description: 'Why it should run until its expiry although no longer needed' })
   @IsString()
@@ -131,6 +141,14 @@ export class ListExceptionsQueryDto extends PageQueryDto {
   requestedBy?: string;
 
   @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'true: only what waits for a second person — pending grants, and running exceptions with a renewal waiting for approval',
+  })
+  @IsOptionalNonNull()
+  @IsIn(['true', 'false'])
+  awaitingApproval?: 'true' | 'false';
+
+  @ApiPropertyOptional({
     format: 'date-time',
     description: 'Not matched by a policy server since this instant (lastMatchedAt before it, or never matched)',
   })
@@ -150,6 +168,9 @@ export class RenewalDto {
 
   @ApiProperty({ nullable: true, type: String, description: 'The person who asked: another owner must approve' })
   requestedByOwner!: string | null;
+
+  @ApiProperty({ type: [String], description: 'Why it needs a second person (the four-eyes reasons, as for a grant)' })
+  approvalReasons!: string[];
 }
 
 export class KeptUntilExpiryDto {
@@ -186,6 +207,7 @@ export class ExceptionResponseDto {
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) approvedBy!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'Another owner than the requester' }) approvedByOwner!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: Date }) approvedAt!: Date | null;
+  @ApiProperty({ nullable: true, type: String, description: "The approver's reason, when one was given" }) approvalNote!: string | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) rejectedBy!: string | null;
   @ApiProperty({ nullable: true, type: String }) rejectedByOwner!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: Date }) rejectedAt!: Date | null;

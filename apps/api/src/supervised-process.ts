@@ -18,7 +18,7 @@ export const POLICY_ENTRY = fileURLToPath(new URL('../../policy/src/main.js', im
 /** What the policy server sends once it listens (see apps/policy/src/main.ts), with `host` and `port`. */
 export const POLICY_READY = 'helopass-policy-ready';
 
-export interface WorkerProcessOptions {
+export interface SupervisedProcessOptions {
   /** The worker's environment: DATABASE_URL resolved, so it never starts a database of its own. */
   env: NodeJS.ProcessEnv;
   say: (line: string) => void;
@@ -39,6 +39,9 @@ export interface WorkerProcessOptions {
 }
 
 /**
+ * A child process `npm start` runs and keeps running: the worker and the
+ * policy server (each with its own entry, label and ready message).
+ *
  * `npm start` runs the worker as a process of its own, so that its DNS work
  * and sweeps never share an event loop (or a crash) with the API that serves
  * the feed. A worker that dies is reported and started again with backoff
@@ -52,7 +55,7 @@ export interface WorkerProcessOptions {
  * vanishes without stopping it, the worker sees its IPC channel close and
  * stops by itself.
  */
-export class WorkerProcess {
+export class SupervisedProcess {
   private child: ChildProcess | undefined;
   private startedAt = 0;
   private delayMs: number;
@@ -67,7 +70,7 @@ export class WorkerProcess {
   private readonly stopTimeoutMs: number;
   private readonly label: string;
 
-  constructor(private readonly options: WorkerProcessOptions) {
+  constructor(private readonly options: SupervisedProcessOptions) {
     this.entry = options.entry ?? WORKER_ENTRY;
     this.restartDelayMs = options.restartDelayMs ?? 1000;
     this.maxRestartDelayMs = options.maxRestartDelayMs ?? 60_000;

@@ -1,0 +1,3 @@
+export * from './helopass-metrics.js';
+export * from './metrics-listener.js';
+export * from './metrics.module.js';
