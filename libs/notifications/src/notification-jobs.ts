@@ -27,8 +27,13 @@ export async function startNotificationJobs(
   boss: PgBoss,
   app: INestApplicationContext,
   logger: LoggerService,
-  pollingIntervalSeconds: number,
+  queue: {
+    pollingIntervalSeconds: number;
+    /** Creates the queue with the worker's options (stately, heartbeat). */
+    ensureQueue(name: string): Promise<void>;
+  },
 ): Promise<NotificationJobs> {
+  const { pollingIntervalSeconds } = queue;
   const delivery = app.get(NotificationDeliveryService);
   const clock = app.get(Clock);
   const hub = app.get(NotificationHub);
@@ -41,7 +46,7 @@ export async function startNotificationJobs(
   };
   const queueRound = () => void runNow().catch((error: unknown) => logger.error({ err: error }, 'could not queue a notification round'));
 
-  await boss.createQueue(NOTIFICATIONS_QUEUE, { policy: 'stately' });
+  await queue.ensureQueue(NOTIFICATIONS_QUEUE);
   await boss.schedule(NOTIFICATIONS_QUEUE, '* * * * *');
   await boss.work(NOTIFICATIONS_QUEUE, { pollingIntervalSeconds }, async () => {
     const report = await delivery.runOnce();
