@@ -51,6 +51,12 @@ export interface TestDnsServer {
   servfail(name: string): void;
   /** Every question about `name` goes unanswered. */
   timeout(name: string): void;
+  /**
+   * Answers about `name` leave `ms` after their question came (0: at once
+   * again): a slow authoritative server, or a check held in flight while a
+   * test does something to the process waiting for it.
+   */
+  delay(name: string, ms: number): void;
   /** Forgets the records of one type at `name`, or everything about `name` (its behaviour too). */
   remove(name: string, type?: RecordType): void;
   /** Forgets every name; the query log is kept. */
@@ -69,6 +75,7 @@ type RecordData =
 interface NameEntry {
   records: Map<RecordType, RecordData[]>;
   behaviour?: 'servfail' | 'timeout';
+  delayMs?: number;
 }
 
 const TTL = 60;
@@ -114,6 +121,8 @@ const CANARY_ADDRESSES = { a: '198.41.0.4', aaaa: '2001:503:ba3e::2:30' };
 export async function startTestDnsServer(options: TestDnsServerOptions = {}): Promise<TestDnsServer> {
   const zone = new Map<string, NameEntry>();
   const queries: Array<{ name: string; type: string }> = [];
+  /** Answers held back by `delay()`, dropped when the server stops. */
+  const delayed = new Set<NodeJS.Timeout>();
 
   const entry = (name: string): NameEntry => {
     const key = canonical(name);
@@ -162,14 +171,22 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
       response.header.rcode = RCODE.NOTIMP;
     } else {
       queries.push({ name: question.name, type: TYPE_NAMES.get(question.type) ?? `TYPE${question.type}` });
-      const behaviour = zone.get(canonical(question.name))?.behaviour;
-      if (behaviour === 'timeout') {
+      const found = zone.get(canonical(question.name));
+      if (found?.behaviour === 'timeout') {
         return;
       }
-      if (behaviour === 'servfail') {
+      if (found?.behaviour === 'servfail') {
         response.header.rcode = RCODE.SERVFAIL;
       } else {
         response.header.rcode = answer(question, response.answers);
+      }
+      if (found?.delayMs !== undefined && found.delayMs > 0) {
+        const timer = setTimeout(() => {
+          delayed.delete(timer);
+          send(response).catch(() => undefined);
+        }, found.delayMs);
+        delayed.add(timer);
+        return;
       }
     }
     send(response).catch(() => undefined);
@@ -287,6 +304,9 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
     timeout(name) {
       entry(name).behaviour = 'timeout';
     },
+    delay(name, ms) {
+      entry(name).delayMs = ms;
+    },
     remove(name, type) {
       if (type === undefined) {
         zone.delete(canonical(name));
@@ -299,6 +319,8 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
       serveCanary();
     },
     async stop() {
+      delayed.forEach((timer) => clearTimeout(timer));
+      delayed.clear();
       for (const socket of connections) {
         socket.destroy();
       }

@@ -4,6 +4,7 @@ import { databaseUnavailability } from '@app/database';
 import { hostAndPort } from '@app/domain';
 import { bootProcess, failedToStart } from '@app/runtime';
 import { createApp } from './bootstrap.js';
+import { drainHttp } from './http-drain.js';
 import { firstAdminKeyLines } from './start-output.js';
 import { POLICY_ENTRY, POLICY_READY, SupervisedProcess } from './supervised-process.js';
 
@@ -11,7 +12,8 @@ import { POLICY_ENTRY, POLICY_READY, SupervisedProcess } from './supervised-proc
  * `npm start`: the database (DATABASE_URL, or an embedded PostgreSQL under
  * DATA_DIR), migrations, the first admin key, the API, and (RUN_WORKER) the
  * worker as a child process of its own. Ctrl-C or SIGTERM stops it all in
- * order: the worker, the API, then the embedded PostgreSQL (which runs in a
+ * order: the API refuses new connections and finishes the requests under
+ * way while the worker stops, then the API closes, then the embedded PostgreSQL (which runs in a
  * process group of its own, so the terminal's Ctrl-C reaches this process
  * only). With RUN_POLICY_SERVER the Postfix policy server runs the same way.
  * A generated admin key is printed last, once the worker runs.
@@ -63,8 +65,12 @@ bootProcess({
       throw error;
     }
     const stop = async () => {
-      await policy?.stop();
-      await worker?.stop();
+      // New connections are refused at once; requests under way finish while the children stop.
+      const stopChildren = async () => {
+        await policy?.stop();
+        await worker?.stop();
+      };
+      await Promise.all([drainHttp(app), stopChildren()]);
       await app.close();
     };
     if (stopRequested()) {

@@ -10,7 +10,8 @@ const READY = 'helopass-policy-ready';
  * The Postfix policy server on its own (`npm run start:policy`), one or
  * more per mail host or beside the API; also what `npm start` runs as a
  * child process, which then passes the resolved DATABASE_URL. SIGINT or
- * SIGTERM stops it after a last flush of the usage counts; started by
+ * SIGTERM stops it: requests already sent are answered, connections
+ * closed, then a last flush of the usage counts; started by
  * `npm start`, it also stops when that process goes away.
  */
 bootProcess({

@@ -60,6 +60,12 @@ export interface HeloPassConfig {
   readonly dnsCanary: DnsCanaryConfig;
   /** Run the worker (DNS checks, re-checks, transitions) inside `npm start`. */
   readonly runWorker: boolean;
+  /**
+   * Seconds between a worker's heartbeats on a running job (pg-boss): a job
+   * whose worker died is retried once a heartbeat is missed, not after
+   * pg-boss's 15-minute expiry. Missed heartbeats are looked for as often.
+   */
+  readonly jobHeartbeatSeconds: number;
   readonly exceptions: ExceptionRulesConfig;
   readonly feed: FeedConfig;
   readonly snapshot: SnapshotConfig;
@@ -517,6 +523,8 @@ export function loadConfig(env: Env = process.env): HeloPassConfig {
     },
     dnsCanary: { name: canaryName(env, 'DNS_CANARY_NAME') },
     runWorker: boolean(env, 'RUN_WORKER', true),
+    // pg-boss refuses a heartbeat under 10 s.
+    jobHeartbeatSeconds: integer(env, 'JOB_HEARTBEAT_SECONDS', 30, 10, 3600),
     exceptions: exceptionRules(env),
     feed: feed(env, production),
     snapshot: snapshot(env),

@@ -27,10 +27,15 @@ export async function startNotificationJobs(
   boss: PgBoss,
   app: INestApplicationContext,
   logger: LoggerService,
-  pollingIntervalSeconds: number,
+  queue: {
+    pollingIntervalSeconds: number;
+    /** Creates the queue with the worker's options (stately, heartbeat). */
+    ensureQueue(name: string): Promise<void>;
+  },
   /** Wraps the round's handler (the worker counts runs by result for its metrics). */
   counted: <T>(queue: string, handler: WorkHandler<T>) => WorkHandler<T> = (_queue, handler) => handler,
 ): Promise<NotificationJobs> {
+  const { pollingIntervalSeconds } = queue;
   const delivery = app.get(NotificationDeliveryService);
   const clock = app.get(Clock);
   const hub = app.get(NotificationHub);
@@ -43,7 +48,7 @@ export async function startNotificationJobs(
   };
   const queueRound = () => void runNow().catch((error: unknown) => logger.error({ err: error }, 'could not queue a notification round'));
 
-  await boss.createQueue(NOTIFICATIONS_QUEUE, { policy: 'stately' });
+  await queue.ensureQueue(NOTIFICATIONS_QUEUE);
   await boss.schedule(NOTIFICATIONS_QUEUE, '* * * * *');
   await boss.work(NOTIFICATIONS_QUEUE, { pollingIntervalSeconds }, counted(NOTIFICATIONS_QUEUE, async () => {
     const report = await delivery.runOnce();

@@ -28,6 +28,8 @@ export interface PolicyListenerEvents {
 const MAX_UNREAD_ANSWER_BYTES = 64 * 1024;
 /** After a malformed request, how long the client gets to close before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
+/** On stop, how long a request under way gets to be finished by its client before its connection is cut. */
+const DRAIN_MS = 5000;
 
 const remoteOf = (socket: Socket) =>
   socket.remoteAddress === undefined ? 'unknown' : hostAndPort(socket.remoteAddress, socket.remotePort ?? '?');
@@ -41,7 +43,9 @@ const remoteOf = (socket: Socket) =>
  */
 export class PolicyListener {
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  /** Each open connection, and how to end it once no request is under way on it. */
+  private readonly sockets = new Map<Socket, () => void>();
+  private draining = false;
 
   constructor(
     private readonly decide: (request: PolicyRequest) => boolean,
@@ -69,20 +73,49 @@ export class PolicyListener {
     return this.sockets.size;
   }
 
-  /** Stops accepting, closes every connection (Postfix reconnects to whichever server answers), and waits. */
+  /**
+   * Stops accepting, then drains: every request a client has sent is
+   * answered (one under way gets DRAIN_MS to be finished), after which its
+   * connection is closed (Postfix reconnects to whichever server answers).
+   * Resolves once every connection is closed.
+   */
   async close(): Promise<void> {
+    this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) {
-      socket.destroy();
-    }
+    // One turn of the event loop first: requests already in the sockets' buffers are read and answered.
+    setImmediate(() => {
+      for (const endWhenIdle of this.sockets.values()) {
+        endWhenIdle();
+      }
+    });
+    const cut = setTimeout(() => {
+      for (const socket of this.sockets.keys()) {
+        socket.destroy();
+      }
+    }, DRAIN_MS);
     await closed;
+    clearTimeout(cut);
   }
 
   private serve(socket: Socket): void {
-    this.sockets.add(socket);
     const reader = new PolicyRequestReader(this.limits.maxRequestBytes);
     let requestTimer: NodeJS.Timeout | undefined;
     let closing = false;
+    /** Ends the connection after `answers` (the last ones), and cuts it if the client does not close in turn. */
+    const finish = (answers: string) => {
+      closing = true;
+      clearTimeout(requestTimer);
+      socket.end(answers, 'latin1');
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    };
+    this.sockets.set(socket, () => {
+      if (!closing && !reader.partial) {
+        finish('');
+      }
+    });
+    if (this.draining) {
+      finish(''); // accepted just as the stop began
+    }
     socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
     socket.on('error', () => socket.destroy()); // a reset mid-request: nothing to answer, nothing to keep
     socket.on('close', () => {
@@ -106,12 +139,13 @@ export class PolicyListener {
           throw error;
         }
         // The requests before the bad one are answered; then no more.
-        closing = true;
-        clearTimeout(requestTimer);
         this.events.malformed(remoteOf(socket), error.message);
         // Whatever follows is read and dropped, so that the client's own close is seen at once.
-        socket.end(answers);
-        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+        finish(answers);
+        return;
+      }
+      if (this.draining && !reader.partial) {
+        finish(answers); // stopping: what was asked is answered, and nothing more is taken
         return;
       }
       if (answers.length > 0 && !socket.write(answers, 'latin1') && socket.writableLength > MAX_UNREAD_ANSWER_BYTES) {

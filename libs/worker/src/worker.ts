@@ -9,6 +9,7 @@ import { HeloPassMetrics, MetricsEndpoint } from '@app/metrics';
 import { BlocklistScreening, ExceptionChecksService, ExceptionDecisionsService, SelfHealingService, warnWhenBlocklistsAreOff } from '@app/exceptions';
 import { NotificationDeliveryService, RemindersService, startNotificationJobs, type NotificationJobs } from '@app/notifications';
 import { DomainsService, OwnershipService } from '@app/ownership';
+import { ensureJobQueue, jobQueueIntervals } from './job-queues.js';
 import { RetentionService } from './retention.service.js';
 import { WorkerModule } from './worker.module.js';
 
@@ -73,6 +74,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
     connectionString: config.databaseUrl,
     schema: JOB_QUEUE_SCHEMA,
     max: 4,
+    ...jobQueueIntervals(config.jobHeartbeatSeconds),
     createSchema: !(await jobQueueSchemaExists(config.databaseUrl)),
   });
   const metrics = app.get(HeloPassMetrics);
@@ -100,7 +102,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
   });
   try {
     await boss.start();
-    await boss.createQueue(SWEEP_QUEUE, { policy: 'stately' });
+    await ensureJobQueue(boss, SWEEP_QUEUE, config.jobHeartbeatSeconds);
     await boss.schedule(SWEEP_QUEUE, '* * * * *');
     await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, counted(SWEEP_QUEUE, async () => {
       const expired = await exceptions.expireDue();
@@ -116,7 +118,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
         logger.log({ expired, checked, refreshed, screened, healed, reminded }, 'sweep done');
       }
     }));
-    await boss.createQueue(CHECKPOINT_QUEUE, { policy: 'stately' });
+    await ensureJobQueue(boss, CHECKPOINT_QUEUE, config.jobHeartbeatSeconds);
     await boss.schedule(CHECKPOINT_QUEUE, '* * * * *');
     await boss.work(CHECKPOINT_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, counted(CHECKPOINT_QUEUE, async () => {
       // A chain that does not verify is never signed: say so loudly, every time it is due.
@@ -138,7 +140,7 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
         logger.error({ err: error }, 'allowlist history snapshot not recorded');
       }
     }));
-    await boss.createQueue(RETENTION_QUEUE, { policy: 'stately' });
+    await ensureJobQueue(boss, RETENTION_QUEUE, config.jobHeartbeatSeconds);
     await boss.schedule(RETENTION_QUEUE, '*/10 * * * *');
     await boss.work(RETENTION_QUEUE, { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2 }, counted(RETENTION_QUEUE, async () => {
       const purged = { ...(await retention.purge()), notificationEvents: await notificationLog.purgeLog() };
@@ -146,7 +148,10 @@ export async function startWorker(config: HeloPassConfig, options: WorkerOptions
         logger.log(purged, 'retention purge done');
       }
     }));
-    notifications = await startNotificationJobs(boss, app, logger, options.pollingIntervalSeconds ?? 2, counted);
+    notifications = await startNotificationJobs(boss, app, logger, {
+      pollingIntervalSeconds: options.pollingIntervalSeconds ?? 2,
+      ensureQueue: (name) => ensureJobQueue(boss, name, config.jobHeartbeatSeconds),
+    }, counted);
   } catch (error) {
     await boss.stop({ graceful: false }).catch(() => undefined);
     await app.close();
