@@ -25,6 +25,12 @@ export interface ResolveDatabaseOptions {
    * worker do; see startPostmaster).
    */
   readonly ownProcessGroup?: boolean;
+  /**
+   * A long-running process (API, worker, policy server) starts while the
+   * database cannot be reached, and migrates once it can; a command (the CLI)
+   * fails at once instead.
+   */
+  readonly tolerateOutage?: boolean;
 }
 
 export async function resolveDatabase(
@@ -67,7 +73,7 @@ export async function resolveDatabase(
     try {
       await migrate();
     } catch (error) {
-      if (databaseUnavailability(error) === undefined) {
+      if (databaseUnavailability(error) === undefined || options.tolerateOutage !== true) {
         await resolved.stop();
         throw error;
       }
