@@ -26,11 +26,11 @@ export interface ResolveDatabaseOptions {
    */
   readonly ownProcessGroup?: boolean;
   /**
-   * A database that cannot be reached is no reason to stop: the migrations
-   * are applied once it answers (long-running services, which serve what is
-   * kept on disk meanwhile). Without it, a command fails at once.
+   * A long-running process (API, worker, policy server) starts while the
+   * database cannot be reached, and migrates once it can; a command (the CLI)
+   * fails at once instead.
    */
-  readonly waitForDatabase?: boolean;
+  readonly tolerateOutage?: boolean;
 }
 
 export async function resolveDatabase(
@@ -73,7 +73,7 @@ export async function resolveDatabase(
     try {
       await migrate();
     } catch (error) {
-      if (!(options.waitForDatabase ?? false) || databaseUnavailability(error) === undefined) {
+      if (databaseUnavailability(error) === undefined || options.tolerateOutage !== true) {
         await resolved.stop();
         throw error;
       }

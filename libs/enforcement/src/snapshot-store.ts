@@ -240,7 +240,10 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
       this.tell({ added: [], removed: gone });
     }
     try {
-      void Promise.resolve(this.build(now)).catch((error: unknown) => this.rebuildAfter(error));
+      void Promise.resolve(this.build(now)).then(
+        () => this.scheduleSave(),
+        (error: unknown) => this.rebuildAfter(error),
+      );
     } catch (error) {
       this.rebuildAfter(error);
     }

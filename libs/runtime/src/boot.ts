@@ -79,7 +79,7 @@ export async function bootProcess(options: BootOptions): Promise<void> {
     process.on('disconnect', () => onStop('the API process went away'));
   }
 
-  const database = await resolveDatabase(config, say, { ownProcessGroup: options.ownProcessGroup ?? false, waitForDatabase: true });
+  const database = await resolveDatabase(config, say, { ownProcessGroup: options.ownProcessGroup ?? false, tolerateOutage: true });
   let started: StartedProcess;
   try {
     started = await options.start({
