@@ -367,7 +367,14 @@ export class SnapshotStore implements OnModuleInit, OnModuleDestroy {
     this.changedAt = last.changedAt;
     this.counters.appliedVersions += changes.length;
     this.tell(change);
-    await this.build(this.clock.now());
+    try {
+      await this.build(this.clock.now());
+    } catch (error) {
+      // Memory holds this version but nothing serves it (for instance a signing key still to be read from the
+      // database): the change log has nothing newer to give, so only a full load brings the two together again.
+      this.fullLoadWanted = true;
+      throw error;
+    }
     this.scheduleSave();
     this.appliedObserver?.(changes.map((notice) => notice.changedAt));
   }
