@@ -38,6 +38,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import dns2 from 'dns2';
@@ -50,6 +51,7 @@ import {
   openBenchDatabase,
   parseArgs,
   percentile,
+  processCpuSeconds,
   runBench,
   say,
   seedExceptions,
@@ -127,6 +129,17 @@ function startDns(domains, txt) {
     },
   });
   return server;
+}
+
+/** CPU seconds the whole machine spent busy so far (all CPUs, from /proc/stat): what else ran shows beside our processes. */
+function machineBusySeconds() {
+  try {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -445,6 +458,8 @@ runBench(async () => {
     }
   });
 
+  const cpuOf = () => ({ api: processCpuSeconds(apiChild.pid), policy: processCpuSeconds(policyServer.pid), generator: processCpuSeconds(process.pid), machine: machineBusySeconds() });
+  const cpuBefore = cpuOf();
   const started = performance.now();
   const loadSamples = [];
   const loadTimer = setInterval(() => loadSamples.push(loadavg()[0]), 5000);
@@ -452,6 +467,7 @@ runBench(async () => {
   running = false;
   clearInterval(loadTimer);
   const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = cpuOf();
   await Promise.all([...pollers, ...policyLoops, ...writerLoops]);
   await Promise.all(samples);
   probeAgent.destroy();
@@ -488,7 +504,13 @@ runBench(async () => {
       ],
     ),
   );
-  console.log(`\nfeed statuses: ${JSON.stringify(feed.statuses)}; policy: ${policy.failed} failed, ${policy.wrong} wrong answers`);
+  const share = (k) => `${(((cpuAfter[k] - cpuBefore[k]) / elapsed) * 100).toFixed(0)} %`;
+  const rest = cpuAfter.machine - cpuBefore.machine - ['api', 'policy', 'generator'].reduce((sum, k) => sum + cpuAfter[k] - cpuBefore[k], 0);
+  console.log(
+    `\nCPU during the load (100 % = one core of ${cpus().length}): API ${share('api')}, policy server ${share('policy')}, ` +
+      `load generator ${share('generator')}, everything else (PostgreSQL, other work on the machine) ${((rest / elapsed) * 100).toFixed(0)} %`,
+  );
+  console.log(`feed statuses: ${JSON.stringify(feed.statuses)}; policy: ${policy.failed} failed, ${policy.wrong} wrong answers`);
   if (failedWrites.length > 0) {
     const byStatus = {};
     for (const w of failedWrites) {
