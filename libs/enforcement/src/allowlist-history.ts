@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, type Transaction } from '@app/database';
 import type { FeedHead } from './allowlist.repository.js';
+import { entryFromTuple, entryToTuple, type EntryTuple } from './entry-tuple.js';
 import type { AllowlistEntry, ExceptionScope } from './render.js';
 
 /**
@@ -25,7 +26,7 @@ export interface AllowlistAt {
  * heloHostname, addresses, startsAt ms, expiresAt ms, seq of the event that
  * recorded this state].
  */
-type CompactEntry = [string, string, ExceptionScope, string, string[], number, number, number];
+type CompactEntry = [...EntryTuple, number];
 
 /** An exception's state in the list, with the position (`seq`) of the event that recorded it. */
 interface Listed {
@@ -33,21 +34,9 @@ interface Listed {
   seq: bigint;
 }
 
-const compact = ({ entry, seq }: Listed): CompactEntry => [
-  entry.exceptionId,
-  entry.organizationId,
-  entry.scope,
-  entry.heloHostname,
-  entry.addresses,
-  entry.startsAt.getTime(),
-  entry.expiresAt.getTime(),
-  Number(seq),
-];
+const compact = ({ entry, seq }: Listed): CompactEntry => [...entryToTuple(entry), Number(seq)];
 
-const expand = ([exceptionId, organizationId, scope, heloHostname, addresses, startsAt, expiresAt, seq]: CompactEntry): Listed => ({
-  entry: { exceptionId, organizationId, scope, heloHostname, addresses, startsAt: new Date(startsAt), expiresAt: new Date(expiresAt) },
-  seq: BigInt(seq),
-});
+const expand = (row: CompactEntry): Listed => ({ entry: entryFromTuple(row.slice(0, 7) as EntryTuple), seq: BigInt(row[7]) });
 
 /** An exception's recorded state (an audit event's `after`) as a feed entry, or null when that state keeps it off the list. */
 export function entryFromAuditState(after: Record<string, unknown> | null): AllowlistEntry | null {

@@ -4,6 +4,7 @@ import { gunzipSync, gzip } from 'node:zlib';
 import { Inject, Injectable } from '@nestjs/common';
 import { HELOPASS_CONFIG, type HeloPassConfig } from '@app/config';
 import { CheckedFileError, readCheckedFile, writeCheckedFile } from '@app/database';
+import { entryFromTuple, entryToTuple, type EntryTuple } from './entry-tuple.js';
 import { RENDERINGS, type AllowlistEntry, type ExceptionScope, type Rendering } from './render.js';
 
 const gzipAsync = promisify(gzip);
@@ -46,7 +47,6 @@ interface Header {
 }
 
 /** One entry as one line: a compact array (field names would be most of the bytes at a million entries). */
-type EntryLine = [string, string, ExceptionScope, string, string[], number, number];
 
 /**
  * The allowlist file under SNAPSHOT_DIR: entries as gzipped NDJSON (compact
@@ -72,16 +72,7 @@ export class SnapshotFile {
     for (let start = 0; start < snapshot.entries.length; start += CHUNK) {
       let text = '';
       for (const entry of snapshot.entries.slice(start, start + CHUNK)) {
-        const line: EntryLine = [
-          entry.exceptionId,
-          entry.organizationId,
-          entry.scope,
-          entry.heloHostname,
-          entry.addresses,
-          entry.startsAt.getTime(),
-          entry.expiresAt.getTime(),
-        ];
-        text += JSON.stringify(line) + '\n';
+        text += JSON.stringify(entryToTuple(entry)) + '\n';
       }
       chunks.push(Buffer.from(text, 'utf8'));
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -143,9 +134,9 @@ function decode(path: string, header: Header, payload: Buffer): SavedSnapshot {
     throw refuse('the entries are not gzip');
   }
   // One parse of the whole payload as an array: a million separate JSON.parse calls cost several times more.
-  let lines: EntryLine[];
+  let lines: EntryTuple[];
   try {
-    lines = JSON.parse(`[${text.endsWith('\n') ? text.slice(0, -1).replaceAll('\n', ',') : text.replaceAll('\n', ',')}]`) as EntryLine[];
+    lines = JSON.parse(`[${text.endsWith('\n') ? text.slice(0, -1).replaceAll('\n', ',') : text.replaceAll('\n', ',')}]`) as EntryTuple[];
   } catch {
     throw refuse('the entries are not NDJSON');
   }
@@ -164,7 +155,7 @@ function decode(path: string, header: Header, payload: Buffer): SavedSnapshot {
     ) {
       throw refuse(`entry ${entries.length + 1} is malformed`);
     }
-    entries.push({ exceptionId, organizationId, scope: scope!, heloHostname, addresses, startsAt: new Date(startsAt!), expiresAt: new Date(expiresAt!) });
+    entries.push(entryFromTuple(fields));
   }
   if (entries.length !== header.count) {
     throw refuse(`it holds ${entries.length} entries where its header says ${header.count}`);
