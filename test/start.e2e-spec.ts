@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -8,20 +7,10 @@ import pg from 'pg';
 import { createScratchDatabase, dropDatabase } from './support/databases.js';
 import { PolicyConnection } from './support/policy-client.js';
 import { ProcessOutput } from './support/process-output.js';
+import { freePort } from './support/free-port.js';
 
 const MAIN = 'dist/apps/api/src/main.js';
 const WORKER_MAIN = 'dist/apps/worker/src/main.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 interface Started {
   child: ChildProcess;

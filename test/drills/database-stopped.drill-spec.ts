@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { provenMailServer } from '../support/ownership.js';
 import { PolicyConnection } from '../support/policy-client.js';
 import { ProcessOutput } from '../support/process-output.js';
 import { bearer, startTestApp, unique, type TestApp } from '../support/test-app.js';
+import { freePort } from '../support/free-port.js';
 
 /** How long PostgreSQL stays stopped (DRILL_OUTAGE_SECONDS to drill another length). */
 const OUTAGE_SECONDS = Number(process.env.DRILL_OUTAGE_SECONDS ?? 30);
@@ -22,16 +22,6 @@ const POLL_INTERVAL_MS = 1000;
 const WARM_MS = 3000;
 const RECOVERY_BOUND_MS = 20_000;
 const RETRY_AFTER_SECONDS = 2;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

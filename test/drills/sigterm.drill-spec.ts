@@ -1,26 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { provenMailServer } from '../support/ownership.js';
 import { PolicyConnection, policyRequest } from '../support/policy-client.js';
 import { ProcessOutput } from '../support/process-output.js';
 import { auditTrail, bearer, createOrganization, startIsolatedTestApp, unique, type TestApp } from '../support/test-app.js';
+import { freePort } from '../support/free-port.js';
 
 /** The bound a stop must keep: an orchestrator's grace period is usually 30 s; ours is much less. */
 const EXIT_BOUND_MS = 10_000;
 /** How long the test DNS server holds the answer the in-flight request waits for. */
 const DNS_HOLD_MS = 3000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether a TCP connection to 127.0.0.1:port is refused (nothing listens any more). */
 function refused(port: number): Promise<boolean> {

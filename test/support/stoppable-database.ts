@@ -1,18 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMigrations, startEmbeddedDatabase, type EmbeddedDatabase } from '@app/database';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './free-port.js';
 
 /** A PostgreSQL of the spec's own (embedded, on a free port, data kept across restarts), which the spec stops and starts again. */
 export interface StoppableDatabase {
