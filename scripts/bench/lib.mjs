@@ -522,3 +522,28 @@ export function processRss(pid) {
     return NaN;
   }
 }
+
+/** A request as Postfix 3.x sends it at the HELO stage, without its final empty line. */
+export function postfixPolicyRequest(helo, address, n) {
+  return [
+    'request=smtpd_access_policy',
+    'protocol_state=EHLO',
+    'protocol_name=ESMTP',
+    `helo_name=${helo}`,
+    'queue_id=',
+    'sender=',
+    'recipient=',
+    'recipient_count=0',
+    `client_address=${address}`,
+    'client_name=unknown',
+    'reverse_client_name=unknown',
+    `instance=${n.toString(16)}.6751a6b2.9f3c0.0`,
+    'sasl_method=',
+    'sasl_username=',
+    'ccert_subject=',
+    'ccert_fingerprint=',
+    'size=0',
+    'server_address=127.0.0.1',
+    'server_port=25',
+  ].join('\n');
+}

@@ -51,6 +51,7 @@ import {
   openBenchDatabase,
   parseArgs,
   percentile,
+  postfixPolicyRequest,
   processCpuSeconds,
   runBench,
   say,
@@ -188,27 +189,8 @@ function feedGet(port, key, agent, etag) {
 // ---------------------------------------------------------------------------
 // Policy protocol (Postfix 3.x at the HELO stage)
 
-function policyRequest(helo, address) {
-  return [
-    'request=smtpd_access_policy',
-    'protocol_state=EHLO',
-    'protocol_name=ESMTP',
-    `helo_name=${helo}`,
-    'queue_id=',
-    'sender=',
-    'recipient=',
-    'recipient_count=0',
-    `client_address=${address}`,
-    'client_name=unknown',
-    'reverse_client_name=unknown',
-    'instance=1.6751a6b2.9f3c0.0',
-    'size=0',
-    'server_address=127.0.0.1',
-    'server_port=25',
-    '',
-    '',
-  ].join('\n');
-}
+/** One request as Postfix sends it, with the empty line that ends it. */
+const policyRequest = (helo, address) => `${postfixPolicyRequest(helo, address, 1)}\n\n`;
 
 /** One persistent connection, one request at a time; ask() resolves with the answer or null (failure). */
 async function policyConnection(port) {

@@ -48,6 +48,7 @@ import {
   openBenchDatabase,
   parseArgs,
   percentile,
+  postfixPolicyRequest,
   runBench,
   say,
   startChild,
@@ -64,30 +65,6 @@ const PROPAGATION_SIZE = Number(args['propagation-size'] ?? 1000);
 const POOL = 2000;
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
-/** A request as Postfix 3.x sends it at the HELO stage, without its final empty line. */
-function requestText(helo, address, n) {
-  return [
-    'request=smtpd_access_policy',
-    'protocol_state=EHLO',
-    'protocol_name=ESMTP',
-    `helo_name=${helo}`,
-    'queue_id=',
-    'sender=',
-    'recipient=',
-    'recipient_count=0',
-    `client_address=${address}`,
-    'client_name=unknown',
-    'reverse_client_name=unknown',
-    `instance=${n.toString(16)}.6751a6b2.9f3c0.0`,
-    'sasl_method=',
-    'sasl_username=',
-    'ccert_subject=',
-    'ccert_fingerprint=',
-    'size=0',
-    'server_address=127.0.0.1',
-    'server_port=25',
-  ].join('\n');
-}
 
 /** Half hits (an exception's own name and address, any address of an IPv6 /64), half misses (11.0.0.0/8 is never granted). */
 function requestPool(size) {
@@ -98,9 +75,9 @@ function requestPool(size) {
       const cidr = benchAddress(i);
       const address = cidr.endsWith('/64') ? cidr.replace('::/64', `::${(n + 1).toString(16)}`) : cidr.slice(0, -3);
       const helo = i % 2 === 0 ? `mx${i}.customer${i % 5000}.example` : `anything${n}.example`;
-      pool.push(requestText(helo, address, n));
+      pool.push(postfixPolicyRequest(helo, address, n));
     } else {
-      pool.push(requestText(`mx${n}.customer${n % 5000}.example`, `11.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, n));
+      pool.push(postfixPolicyRequest(`mx${n}.customer${n % 5000}.example`, `11.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, n));
     }
   }
   return pool;
@@ -327,7 +304,7 @@ async function propagationFigures() {
     for (let j = 0; j < CHANGES; j += 1) {
       const helo = `prop${j}.bench.example`;
       const address = `11.200.${j >> 8}.${j & 255}`;
-      const text = requestText(helo, address, j);
+      const text = postfixPolicyRequest(helo, address, j);
       if ((await ask(text)) !== 'action=DUNNO\n\n') {
         throw new Error('the pair was answered OK before its grant');
       }
