@@ -8,26 +8,14 @@
 // record a CPU profile of just that window (no start-up in it).
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import { childMain, importDist, installProfilerHooks } from './lib.mjs';
+import { childMain, createBenchApi, importDist, installProfilerHooks } from './lib.mjs';
 
 installProfilerHooks();
 
 childMain(async ({ onStop }) => {
   const started = performance.now();
-  const { loadConfig } = await importDist('libs/config/src/index.js');
-  const { createApp } = await importDist('apps/api/src/bootstrap.js');
   const { ApiKeysService } = await importDist('libs/access/src/index.js');
-  // The limiter still counts every request (its cost is measured), but one key's thousands of requests a second must not meet it.
-  const config = loadConfig({
-    RATE_LIMIT_FEED_PER_MINUTE: '1000000',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    RUN_WORKER: 'false',
-  });
-  const app = await createApp(config);
-  onStop(() => app.close());
+  const app = await createBenchApi(onStop);
   const { key } = await app
     .get(ApiKeysService)
     .create({ name: `bench filter ${process.pid}`, role: 'filter' }, { id: null, name: 'bench', role: 'system', owner: null });

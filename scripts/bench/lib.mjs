@@ -547,3 +547,25 @@ export function postfixPolicyRequest(helo, address, n) {
     'server_port=25',
   ].join('\n');
 }
+
+/**
+ * In a bench child: the HeloPass API as `npm start` builds it (createApp from
+ * dist/), on DATABASE_URL and the rest of the environment, without a worker,
+ * with rate limits that one key's thousands of requests do not meet (the
+ * limiter still counts each request). Stopped with the child; not listening yet.
+ */
+export async function createBenchApi(onStop) {
+  const { loadConfig } = await importDist('libs/config/src/index.js');
+  const { createApp } = await importDist('apps/api/src/bootstrap.js');
+  const config = loadConfig({
+    RATE_LIMIT_FEED_PER_MINUTE: '1000000',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    RUN_WORKER: 'false',
+  });
+  const app = await createApp(config);
+  onStop(() => app.close());
+  return app;
+}

@@ -5,23 +5,11 @@
 // csr key per writer (each its own person), an auditor key and a filter key —
 // and reports { type: 'ready', port, csrKeys, auditorKey, filterKey }.
 import 'reflect-metadata';
-import { childMain, importDist } from './lib.mjs';
+import { childMain, createBenchApi, importDist } from './lib.mjs';
 
 childMain(async ({ onStop }) => {
-  const { loadConfig } = await importDist('libs/config/src/index.js');
-  const { createApp } = await importDist('apps/api/src/bootstrap.js');
   const { ApiKeysService } = await importDist('libs/access/src/index.js');
-  // The limiter still counts every request, but one key's thousands of polls a minute must not meet it.
-  const config = loadConfig({
-    RATE_LIMIT_FEED_PER_MINUTE: '1000000',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    RUN_WORKER: 'false',
-  });
-  const app = await createApp(config);
-  onStop(() => app.close());
+  const app = await createBenchApi(onStop);
   const keys = app.get(ApiKeysService);
   const system = { id: null, name: 'bench', role: 'system', owner: null };
   const writers = Number(process.env.BENCH_WRITERS ?? 20);
